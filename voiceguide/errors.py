@@ -1,0 +1,51 @@
+"""The errors voiceguide reports to its users.
+
+Every error a user can cause is a ``VoiceguideError``; the CLI turns it into
+one clean line and an exit status. Anything else is a bug and keeps its
+traceback (shown with ``--debug``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class VoiceguideError(Exception):
+    """Base of every error voiceguide reports as a one-line message."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One located problem in a drill script."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class ScriptError(VoiceguideError, ValueError):
+    """A drill script is invalid; carries every problem found, located."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class EngineError(VoiceguideError):
+    """A speech engine is missing, failed, or timed out."""
+
+
+class AudioError(VoiceguideError):
+    """A sound file cannot be used, or ffmpeg failed."""
+
+
+class OutputError(VoiceguideError):
+    """The output file cannot be written."""
