@@ -1,0 +1,657 @@
+"""A drill script: YAML → frozen dataclasses, every problem located.
+
+``load_script`` reads the file, checks every key and value against the
+drill-script format (version 1) and returns a ``Script``, or raises one
+``ScriptError`` listing every problem found, each as ``FILE:LINE:COLUMN``.
+Checks that need an engine or the disk beyond the script itself (voice ids,
+sound files) live in ``session.py``; checks that need clip lengths ("does
+this fit?") live in ``plan.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from voiceguide.durations import (
+    DurationError,
+    Offset,
+    clock,
+    parse_duration,
+    parse_offset,
+    parse_range,
+)
+from voiceguide.errors import Problem, ScriptError
+from voiceguide.yamlsource import Node, load
+
+BUILTIN_SOUNDS = frozenset({"chime", "bell", "gong", "tick"})
+PLACEHOLDERS = ("number", "name", "stages", "duration")
+STAGE_PLACEHOLDERS = frozenset(PLACEHOLDERS)
+SESSION_PLACEHOLDERS = frozenset({"stages"})
+DEFAULT_ANNOUNCE = {
+    "en": "Stage {number}. {name}.",
+    "de": "Abschnitt {number}. {name}.",
+    "es": "Etapa {number}. {name}.",
+    "fr": "Étape {number}. {name}.",
+    "it": "Fase {number}. {name}.",
+    "nl": "Fase {number}. {name}.",
+}
+MAX_TEXT_CHARS = 2000
+MAX_RATE = 1000
+ENGINES = ("pyttsx3", "espeak-ng", "festival", "command")
+_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where a value stands in its script (1-based)."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """A named voice: ``voices: {coach: {voice: gmw/en-us, rate: 160}}``."""
+
+    name: str
+    engine: str = "pyttsx3"
+    voice: str | None = None
+    rate: float | None = None
+    volume: float = 1.0
+    command: tuple[str, ...] = ()  # the `command` engine's argv template
+    loc: Loc = Loc(1, 1)
+    voice_loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text to speak, as written (placeholders not yet filled in)."""
+
+    text: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Pause:
+    """``{pause: 3}``: silence between spoken texts."""
+
+    ms: int
+    loc: Loc
+
+
+SpeechItem = Text | Pause
+Speech = tuple[SpeechItem, ...]
+
+
+@dataclass(frozen=True)
+class VoiceRef:
+    """A `voice:` value: a profile name or an engine voice id, and where it stands."""
+
+    name: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Something spoken or played during a stage."""
+
+    kind: Literal["at", "every", "before_end"]
+    loc: Loc
+    number: int  # 1-based within its stage, for messages
+    at: Offset | None = None
+    every_ms: int | None = None
+    start: Offset | None = None  # `from`
+    until: Offset | None = None
+    before_end_ms: int | None = None
+    say: Speech = ()
+    sound: str | None = None
+    sound_loc: Loc | None = None
+    voice: VoiceRef | None = None
+
+    def describe(self) -> str:
+        if self.kind == "at":
+            return f"cue {self.number} (at {self.at})"
+        if self.kind == "every":
+            return f"cue {self.number} (every {clock(self.every_ms or 0)})"
+        return f"cue {self.number} (before_end {clock(self.before_end_ms or 0)})"
+
+
+@dataclass(frozen=True)
+class Stage:
+    number: int
+    name: str
+    duration: tuple[int, int]  # (min_ms, max_ms)
+    loc: Loc
+    duration_loc: Loc
+    say: Speech = ()
+    cues: tuple[Cue, ...] = ()
+    countdown: int = 0
+    voice: VoiceRef | None = None
+    announce: str | bool | None = None  # None: the script's; False: off
+    announce_loc: Loc | None = None
+    start_sound: str | None = None
+    start_sound_set: bool = False  # True when the stage sets start_sound (even to null)
+    start_sound_loc: Loc | None = None
+    pace: float | None = None
+
+
+@dataclass(frozen=True)
+class Script:
+    path: Path
+    title: str
+    stages: tuple[Stage, ...]
+    version: int = 1
+    description: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    language: str = "en"
+    voices: dict[str, VoiceProfile] = field(default_factory=dict)
+    voice: VoiceRef | None = None
+    pace: float = 0.5
+    sounds: dict[str, Path] = field(default_factory=dict)
+    sound_locs: dict[str, Loc] = field(default_factory=dict)
+    announce: str | bool = True  # True: the language's default template
+    announce_loc: Loc | None = None
+    start_sound: str | None = "chime"
+    start_sound_loc: Loc | None = None
+    finish_sound: str | None = "bell"
+    finish_sound_loc: Loc | None = None
+    intro: Speech = ()
+    outro: Speech = ()
+
+    @property
+    def filename(self) -> str:
+        return str(self.path)
+
+    def announce_template(self, stage: Stage) -> str | None:
+        """The announcement text template for a stage, or None when off."""
+        value = stage.announce if stage.announce is not None else self.announce
+        if value is False:
+            return None
+        if value is True:
+            return DEFAULT_ANNOUNCE.get(self.language.split("-")[0].lower(), DEFAULT_ANNOUNCE["en"])
+        assert isinstance(value, str)
+        return value
+
+    def stage_start_sound(self, stage: Stage) -> str | None:
+        return stage.start_sound if stage.start_sound_set else self.start_sound
+
+
+def load_script(path: str | Path) -> Script:
+    """Read and validate a drill script file; raise ``ScriptError`` on any problem."""
+    path = Path(path)
+    filename = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ScriptError([Problem(filename, 1, 1, "no such file")]) from None
+    except IsADirectoryError:
+        raise ScriptError([Problem(filename, 1, 1, "is a folder, not a drill script")]) from None
+    except OSError as exc:
+        raise ScriptError([Problem(filename, 1, 1, f"cannot read: {exc.strerror}")]) from None
+    return parse_script(data, path)
+
+
+def parse_script(data: bytes, path: Path) -> Script:
+    root = load(data, str(path))
+    return _Reader(path).script(root)
+
+
+# ---------------------------------------------------------------------------
+# The reader: one method per part of the format, collecting every problem.
+
+_TOP_KEYS = (
+    "version", "title", "description", "artist", "album", "language", "voices", "voice",
+    "pace", "sounds", "announce", "start_sound", "finish_sound", "intro", "outro", "stages",
+)
+_PROFILE_KEYS = ("engine", "voice", "rate", "volume", "command")
+_STAGE_KEYS = (
+    "name", "duration", "say", "cues", "countdown", "voice", "announce", "start_sound", "pace",
+)
+_CUE_KEYS = ("at", "every", "from", "until", "before_end", "say", "sound", "voice")
+
+
+class _Invalid(Exception):
+    """A value was reported as a problem; the caller skips it."""
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.filename = str(path)
+        self.problems: list[Problem] = []
+        self.sound_names: set[str] = set(BUILTIN_SOUNDS)
+        self.profile_names: set[str] = set()
+
+    # -- reporting ---------------------------------------------------------
+
+    def problem(self, node: Node, message: str) -> None:
+        self.problems.append(Problem(self.filename, node.line, node.column, message))
+
+    def invalid(self, node: Node, message: str) -> _Invalid:
+        self.problem(node, message)
+        return _Invalid()
+
+    def keys(self, node: Node, allowed: tuple[str, ...], what: str) -> None:
+        for key, key_node in node.keys.items():
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; {what} keys are: " + ", ".join(
+                allowed
+            )
+            self.problem(key_node, f"unknown key '{key}' in {_a(what)}{hint}")
+
+    # -- the top level -----------------------------------------------------
+
+    def script(self, root: Node) -> Script:
+        if not root.is_mapping:
+            kind = "a list" if root.is_list else f"the value {root.value!r}"
+            raise ScriptError([Problem(self.filename, root.line, root.column,
+                                       f"a drill script is a mapping of keys (title, stages, "
+                                       f"...), not {kind}")])
+        self.keys(root, _TOP_KEYS, "script")
+        top = root.value
+        version = self.optional(top, "version", self.version, 1)
+        title = self.required(root, "title", self.text)
+        language = self.optional(top, "language", self.language, "en")
+        sounds, sound_locs = self.optional(top, "sounds", self.sounds, ({}, {}))
+        voices = self.optional(top, "voices", self.voices, {})
+        script = Script(
+            path=self.path,
+            version=version,
+            title=title or "",
+            description=self.optional(top, "description", self.text, None),
+            artist=self.optional(top, "artist", self.text, None),
+            album=self.optional(top, "album", self.text, None),
+            language=language,
+            voices=voices,
+            voice=self.optional(top, "voice", self.voice_ref, None),
+            pace=self.optional(top, "pace", self.pace, 0.5),
+            sounds=sounds,
+            sound_locs=sound_locs,
+            announce=self.optional(top, "announce", self.announce, True),
+            announce_loc=_loc(top.get("announce")),
+            start_sound=self.optional(top, "start_sound", self.sound_or_null, "chime"),
+            start_sound_loc=_loc(top.get("start_sound")),
+            finish_sound=self.optional(top, "finish_sound", self.sound_or_null, "bell"),
+            finish_sound_loc=_loc(top.get("finish_sound")),
+            intro=self.optional(top, "intro", self.session_speech, ()),
+            outro=self.optional(top, "outro", self.session_speech, ()),
+            stages=self.required(root, "stages", self.stages) or (),
+        )
+        if self.problems:
+            raise ScriptError(self.problems)
+        return script
+
+    def required(self, parent: Node, key: str, read):  # type: ignore[no-untyped-def]
+        if key not in parent.value:
+            self.problem(parent, f"missing required key '{key}'")
+            return None
+        try:
+            return read(parent.value[key])
+        except _Invalid:
+            return None
+
+    def optional(self, values: dict[str, Node], key: str, read, default):  # type: ignore[no-untyped-def]
+        if key not in values:
+            return default
+        try:
+            return read(values[key])
+        except _Invalid:
+            return default
+
+    # -- scalar values -----------------------------------------------------
+
+    def text(self, node: Node) -> str:
+        if isinstance(node.value, bool) or node.value is None or isinstance(
+            node.value, list | dict
+        ):
+            raise self.invalid(node, f"expected text, got {_kind(node)}")
+        text = str(node.value).strip()
+        if not text:
+            raise self.invalid(node, "expected text, got an empty value")
+        if len(text) > MAX_TEXT_CHARS:
+            raise self.invalid(node, f"text of {len(text):,} characters; at most "
+                               f"{MAX_TEXT_CHARS:,} per item (split it into a list)")
+        return text
+
+    def version(self, node: Node) -> int:
+        if node.value != 1 or isinstance(node.value, bool):
+            raise self.invalid(node, f"unsupported version {node.value!r}: this voiceguide "
+                               "reads drill script version 1")
+        return 1
+
+    def language(self, node: Node) -> str:
+        text = self.text(node)
+        if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", text):
+            raise self.invalid(node, f"language {text!r} is not a language code such as "
+                               "en, de or en-gb")
+        return text.replace("_", "-").lower()
+
+    def number(self, node: Node, what: str, low: float, high: float,
+               low_open: bool = False) -> float:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+            value
+        ):
+            raise self.invalid(node, f"{what} must be a number, got {_kind(node)}")
+        if value < low or value > high or (low_open and value == low):
+            bracket = "(" if low_open else "["
+            raise self.invalid(node, f"{what} must be in {bracket}{low:g}, {high:g}], got "
+                               f"{value:g}")
+        return float(value)
+
+    def pace(self, node: Node) -> float:
+        return self.number(node, "pace", 0, 1)
+
+    def duration(self, node: Node) -> int:
+        try:
+            return parse_duration(node.value)
+        except DurationError as exc:
+            raise self.invalid(node, str(exc)) from None
+
+    def offset(self, node: Node) -> Offset:
+        try:
+            return parse_offset(node.value)
+        except DurationError as exc:
+            raise self.invalid(node, str(exc)) from None
+
+    def announce(self, node: Node) -> str | bool:
+        if node.value is False:
+            return False
+        if node.value is True:
+            raise self.invalid(node, "announce is a text such as 'Stage {number}. {name}.' "
+                               "or false")
+        text = self.text(node)
+        self.placeholders(node, text, STAGE_PLACEHOLDERS)
+        return text
+
+    def sound_or_null(self, node: Node) -> str | None:
+        if node.value is None:
+            return None
+        return self.sound_name(node)
+
+    def sound_name(self, node: Node) -> str:
+        name = self.text(node)
+        if name not in self.sound_names:
+            known = sorted(self.sound_names)
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else "; sounds are: " + ", ".join(
+                known
+            )
+            raise self.invalid(node, f"unknown sound '{name}'{hint}")
+        return name
+
+    def voice_ref(self, node: Node) -> VoiceRef:
+        return VoiceRef(self.text(node), Loc(node.line, node.column))
+
+    def placeholders(self, node: Node, text: str, allowed: frozenset[str]) -> None:
+        for match in _PLACEHOLDER_RE.finditer(text):
+            name = match.group(1)
+            if name in allowed:
+                continue
+            if name in STAGE_PLACEHOLDERS:
+                self.problem(node, f"{{{name}}} only means something inside a stage")
+            else:
+                self.problem(node, f"unknown placeholder {{{name}}}; use "
+                             + ", ".join(f"{{{p}}}" for p in sorted(allowed)))
+
+    # -- sounds and voices -------------------------------------------------
+
+    def sounds(self, node: Node) -> tuple[dict[str, Path], dict[str, Loc]]:
+        if not node.is_mapping:
+            raise self.invalid(node, f"sounds is a mapping of name: file, got {_kind(node)}")
+        paths: dict[str, Path] = {}
+        locs: dict[str, Loc] = {}
+        for name, value in node.value.items():
+            key = node.keys[name]
+            if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+                self.problem(key, f"sound name '{name}' may use letters, digits, _ . - only")
+                continue
+            try:
+                relative = self.text(value)
+            except _Invalid:
+                continue
+            paths[name] = self.sound_path(value, relative)
+            locs[name] = Loc(value.line, value.column)
+            self.sound_names.add(name)
+        return paths, locs
+
+    def sound_path(self, node: Node, relative: str) -> Path:
+        """A sound path resolved inside the script's folder (symlinks followed)."""
+        folder = self.path.parent.resolve()
+        candidate = Path(relative)
+        if candidate.is_absolute():
+            self.problem(node, f"sound path '{relative}' is absolute; give a path relative to "
+                         "the script's folder")
+            return candidate
+        resolved = (folder / candidate).resolve()
+        if not resolved.is_relative_to(folder):
+            self.problem(node, f"sound path '{relative}' leads outside the script's folder")
+        elif not resolved.is_file():
+            reason = "is a folder" if resolved.is_dir() else "does not exist"
+            self.problem(node, f"sound file '{relative}' {reason}")
+        return resolved
+
+    def voices(self, node: Node) -> dict[str, VoiceProfile]:
+        if not node.is_mapping:
+            raise self.invalid(node, f"voices is a mapping of name: profile, got {_kind(node)}")
+        profiles: dict[str, VoiceProfile] = {}
+        for name, value in node.value.items():
+            with contextlib.suppress(_Invalid):
+                profiles[name] = self.profile(name, value)
+            self.profile_names.add(name)
+        return profiles
+
+    def profile(self, name: str, node: Node) -> VoiceProfile:
+        if not node.is_mapping:
+            raise self.invalid(node, f"voice profile '{name}' is a mapping such as "
+                               "{voice: gmw/en-us, rate: 160}")
+        self.keys(node, _PROFILE_KEYS, "voice profile")
+        values = node.value
+        engine = self.optional(values, "engine", self.engine, "pyttsx3")
+        command: tuple[str, ...] = self.optional(values, "command", self.command, ())
+        if engine == "command" and not command:
+            self.problem(node, f"voice profile '{name}' uses the command engine: give its "
+                         "'command' as a list, e.g. [piper, --model, M, --output_file, "
+                         "'{output}']")
+        elif command and engine != "command":
+            self.problem(values["command"], "'command' is only for profiles with "
+                         "engine: command")
+        return VoiceProfile(
+            name=name,
+            engine=engine,
+            voice=self.optional(values, "voice", self.text, None),
+            rate=self.optional(values, "rate", self.rate, None),
+            volume=self.optional(values, "volume",
+                                 lambda n: self.number(n, "volume", 0, 1, low_open=True), 1.0),
+            command=command,
+            loc=Loc(node.line, node.column),
+            voice_loc=_loc(values.get("voice")),
+        )
+
+    def engine(self, node: Node) -> str:
+        name = self.text(node)
+        if name not in ENGINES:
+            close = difflib.get_close_matches(name, ENGINES, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise self.invalid(node, f"unknown engine '{name}'{hint}; engines are: "
+                               + ", ".join(ENGINES))
+        return name
+
+    def rate(self, node: Node) -> float:
+        return self.number(node, "rate (words per minute)", 0, MAX_RATE, low_open=True)
+
+    def command(self, node: Node) -> tuple[str, ...]:
+        if not node.is_list or not node.value:
+            raise self.invalid(node, "command is a list: the program, then its arguments")
+        return tuple(self.text(item) for item in node.value)
+
+    # -- speech --------------------------------------------------------------
+
+    def session_speech(self, node: Node) -> Speech:
+        return self.speech(node, SESSION_PLACEHOLDERS)
+
+    def stage_speech(self, node: Node) -> Speech:
+        return self.speech(node, STAGE_PLACEHOLDERS)
+
+    def speech(self, node: Node, allowed: frozenset[str]) -> Speech:
+        items = node.value if node.is_list else [node]
+        if node.is_list and not items:
+            raise self.invalid(node, "speech is a text or a list of texts and {pause: N}; "
+                               "got an empty list")
+        speech: list[SpeechItem] = []
+        for item in items:
+            try:
+                speech.append(self.speech_item(item, allowed))
+            except _Invalid:
+                continue
+        return tuple(speech)
+
+    def speech_item(self, node: Node, allowed: frozenset[str]) -> SpeechItem:
+        if node.is_mapping:
+            self.keys(node, ("pause",), "speech item")
+            if "pause" not in node.value:
+                raise self.invalid(node, "a speech item is a text or {pause: DURATION}")
+            return Pause(self.duration(node.value["pause"]), Loc(node.line, node.column))
+        if node.is_list:
+            raise self.invalid(node, "a speech item is a text or {pause: DURATION}, not a list")
+        text = self.text(node)
+        self.placeholders(node, text, allowed)
+        return Text(text, Loc(node.line, node.column))
+
+    # -- stages and cues -----------------------------------------------------
+
+    def stages(self, node: Node) -> tuple[Stage, ...]:
+        if not node.is_list:
+            raise self.invalid(node, f"stages is a list of stages, got {_kind(node)}")
+        if not node.value:
+            raise self.invalid(node, "stages is empty: a drill script needs at least one stage")
+        stages = []
+        for number, item in enumerate(node.value, start=1):
+            try:
+                stages.append(self.stage(number, item))
+            except _Invalid:
+                continue
+        return tuple(stages)
+
+    def stage(self, number: int, node: Node) -> Stage:
+        if not node.is_mapping:
+            raise self.invalid(node, f"stage {number} is a mapping with at least 'name' and "
+                               f"'duration', got {_kind(node)}")
+        self.keys(node, _STAGE_KEYS, "stage")
+        values = node.value
+        name = self.required(node, "name", self.text)
+        duration = self.required(node, "duration", self.range)
+        if name is None or duration is None:
+            raise _Invalid()
+        cues_node = values.get("cues")
+        return Stage(
+            number=number,
+            name=name,
+            duration=duration,
+            loc=Loc(node.line, node.column),
+            duration_loc=Loc(values["duration"].line, values["duration"].column),
+            say=self.optional(values, "say", self.stage_speech, ()),
+            cues=self.cues(cues_node) if cues_node is not None else (),
+            countdown=self.optional(values, "countdown", self.countdown, 0),
+            voice=self.optional(values, "voice", self.voice_ref, None),
+            announce=self.optional(values, "announce", self.announce, None),
+            announce_loc=_loc(values.get("announce")),
+            start_sound=self.optional(values, "start_sound", self.sound_or_null, None),
+            start_sound_set="start_sound" in values,
+            start_sound_loc=_loc(values.get("start_sound")),
+            pace=self.optional(values, "pace", self.pace, None),
+        )
+
+    def range(self, node: Node) -> tuple[int, int]:
+        try:
+            return parse_range(node.plain())
+        except DurationError as exc:
+            raise self.invalid(node, str(exc)) from None
+
+    def countdown(self, node: Node) -> int:
+        if isinstance(node.value, bool) or not isinstance(node.value, int):
+            raise self.invalid(node, f"countdown must be a whole number 0..10, got {_kind(node)}")
+        if not 0 <= node.value <= 10:
+            raise self.invalid(node, f"countdown must be 0..10, got {node.value}")
+        return node.value
+
+    def cues(self, node: Node) -> tuple[Cue, ...]:
+        if not node.is_list:
+            self.problem(node, f"cues is a list of cues, got {_kind(node)}")
+            return ()
+        cues = []
+        for number, item in enumerate(node.value, start=1):
+            try:
+                cues.append(self.cue(number, item))
+            except _Invalid:
+                continue
+        return tuple(cues)
+
+    def cue(self, number: int, node: Node) -> Cue:
+        if not node.is_mapping:
+            raise self.invalid(node, "a cue is a mapping such as {at: 0:40, say: ...}")
+        self.keys(node, _CUE_KEYS, "cue")
+        values = node.value
+        when = [k for k in ("at", "every", "before_end") if k in values]
+        if len(when) != 1:
+            found = " and ".join(f"'{k}'" for k in when) if when else "none"
+            raise self.invalid(node, f"a cue needs exactly one of 'at', 'every', 'before_end' "
+                               f"(found {found})")
+        kind = when[0]
+        if kind != "every":
+            for key in ("from", "until"):
+                if key in values:
+                    self.problem(node.keys[key], f"'{key}' goes only with 'every'")
+        if "say" not in values and "sound" not in values:
+            raise self.invalid(node, "a cue needs 'say', 'sound' or both")
+        get = lambda key, read: self.optional(values, key, read, None)  # noqa: E731
+        cue = Cue(
+            kind=kind,  # type: ignore[arg-type]
+            loc=Loc(node.line, node.column),
+            number=number,
+            at=get("at", self.offset),
+            every_ms=get("every", self.duration),
+            start=get("from", self.offset),
+            until=get("until", self.offset),
+            before_end_ms=get("before_end", self.duration),
+            say=self.optional(values, "say", self.stage_speech, ()),
+            sound=get("sound", self.sound_name),
+            sound_loc=_loc(values.get("sound")),
+            voice=get("voice", self.voice_ref),
+        )
+        if getattr(cue, {"at": "at", "every": "every_ms", "before_end": "before_end_ms"}[kind]) \
+                is None:
+            raise _Invalid()
+        return cue
+
+
+def _loc(node: Node | None) -> Loc | None:
+    return Loc(node.line, node.column) if node is not None else None
+
+
+def _kind(node: Node) -> str:
+    value = node.value
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, str):
+        return f"'{value}'"
+    return f"{value!r}"
+
+
+def _a(what: str) -> str:
+    return ("an " if what[0] in "aeiou" else "a ") + what

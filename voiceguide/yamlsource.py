@@ -1,0 +1,171 @@
+"""Read a drill script's YAML safely, keeping where every value stands.
+
+Scripts are plain data shared between people, so the loader builds only
+mappings, lists and scalars (PyYAML's safe resolver), refuses duplicate keys
+and merge keys, and bounds size, nesting and alias expansion so a hostile
+file cannot exhaust memory. Every value comes back as a ``Node`` carrying its
+1-based line and column, for ``FILE:LINE:COLUMN`` messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from voiceguide.errors import Problem, ScriptError
+
+MAX_BYTES = 1_000_000
+MAX_NODES = 100_000
+MAX_DEPTH = 40
+
+
+@dataclass
+class Node:
+    """A YAML value and where it stands.
+
+    ``value`` is a scalar, a ``list[Node]`` or a ``dict[str, Node]``; for a
+    mapping, ``keys`` holds the node of each key (for "unknown key" messages).
+    """
+
+    value: Any
+    line: int
+    column: int
+    keys: dict[str, Node] = field(default_factory=dict)
+
+    @property
+    def is_mapping(self) -> bool:
+        return isinstance(self.value, dict)
+
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.value, list)
+
+    def plain(self) -> Any:
+        """The value without positions (lists and mappings converted too)."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+def load(data: bytes, filename: str) -> Node:
+    """Parse one YAML document into ``Node``s, or raise a located ``ScriptError``."""
+    if len(data) > MAX_BYTES:
+        _fail(filename, 1, 1, f"the file is {len(data):,} bytes; drill scripts are at most "
+              f"{MAX_BYTES:,} bytes")
+    text = _decode(data, filename)
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            _fail(filename, 1, 1, "the file is empty: a drill script needs at least "
+                  "'title' and 'stages'")
+        return _Builder(loader, filename).build(root, 0)
+    except yaml.MarkedYAMLError as exc:
+        raise ScriptError([_yaml_problem(exc, filename)]) from None
+    except yaml.YAMLError as exc:  # unmarked: rare, but still the user's file
+        _fail(filename, 1, 1, f"not valid YAML: {exc}")
+    finally:
+        loader.dispose()
+    raise AssertionError("unreachable")
+
+
+def _decode(data: bytes, filename: str) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        _fail(filename, line, column, f"byte 0x{data[exc.start]:02x} is not UTF-8; "
+              "save the script as UTF-8 text")
+    if "\x00" in text:
+        position = text.index("\x00")
+        line = text.count("\n", 0, position) + 1
+        _fail(filename, line, position - (text.rfind("\n", 0, position) + 1) + 1,
+              "the file contains a NUL character; a drill script is plain text")
+    return text
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError, filename: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "'\\t'" in problem or "\\t" in problem:
+        message = "tab character: indent YAML with spaces, not tabs"
+    elif "expected a single document" in str(problem) or "but found another document" in str(
+        exc
+    ):
+        message = "more than one YAML document: a drill script is a single document"
+    else:
+        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        message = f"YAML syntax: {problem}{context}"
+    return Problem(filename, line, column, message)
+
+
+def _fail(filename: str, line: int, column: int, message: str) -> None:
+    raise ScriptError([Problem(filename, line, column, message)])
+
+
+class _Builder:
+    """Turns composed YAML nodes into ``Node``s, counting every value built."""
+
+    def __init__(self, loader: yaml.SafeLoader, filename: str) -> None:
+        self.loader = loader
+        self.filename = filename
+        self.count = 0
+
+    def build(self, node: yaml.Node, depth: int) -> Node:
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        self.count += 1
+        if self.count > MAX_NODES:
+            _fail(self.filename, line, column, f"more than {MAX_NODES:,} values (aliases "
+                  "expanding?); a drill script is far smaller")
+        if depth > MAX_DEPTH:
+            _fail(self.filename, line, column, f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, depth, line, column)
+        if isinstance(node, yaml.SequenceNode):
+            return Node([self.build(item, depth + 1) for item in node.value], line, column)
+        return Node(self._scalar(node), line, column)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"):
+            return node.value  # a date or base64 is just text in a drill script
+        if node.tag not in _SCALAR_TAGS:
+            _fail(self.filename, node.start_mark.line + 1, node.start_mark.column + 1,
+                  f"unsupported YAML tag {node.tag}")
+        return self.loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, depth: int, line: int, column: int) -> Node:
+        values: dict[str, Node] = {}
+        keys: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = self.build(key_node, depth + 1)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                _fail(self.filename, key.line, key.column,
+                      "merge keys (<<) are not supported in drill scripts")
+            if not isinstance(key.value, str):
+                _fail(self.filename, key.line, key.column,
+                      f"keys must be text, got {key.value!r}")
+            if key.value in values:
+                first = keys[key.value]
+                _fail(self.filename, key.line, key.column,
+                      f"duplicate key '{key.value}' (first at line {first.line})")
+            keys[key.value] = key
+            values[key.value] = self.build(value_node, depth + 1)
+        return Node(values, line, column, keys)
+
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
