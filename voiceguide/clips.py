@@ -1,0 +1,114 @@
+"""Prepared clips: speech and sounds resampled, levelled and trimmed for one session.
+
+The planner asks for lengths, the renderer for audio; both must see the very
+same prepared clip, so both go through one ``ClipStore``. Prepared audio is
+kept in a small LRU (bounded in bytes) so memory does not grow with the
+session; lengths are remembered for good (they are just integers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Protocol
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from voiceguide.loudness import level_clip, trim
+from voiceguide.speech.request import SpeechRequest
+
+SPEECH_LUFS = -19.0  # mono; ffmpeg's ebur128=dualmono=true reads it as -16
+SOUND_LUFS = -22.0  # a few LU under the speech: noticeable, not startling
+CLIP_PEAK_DBTP = -3.0  # headroom for overlaps and MP3 encoding; the mix gets -1.5
+CACHE_BYTES = 48 * 1024 * 1024
+
+
+class SpeechSource(Protocol):
+    def audio(self, request: SpeechRequest) -> tuple[np.ndarray, int]: ...
+
+
+class SoundSource(Protocol):
+    def audio(self, name: str) -> tuple[np.ndarray, int]: ...
+
+
+def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+    """Deterministic polyphase resampling to *target_rate*."""
+    if rate == target_rate:
+        return samples.astype(np.float64)
+    common = math.gcd(rate, target_rate)
+    return resample_poly(samples.astype(np.float64), target_rate // common, rate // common)
+
+
+def prepare(samples: np.ndarray, rate: int, target_rate: int, lufs: float) -> np.ndarray:
+    """Resample, level to *lufs* (peaks limited), then trim the silence around it."""
+    at_rate = resample(samples, rate, target_rate)
+    levelled = level_clip(at_rate, target_rate, lufs, CLIP_PEAK_DBTP)
+    return trim(levelled, target_rate).astype(np.float32)
+
+
+def length_ms(samples: int, rate: int) -> int:
+    """Milliseconds until a clip of *samples* falls silent, rounded up."""
+    return -(-samples * 1000 // rate)
+
+
+class ClipStore:
+    """Prepared clips at the session's sample rate, and their lengths in ms."""
+
+    def __init__(
+        self, speech: SpeechSource, sounds: SoundSource, sample_rate: int,
+        *, cache_bytes: int = CACHE_BYTES,
+    ) -> None:  # fmt: skip
+        self._speech = speech
+        self._sounds = sounds
+        self.sample_rate = sample_rate
+        self._cache_bytes = cache_bytes
+        self._clips: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._used = 0
+        self._lengths: dict[Hashable, int] = {}
+
+    def speech_ms(self, request: SpeechRequest) -> int:
+        return self._length(("speech", request))
+
+    def sound_ms(self, name: str) -> int:
+        return self._length(("sound", name))
+
+    def speech_clip(self, request: SpeechRequest) -> np.ndarray:
+        return self._clip(("speech", request))
+
+    def sound_clip(self, name: str) -> np.ndarray:
+        return self._clip(("sound", name))
+
+    def _length(self, key: tuple[str, Hashable]) -> int:
+        if key not in self._lengths:
+            self._clip(key)
+        return self._lengths[key]
+
+    def _clip(self, key: tuple[str, Hashable]) -> np.ndarray:
+        clip = self._clips.get(key)
+        if clip is not None:
+            self._clips.move_to_end(key)
+            return clip
+        clip = self._prepare(key)
+        clip.flags.writeable = False  # shared with every caller
+        self._lengths[key] = length_ms(len(clip), self.sample_rate)
+        self._remember(key, clip)
+        return clip
+
+    def _prepare(self, key: tuple[str, Hashable]) -> np.ndarray:
+        kind, what = key
+        if kind == "speech":
+            assert isinstance(what, SpeechRequest)
+            samples, rate = self._speech.audio(what)
+            return prepare(samples, rate, self.sample_rate, SPEECH_LUFS)
+        assert isinstance(what, str)
+        samples, rate = self._sounds.audio(what)
+        return prepare(samples, rate, self.sample_rate, SOUND_LUFS)
+
+    def _remember(self, key: Hashable, clip: np.ndarray) -> None:
+        self._clips[key] = clip
+        self._used += clip.nbytes
+        while self._used > self._cache_bytes and len(self._clips) > 1:
+            _, dropped = self._clips.popitem(last=False)
+            self._used -= dropped.nbytes

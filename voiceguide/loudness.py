@@ -1,0 +1,258 @@
+"""Loudness (ITU-R BS.1770-4), true peak, per-clip levelling and trimming.
+
+Written in numpy/scipy rather than with a library because voiceguide needs two
+things the usual tools lack: measuring a long session in chunks with constant
+memory, and levelling clips shorter than one 400 ms gating block.
+All functions take float mono samples in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.ndimage import minimum_filter1d
+from scipy.signal import resample_poly, sosfilt
+
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+BLOCK_S = 0.4
+HOP_S = 0.1  # 75 % overlap: a block is four hops
+OVERSAMPLE = 4
+SILENCE = -math.inf
+
+
+def k_weighting(rate: int) -> np.ndarray:
+    """The K-weighting filter as second-order sections, derived for *rate* as libebur128 does."""
+    f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = math.tan(math.pi * f0 / rate)
+    vh = 10 ** (gain_db / 20)
+    vb = vh**0.4996667741545416
+    a0 = 1 + k / q + k * k
+    shelf = [
+        (vh + vb * k / q + k * k) / a0,
+        2 * (k * k - vh) / a0,
+        (vh - vb * k / q + k * k) / a0,
+        1.0,
+        2 * (k * k - 1) / a0,
+        (1 - k / q + k * k) / a0,
+    ]
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = math.tan(math.pi * f0 / rate)
+    a0 = 1 + k / q + k * k
+    highpass = [1.0, -2.0, 1.0, 1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]
+    return np.array([shelf, highpass])
+
+
+def energy_to_lufs(mean_square: float) -> float:
+    return -0.691 + 10 * math.log10(mean_square) if mean_square > 0 else SILENCE
+
+
+def lufs_to_energy(lufs: float) -> float:
+    return 10 ** ((lufs + 0.691) / 10)
+
+
+def gated_loudness(block_energies: np.ndarray) -> float:
+    """Integrated loudness from the mean squares of the 400 ms blocks (BS.1770 gating)."""
+    loud = block_energies[block_energies > lufs_to_energy(ABSOLUTE_GATE_LUFS)]
+    if loud.size == 0:
+        return SILENCE
+    relative = lufs_to_energy(energy_to_lufs(float(loud.mean())) + RELATIVE_GATE_LU)
+    kept = loud[loud > relative]
+    return energy_to_lufs(float(kept.mean())) if kept.size else SILENCE
+
+
+class LoudnessMeter:
+    """Integrated loudness of a mono stream fed in chunks; keeps one float per 100 ms."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._sos = k_weighting(rate)
+        self._zi = np.zeros((2, 2))
+        self._hop = round(rate * HOP_S)
+        self._partial_sum = 0.0
+        self._partial_len = 0
+        self._hops: list[float] = []  # sum of squares of each complete 100 ms hop
+        self._settle = rate // 2  # filter ringing after sound stops has died out by then
+
+    def feed(self, samples: np.ndarray) -> None:
+        if len(samples) == 0:
+            return
+        weighted, self._zi = sosfilt(self._sos, samples.astype(np.float64), zi=self._zi)
+        self._add_squares(weighted * weighted)
+
+    def skip(self, count: int) -> None:
+        """Advance over *count* samples of digital silence without filtering all of them."""
+        ringing = min(count, self._settle) if self._zi.any() else 0
+        self.feed(np.zeros(ringing))
+        count -= ringing
+        if count == 0:
+            return
+        self._zi = np.zeros_like(self._zi)
+        fill = min(count, self._hop - self._partial_len)
+        self._add_squares(np.zeros(fill))
+        count -= fill
+        whole, rest = divmod(count, self._hop)
+        self._hops.extend([0.0] * whole)
+        self._partial_len = rest
+
+    def _add_squares(self, squares: np.ndarray) -> None:
+        pos = 0
+        while pos < len(squares):
+            take = min(len(squares) - pos, self._hop - self._partial_len)
+            self._partial_sum += float(squares[pos : pos + take].sum())
+            self._partial_len += take
+            pos += take
+            if self._partial_len == self._hop:
+                self._hops.append(self._partial_sum)
+                self._partial_sum, self._partial_len = 0.0, 0
+
+    def integrated(self) -> float:
+        """Gated integrated loudness in LUFS (mono); -inf when nothing passes the gates."""
+        hops = np.array(self._hops)
+        if hops.size < 4:
+            return SILENCE
+        blocks = hops[:-3] + hops[1:-2] + hops[2:-1] + hops[3:]
+        return gated_loudness(blocks / (4 * self._hop))
+
+
+class TruePeakMeter:
+    """Maximum of the 4x oversampled signal, fed in chunks with overlap at the seams."""
+
+    CONTEXT = 32  # input samples carried to the next chunk; the filter spans ~10 each side
+
+    def __init__(self) -> None:
+        self._tail = np.zeros(0)
+        self._measured = 0  # leading samples of the tail whose oversampled peak is counted
+        self.peak = 0.0
+
+    def feed(self, samples: np.ndarray) -> None:
+        buffer = np.concatenate([self._tail, samples.astype(np.float64)])
+        if len(buffer) <= self.CONTEXT:
+            self._tail = buffer
+            return
+        upto = len(buffer) - self.CONTEXT // 2
+        self._count(_oversampled_abs(buffer)[OVERSAMPLE * self._measured : OVERSAMPLE * upto])
+        self._tail = buffer[-self.CONTEXT :]
+        self._measured = self.CONTEXT // 2
+
+    def skip(self) -> None:
+        """Digital silence follows: settle the seam as if the signal ended here."""
+        self.finish()
+        self._tail, self._measured = np.zeros(0), 0
+
+    def finish(self) -> float:
+        """The peak as a linear amplitude."""
+        if len(self._tail):
+            self._count(_oversampled_abs(self._tail)[OVERSAMPLE * self._measured :])
+            self._measured = len(self._tail)
+        return self.peak
+
+    def _count(self, oversampled: np.ndarray) -> None:
+        self.peak = max(self.peak, float(oversampled.max(initial=0.0)))
+
+
+def _oversampled_abs(samples: np.ndarray) -> np.ndarray:
+    return np.abs(resample_poly(samples, OVERSAMPLE, 1))
+
+
+def to_db(amplitude: float) -> float:
+    return 20 * math.log10(amplitude) if amplitude > 0 else SILENCE
+
+
+def clip_loudness(samples: np.ndarray, rate: int) -> float:
+    """Loudness of one clip; a clip shorter than a 400 ms block is measured as one block."""
+    if len(samples) < round(BLOCK_S * rate):
+        weighted = sosfilt(k_weighting(rate), samples.astype(np.float64))
+        return energy_to_lufs(float(np.mean(weighted * weighted))) if len(samples) else SILENCE
+    meter = LoudnessMeter(rate)
+    meter.feed(samples)
+    return meter.integrated()
+
+
+def true_peak(samples: np.ndarray) -> float:
+    """True peak in dBTP (4x oversampling)."""
+    return to_db(float(_oversampled_abs(samples).max(initial=0.0))) if len(samples) else SILENCE
+
+
+def limit(samples: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:
+    """Smooth look-ahead limiter: gain dips only around peaks over the ceiling.
+
+    The required gain is min-filtered over 2W+1 samples and then averaged over
+    a window no wider, so the smoothed gain never exceeds what any sample needs.
+    """
+    ceiling = 10 ** (ceiling_dbtp / 20)
+    over = _oversampled_abs(samples).reshape(-1, OVERSAMPLE).max(axis=1)
+    need = np.minimum(1.0, ceiling / np.maximum(over, 1e-12))
+    if need.min() >= 1.0:
+        return samples
+    half = max(1, round(0.004 * rate))
+    floor = minimum_filter1d(need, size=2 * half + 1, mode="nearest")
+    window = np.hanning(2 * half + 3)[1:-1]
+    padded = np.pad(floor, half, mode="edge")
+    gain = np.convolve(padded, window / window.sum(), mode="valid")
+    return samples * np.minimum(gain, need)
+
+
+def level_clip(samples: np.ndarray, rate: int, target_lufs: float, peak_dbtp: float) -> np.ndarray:
+    """Gain to *target_lufs*, limiting peaks to *peak_dbtp*; a silent clip stays as it is.
+
+    Limiting lowers the loudness a little, so gain and limiter are applied a
+    few times from the original; a final plain scale keeps the ceiling exact.
+    """
+    samples = samples.astype(np.float64)
+    loudness = clip_loudness(samples, rate)
+    if loudness == SILENCE:
+        return samples
+    gain_db = target_lufs - loudness
+    out = samples
+    for _ in range(3):
+        out = limit(samples * 10 ** (gain_db / 20), rate, peak_dbtp)
+        gain_db += target_lufs - clip_loudness(out, rate)
+    over = true_peak(out) - peak_dbtp
+    if over > 0:
+        out = out * 10 ** (-over / 20)
+    return out
+
+
+def frame_db(samples: np.ndarray, rate: int, frame_s: float = 0.005) -> np.ndarray:
+    """RMS level in dBFS of consecutive frames (the last partial frame included)."""
+    size = max(1, round(frame_s * rate))
+    count = -(-len(samples) // size)
+    padded = np.zeros(count * size)
+    padded[: len(samples)] = samples
+    rms = np.sqrt(np.mean(padded.reshape(count, size) ** 2, axis=1))
+    return 20 * np.log10(np.maximum(rms, 1e-10))
+
+
+def trim(
+    samples: np.ndarray, rate: int, lead_db: float = -50.0, tail_db: float = -55.0
+) -> np.ndarray:
+    """Cut leading and trailing silence so a clip starts when it becomes audible.
+
+    Short raised-cosine fades at both cuts keep them from clicking. A clip
+    that never reaches the thresholds comes back empty.
+    """
+    size = max(1, round(0.005 * rate))
+    levels = frame_db(samples, rate)
+    loud_lead = np.flatnonzero(levels > lead_db)
+    loud_tail = np.flatnonzero(levels > tail_db)
+    if loud_lead.size == 0:
+        return samples[:0].copy()
+    start = int(loud_lead[0]) * size
+    end = min(len(samples), (int(loud_tail[-1]) + 1) * size)
+    out = np.array(samples[start:end], dtype=np.float64)
+    _fade(out, round(0.002 * rate), at_start=True)
+    _fade(out, round(0.003 * rate), at_start=False)
+    return out
+
+
+def _fade(samples: np.ndarray, length: int, *, at_start: bool) -> None:
+    length = min(length, len(samples))
+    if length == 0:
+        return
+    ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(length) + 1) / (length + 1))
+    if at_start:
+        samples[:length] *= ramp
+    else:
+        samples[len(samples) - length :] *= ramp[::-1]

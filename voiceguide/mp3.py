@@ -1,0 +1,152 @@
+"""PCM chunks → MP3 with tags and ID3 chapters, written atomically.
+
+ffmpeg encodes (libmp3lame) into a regular temporary file beside the target:
+only a seekable output gets the LAME/Info header that tells decoders the
+encoder delay, without which every sound plays ~50 ms late. Tags and chapters
+go in through an ffmetadata input in the same encode, which keeps the CHAP
+frames in order. The finished file is fsynced and renamed over the target,
+so a reader sees the old file or the new one, never a part.
+
+Defaults: mono 44.1 kHz at 96 kbit/s CBR — speech and chimes through earbuds
+sound clean at that rate (LAME's mono 64k smears the chimes' high partials),
+it costs ~43 MB an hour, and constant bitrate lets any player seek to a
+chapter exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Protocol
+
+from voiceguide.errors import AudioError, OutputError
+from voiceguide.sounds import ffmpeg_path
+
+SAMPLE_RATE = 44100
+BITRATE = "96k"
+
+
+class ChapterLike(Protocol):
+    title: str
+    start_ms: int
+    end_ms: int
+
+
+def write_mp3(
+    chunks: Iterable[bytes],
+    target: Path,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    bitrate: str = BITRATE,
+    tags: Mapping[str, str],
+    chapters: Sequence[ChapterLike],
+) -> None:
+    """Encode s16le mono *chunks* into *target*; the file appears whole or not at all."""
+    ffmpeg = ffmpeg_path()
+    target = Path(target)
+    temp = _create_temp(target)
+    try:
+        with tempfile.TemporaryDirectory(prefix="voiceguide-") as work:
+            metadata = Path(work) / "metadata.txt"
+            metadata.write_text(ffmetadata(tags, chapters), encoding="utf-8")
+            log = Path(work) / "ffmpeg.log"
+            command = encode_command(ffmpeg, metadata, temp, sample_rate, bitrate)
+            _encode(command, chunks, log)
+        _fsync(temp)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(target.parent)
+
+
+def _create_temp(target: Path) -> Path:
+    """Claim ``.<name>.<random>.tmp`` beside *target* (same file system, so rename is atomic)."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    except OSError as exc:
+        raise OutputError(f"cannot write to {target.parent}: {exc.strerror}") from exc
+    return temp
+
+
+def encode_command(
+    ffmpeg: str, metadata: Path, output: Path, sample_rate: int, bitrate: str
+) -> list[str]:
+    return [
+        ffmpeg, "-nostats", "-hide_banner", "-v", "error", "-y",
+        "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
+        "-f", "ffmetadata", "-i", str(metadata),
+        "-map", "0:a", "-map_metadata", "1", "-map_chapters", "1",
+        "-c:a", "libmp3lame", "-b:a", bitrate, "-ac", "1", "-ar", str(sample_rate),
+        "-fflags", "+bitexact", "-flags:a", "+bitexact",
+        "-id3v2_version", "3", "-write_xing", "1", "-f", "mp3", str(output),
+    ]  # fmt: skip
+
+
+def _encode(command: list[str], chunks: Iterable[bytes], log: Path) -> None:
+    with open(log, "wb") as errors:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+        try:
+            _feed(process.stdin, chunks)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        status = process.wait()
+    if status != 0:
+        raise AudioError(f"ffmpeg failed: {_last_line(log)}")
+
+
+def _feed(stdin: IO[bytes] | None, chunks: Iterable[bytes]) -> None:
+    assert stdin is not None
+    # A broken pipe means ffmpeg stopped early; its exit status and log say why.
+    with contextlib.suppress(BrokenPipeError), stdin:
+        for chunk in chunks:
+            stdin.write(chunk)
+
+
+def _last_line(log: Path) -> str:
+    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return lines[-1] if lines else "no message"
+
+
+def ffmetadata(tags: Mapping[str, str], chapters: Sequence[ChapterLike]) -> str:
+    """ffmpeg's metadata file: global tags, then one [CHAPTER] per chapter in milliseconds."""
+    lines = [";FFMETADATA1"]
+    lines += [f"{_escape(key)}={_escape(value)}" for key, value in tags.items() if value]
+    for chapter in chapters:
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={int(chapter.start_ms)}",
+            f"END={int(chapter.end_ms)}",
+            f"title={_escape(chapter.title)}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    for special in ("\\", "=", ";", "#", "\n"):
+        text = text.replace(special, "\\" + special)
+    return text
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable; not every file system lets a folder be fsynced."""
+    with contextlib.suppress(OSError):
+        _fsync(folder)

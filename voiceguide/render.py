@@ -1,0 +1,124 @@
+"""Plan → 16-bit PCM, streamed in chunks and levelled to the loudness target.
+
+Events are placed at exact sample positions (``round(ms * rate / 1000)``), so
+timing never drifts however many cues a session has. Rendering runs twice:
+the first pass measures the mix (only where something sounds), the second
+applies the one gain that puts the file on target and yields the bytes.
+Nothing but the current chunk and the clips playing in it is in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from voiceguide.loudness import SILENCE, LoudnessMeter, TruePeakMeter, to_db
+
+if TYPE_CHECKING:
+    from voiceguide.clips import ClipStore
+    from voiceguide.plan import Event, Plan
+
+TARGET_LUFS = -16.0  # as heard on two earbuds (dual mono)
+DUAL_MONO_DB = 10 * np.log10(2.0)  # a mono file counted in both ears reads this much louder
+# LAME's quantiser rounds towards zero, so the decoded MP3 (64-192 kbit/s) reads
+# 0.25-0.45 LU quieter than the PCM it was given; aim that much higher.
+MP3_LOSS_LU = 0.3
+TARGET_MONO_LUFS = TARGET_LUFS - DUAL_MONO_DB + MP3_LOSS_LU
+PEAK_CEILING_DBTP = -1.5  # -1 is the promise; MP3 encoding may add a few tenths
+CHUNK_S = 2
+
+
+@dataclass(frozen=True)
+class _Placed:
+    start: int  # sample index in the session
+    audio: np.ndarray  # float, volume applied
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.audio)
+
+
+def to_sample(ms: int, rate: int) -> int:
+    return round(ms * rate / 1000)
+
+
+def render(plan: Plan, clips: ClipStore, sample_rate: int) -> Iterator[bytes]:
+    """Yield the session as s16le mono chunks; their total is the plan's duration exactly."""
+    gain = session_gain(plan, clips, sample_rate)
+    silence: dict[int, bytes] = {}
+    for count, mix in mixed_chunks(plan, clips, sample_rate):
+        if mix is None:
+            yield silence.setdefault(count, bytes(2 * count))
+        else:
+            yield to_pcm16(mix * gain)
+
+
+def session_gain(plan: Plan, clips: ClipStore, sample_rate: int) -> float:
+    """The linear gain that lands the mix on the target, its true peak under the ceiling."""
+    loudness = LoudnessMeter(sample_rate)
+    peak = TruePeakMeter()
+    for count, mix in mixed_chunks(plan, clips, sample_rate):
+        if mix is None:
+            loudness.skip(count)
+            peak.skip()
+        else:
+            loudness.feed(mix)
+            peak.feed(mix)
+    return gain_for(loudness.integrated(), to_db(peak.finish()))
+
+
+def gain_for(loudness_lufs: float, peak_dbtp: float) -> float:
+    if loudness_lufs == SILENCE or peak_dbtp == SILENCE:
+        return 1.0
+    gain_db = min(TARGET_MONO_LUFS - loudness_lufs, PEAK_CEILING_DBTP - peak_dbtp)
+    return float(10 ** (gain_db / 20))
+
+
+def to_pcm16(samples: np.ndarray) -> bytes:
+    """Round to 16 bits without dither, so silence stays zero and output is reproducible."""
+    return np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
+
+
+def mixed_chunks(
+    plan: Plan, clips: ClipStore, sample_rate: int
+) -> Iterator[tuple[int, np.ndarray | None]]:
+    """(sample count, mix) per chunk; mix is None where the chunk is digital silence."""
+    total = to_sample(plan.duration_ms, sample_rate)
+    step = CHUNK_S * sample_rate
+    events = sorted(plan.events, key=lambda e: e.start_ms)
+    upcoming = 0
+    playing: list[_Placed] = []
+    for begin in range(0, total, step):
+        end = min(total, begin + step)
+        while upcoming < len(events) and to_sample(events[upcoming].start_ms, sample_rate) < end:
+            playing.append(_place(events[upcoming], clips, sample_rate))
+            upcoming += 1
+        playing = [p for p in playing if p.end > begin and len(p.audio)]
+        yield end - begin, _mix(playing, begin, end) if playing else None
+
+
+def _place(event: Event, clips: ClipStore, sample_rate: int) -> _Placed:
+    if event.type == "speech":
+        if event.request is None:
+            raise ValueError(f"speech event at {event.start_ms} ms has no request")
+        clip = clips.speech_clip(event.request)
+    else:
+        if event.sound is None:
+            raise ValueError(f"sound event at {event.start_ms} ms names no sound")
+        clip = clips.sound_clip(event.sound)
+    volume = float(event.volume)
+    audio = clip if volume == 1.0 else clip * np.float32(volume)
+    return _Placed(to_sample(event.start_ms, sample_rate), audio)
+
+
+def _mix(playing: list[_Placed], begin: int, end: int) -> np.ndarray:
+    """Sum the clips sounding in [begin, end); overlaps add (the gain keeps peaks in range)."""
+    out = np.zeros(end - begin, dtype=np.float64)
+    for placed in playing:
+        lo, hi = max(begin, placed.start), min(end, placed.end)
+        if lo < hi:
+            out[lo - begin : hi - begin] += placed.audio[lo - placed.start : hi - placed.start]
+    return out

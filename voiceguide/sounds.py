@@ -1,0 +1,165 @@
+"""Built-in sounds and user sound files, read safely.
+
+A user's file is identified by its content, never its name, and decoded by
+ffmpeg with the demuxer forced and the bytes piped in: a playlist or other
+container saved as ``x.mp3`` cannot make ffmpeg open further files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from voiceguide.errors import AudioError
+
+FORMATS = ("wav", "flac", "ogg", "mp3")
+MAX_FILE_BYTES = 64 * 1024 * 1024  # sounds are short; this bounds what a script can make us decode
+_SNIFF_BYTES = 16
+_MPEG_BITRATE_BAD = (0x0, 0xF)
+FFMPEG_MISSING = "ffmpeg is not installed: sudo apt-get install ffmpeg"
+
+
+def builtin_folder() -> Path:
+    """``voiceguide/_sounds`` in an installed wheel, else ``sounds/`` of the source tree."""
+    package = Path(__file__).resolve().parent
+    installed = package / "_sounds"
+    return installed if installed.is_dir() else package.parent / "sounds"
+
+
+def sniff_bytes(head: bytes) -> str | None:
+    """The audio format the first bytes announce: wav, flac, ogg, mp3, or None."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:3] == b"ID3" or _is_mpeg_frame(head):
+        return "mp3"
+    return None
+
+
+def _is_mpeg_frame(head: bytes) -> bool:
+    """An MPEG audio frame header: sync, a real version and layer, valid bitrate and rate."""
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    version, layer = (head[1] >> 3) & 0x3, (head[1] >> 1) & 0x3
+    bitrate, rate = head[2] >> 4, (head[2] >> 2) & 0x3
+    return version != 1 and layer != 0 and bitrate not in _MPEG_BITRATE_BAD and rate != 3
+
+
+def sniff_format(path: Path) -> str | None:
+    """The real format of the file at *path*, from its content; None when not supported."""
+    try:
+        with open(path, "rb") as f:
+            return sniff_bytes(f.read(_SNIFF_BYTES))
+    except OSError:
+        return None
+
+
+def validate_sound_file(path: Path) -> str | None:
+    """None when *path* is a usable sound, else a one-line reason (for a script error)."""
+    try:
+        samples, _ = decode_file(path)
+    except AudioError as exc:
+        return str(exc)
+    if not np.any(samples):
+        return f"{path.name} is silent"
+    return None
+
+
+def decode_file(path: Path) -> tuple[np.ndarray, int]:
+    """Decode a user's sound file to float32 mono at its own sample rate."""
+    data = _read_limited(path)
+    fmt = sniff_bytes(data[:_SNIFF_BYTES])
+    if fmt is None:
+        raise AudioError(f"{path.name} is not a WAV, FLAC, OGG or MP3 file")
+    return decode_bytes(data, fmt, path.name)
+
+
+def _read_limited(path: Path) -> bytes:
+    try:
+        if not path.is_file():
+            raise AudioError(f"{path} is not a file")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise AudioError(f"{path.name} is larger than {MAX_FILE_BYTES // 2**20} MiB")
+        return path.read_bytes()
+    except OSError as exc:
+        raise AudioError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def ffmpeg_path() -> str:
+    found = shutil.which("ffmpeg")
+    if found is None:
+        raise AudioError(FFMPEG_MISSING)
+    return found
+
+
+def decode_bytes(data: bytes, fmt: str, label: str) -> tuple[np.ndarray, int]:
+    """Decode *data* of format *fmt* through ffmpeg's forced demuxer, fed on stdin only."""
+    if fmt not in FORMATS:
+        raise AudioError(f"{label}: unsupported format {fmt}")
+    command = [
+        ffmpeg_path(), "-nostats", "-hide_banner", "-v", "error",
+        "-protocol_whitelist", "pipe", "-f", fmt, "-i", "pipe:0",
+        "-map", "0:a:0", "-ac", "1", "-c:a", "pcm_f32le", "-f", "wav", "pipe:1",
+    ]  # fmt: skip
+    result = subprocess.run(command, input=data, capture_output=True, check=False)
+    if result.returncode != 0:
+        raise AudioError(f"{label} cannot be decoded: {_last_line(result.stderr)}")
+    return _parse_streamed_wav(result.stdout, label)
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else "ffmpeg failed"
+
+
+def _parse_streamed_wav(data: bytes, label: str) -> tuple[np.ndarray, int]:
+    """Read ffmpeg's float WAV written to a pipe (its size fields are not filled in)."""
+    pos, rate = 12, None
+    while pos + 8 <= len(data):
+        kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if kind == b"fmt ":
+            rate = int.from_bytes(data[pos + 12 : pos + 16], "little")
+        elif kind == b"data":
+            body = data[pos + 8 :]
+            body = body[: len(body) // 4 * 4]
+            samples = np.frombuffer(body, dtype="<f4").astype(np.float32)
+            if rate is None or samples.size == 0:
+                break
+            return np.clip(samples, -1.0, 1.0), rate
+        pos += 8 + size + (size & 1)
+    raise AudioError(f"{label} contains no audio")
+
+
+def read_builtin(path: Path) -> tuple[np.ndarray, int]:
+    """Read one of voiceguide's own 16-bit mono WAV files."""
+    with wave.open(str(path), "rb") as f:
+        rate, frames = f.getframerate(), f.readframes(f.getnframes())
+    return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0, rate
+
+
+class SoundLibrary:
+    """Named sounds: the built-ins, plus the script's own files (which win on a name clash)."""
+
+    def __init__(self, user_sounds: Mapping[str, Path] = MappingProxyType({})) -> None:
+        self._user = {name: Path(path) for name, path in user_sounds.items()}
+        self._builtin = {p.stem: p for p in sorted(builtin_folder().glob("*.wav"))}
+
+    def names(self) -> set[str]:
+        return set(self._builtin) | set(self._user)
+
+    def audio(self, name: str) -> tuple[np.ndarray, int]:
+        """Float32 mono samples in [-1, 1] at the file's own rate."""
+        if name in self._user:
+            return decode_file(self._user[name])
+        if name in self._builtin:
+            return read_builtin(self._builtin[name])
+        raise AudioError(f"unknown sound {name!r}; known: {', '.join(sorted(self.names()))}")
