@@ -1,0 +1,92 @@
+"""The ``espeak-ng`` engine: the espeak-ng program, one process per clip.
+
+Deterministic bytes, and a fallback wherever the pyttsx3 binding fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from pathlib import Path
+
+from voiceguide.errors import EngineError
+from voiceguide.speech import espeak_voices
+from voiceguide.speech.base import Engine, VoiceInfo, shorten
+from voiceguide.speech.request import SpeechRequest
+
+INSTALL = "sudo apt-get install espeak-ng"
+TIMEOUT_S = 60
+
+
+class EspeakEngine(Engine):
+    """Runs ``espeak-ng -v VOICE -s RATE -w FILE`` with the text on stdin (never a shell)."""
+
+    name = "espeak-ng"
+
+    def __init__(self, jobs: int = 2) -> None:
+        self.jobs = max(1, jobs)
+
+    @cached_property
+    def _exe(self) -> str | None:
+        return shutil.which("espeak-ng")
+
+    def problem(self) -> str | None:
+        if self._exe is None:
+            return f"the espeak-ng engine needs the espeak-ng program: {INSTALL}"
+        return None
+
+    @cached_property
+    def _version(self) -> str:
+        out = subprocess.run([self._require(), "--version"], capture_output=True, text=True)
+        return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "unknown"
+
+    def version(self) -> str:
+        return self._version
+
+    @cached_property
+    def _voices(self) -> list[VoiceInfo]:
+        out = subprocess.run(
+            [self._require(), "--voices"], capture_output=True, text=True, timeout=TIMEOUT_S
+        )
+        return espeak_voices.parse_voice_table(self.name, out.stdout)
+
+    def voices(self) -> list[VoiceInfo]:
+        return list(self._voices)
+
+    def voice_problem(self, voice_id: str) -> str | None:
+        return espeak_voices.voice_problem(self.name, self._voices, voice_id)
+
+    def synthesize(self, requests: Sequence[SpeechRequest]) -> list[bytes]:
+        with ThreadPoolExecutor(self.jobs) as pool:
+            return list(pool.map(self._one, requests))
+
+    def _one(self, request: SpeechRequest) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
+            out = Path(tmp) / "clip.wav"
+            argv = [self._require(), "-w", str(out)]
+            if request.voice:
+                argv += ["-v", request.voice]
+            if request.rate:
+                argv += ["-s", str(round(request.rate))]
+            try:
+                done = subprocess.run(
+                    argv, input=request.text.encode(), capture_output=True, timeout=TIMEOUT_S
+                )
+            except subprocess.TimeoutExpired as err:
+                raise EngineError(
+                    f"espeak-ng took over {TIMEOUT_S} s on {shorten(request.text)!r}; "
+                    "try again, or shorten the text"
+                ) from err
+            if done.returncode != 0 or not out.exists():
+                reason = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
+                raise EngineError(f"espeak-ng failed on {shorten(request.text)!r}: {reason}")
+            return out.read_bytes()
+
+    def _require(self) -> str:
+        if self._exe is None:
+            raise EngineError(self.problem() or "espeak-ng is missing")
+        return self._exe

@@ -1,0 +1,166 @@
+"""The ``pyttsx3`` engine, voiceguide's default: pyttsx3 driving espeak-ng's library.
+
+pyttsx3 cannot change its rate or voice between clips without spoiling the
+next one, so every distinct (voice, rate) gets its own engine in its own
+worker process (``_worker.py``), and up to ``jobs`` workers run at once.
+pyttsx3 is never imported in this process.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import importlib.metadata
+import importlib.util
+import json
+import math
+import sys
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from pathlib import Path
+from typing import NamedTuple
+
+from voiceguide.errors import EngineError
+from voiceguide.speech import espeak_voices, wav
+from voiceguide.speech.base import Engine, VoiceInfo, shorten
+from voiceguide.speech.request import SpeechRequest
+from voiceguide.speech.workerproc import WorkerFailure, WorkerProcess
+
+INSTALL = "pip install pyttsx3 and sudo apt-get install espeak-ng"
+MIN_CHUNK = 4  # clips per worker below which another worker costs more than it saves
+Setting = tuple[str | None, int | None]
+
+
+class Chunk(NamedTuple):
+    """Clips one worker renders: the same setting, their places in the batch, their texts."""
+
+    setting: Setting
+    indexes: list[int]
+    texts: list[str]
+
+
+class Pyttsx3Engine(Engine):
+    """Clips grouped by (voice, rate), one worker process per group or chunk of one."""
+
+    name = "pyttsx3"
+
+    def __init__(self, jobs: int = 2, timeout_s: float = 60.0) -> None:
+        self.jobs = max(1, jobs)
+        self.timeout_s = timeout_s
+
+    def problem(self) -> str | None:
+        if importlib.util.find_spec("pyttsx3") is None:
+            return f"the pyttsx3 engine needs the pyttsx3 package and espeak-ng: {INSTALL}"
+        if sys.platform.startswith("linux") and ctypes.util.find_library("espeak-ng") is None:
+            return f"the pyttsx3 engine needs espeak-ng's library: {INSTALL}"
+        return None
+
+    def version(self) -> str:
+        lib = ctypes.util.find_library("espeak-ng") or "no espeak-ng library"
+        return f"pyttsx3 {importlib.metadata.version('pyttsx3')}; {lib}"
+
+    @cached_property
+    def _voices(self) -> list[VoiceInfo]:
+        self._require()
+        with WorkerProcess(["--list-voices"], self.timeout_s) as worker:
+            listed = json.loads(worker.read_line("listing the voices"))
+        variants = espeak_voices.variants()
+        return [
+            VoiceInfo(
+                self.name,
+                v["id"],
+                v["language"],
+                v["name"],
+                (v["gender"] or "").lower() or None,
+                variants,
+            )
+            for v in listed
+        ]
+
+    def voices(self) -> list[VoiceInfo]:
+        return list(self._voices)
+
+    def voice_problem(self, voice_id: str) -> str | None:
+        return espeak_voices.voice_problem(self.name, self._voices, voice_id)
+
+    def synthesize(self, requests: Sequence[SpeechRequest]) -> list[bytes]:
+        self._require()
+        results: list[bytes] = [b""] * len(requests)
+        with ThreadPoolExecutor(self.jobs) as pool:
+            for indexes, clips in pool.map(self._render_chunk, self._chunks(requests)):
+                for i, clip in zip(indexes, clips, strict=True):
+                    results[i] = clip
+        return results
+
+    def _chunks(self, requests: Sequence[SpeechRequest]) -> list[Chunk]:
+        """Groups by setting, split so that every worker has something to do."""
+        groups: dict[Setting, list[int]] = {}
+        for i, r in enumerate(requests):
+            groups.setdefault((r.voice, round(r.rate) if r.rate else None), []).append(i)
+        size = max(MIN_CHUNK, math.ceil(len(requests) / self.jobs))
+        return [
+            Chunk(setting, part, [requests[i].text for i in part])
+            for setting, indexes in groups.items()
+            for part in (indexes[k : k + size] for k in range(0, len(indexes), size))
+        ]
+
+    def _render_chunk(self, chunk: Chunk) -> tuple[list[int], list[bytes]]:
+        with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
+            session = _Session(chunk.setting, self.timeout_s)
+            try:
+                clips = [
+                    session.render(t, Path(tmp) / f"{n}.wav") for n, t in enumerate(chunk.texts)
+                ]
+            finally:
+                session.close()
+        return chunk.indexes, clips
+
+    def _require(self) -> None:
+        problem = self.problem()
+        if problem:
+            raise EngineError(problem)
+
+
+class _Session:
+    """One worker for one setting; restarted once when a clip fails or comes out empty."""
+
+    def __init__(self, setting: Setting, timeout_s: float) -> None:
+        voice, rate = setting
+        self.args = (["--voice", voice] if voice else []) + (["--rate", str(rate)] if rate else [])
+        self.timeout_s = timeout_s
+        self.worker: WorkerProcess | None = None
+
+    def render(self, text: str, output: Path) -> bytes:
+        reason = self._attempt(text, output)
+        if reason is not None:
+            self.close()  # a fresh engine for the retry
+            reason = self._attempt(text, output)
+        if reason is not None:
+            raise EngineError(
+                f"pyttsx3 could not speak {shorten(text)!r} ({reason}); "
+                "try again, or use the espeak-ng engine for this voice"
+            )
+        return output.read_bytes()
+
+    def _attempt(self, text: str, output: Path) -> str | None:
+        """None when the clip came out plausible, else why not."""
+        output.unlink(missing_ok=True)
+        try:
+            if self.worker is None:
+                self.worker = WorkerProcess(self.args, self.timeout_s)
+            self.worker.send({"text": text, "output": str(output)})
+            answer = json.loads(self.worker.read_line(shorten(text)))
+        except WorkerFailure as failure:
+            self.close()
+            return str(failure)
+        if "error" in answer:
+            return str(answer["error"])
+        if not output.exists():
+            return "no audio file was written"
+        return wav.speech_problem(output.read_bytes())
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
