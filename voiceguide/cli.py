@@ -1,8 +1,417 @@
-"""voiceguide's command line (being written)."""
+"""voiceguide's command line: a thin layer over ``voiceguide.session``.
+
+Each command parses its options, calls one function and prints. Every
+``VoiceguideError`` becomes one line on stderr and an exit status (2 for an
+invalid script or usage, 1 for anything else); Ctrl-C exits 130 and SIGTERM
+143, without a traceback. ``--debug`` shows tracebacks of real bugs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import click
 
+from voiceguide import __version__
+from voiceguide.durations import DurationError, clock, parse_duration
+from voiceguide.errors import ScriptError, VoiceguideError
 
-@click.group()
-def main() -> None:
-    """voiceguide: compile drill scripts into guided audio sessions."""
+PACE_HELP = "Where each duration range resolves: 0 = shortest, 1 = longest."
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived; unwinds like Ctrl-C so temporary files are removed."""
+
+
+class _Group(click.Group):
+    """Turns voiceguide's errors into one clean line and the right exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        try:
+            return super().invoke(ctx)
+        except ScriptError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            ctx.exit(exc.exit_code)
+        except VoiceguideError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"voiceguide: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Aborted!", err=True)
+            ctx.exit(130)
+        except Terminated:
+            click.echo("voiceguide: terminated", err=True)
+            ctx.exit(143)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+# ---------------------------------------------------------------------------
+# Option types: validated at the edge, failing with click's usage errors (exit 2)
+
+
+class DurationType(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_duration(value)
+        except DurationError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class PaceType(click.ParamType):
+    name = "P"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        try:
+            pace = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number between 0 and 1", param, ctx)
+        if not 0 <= pace <= 1:
+            self.fail(f"{value} is not between 0 and 1", param, ctx)
+        return pace
+
+
+class RateType(click.ParamType):
+    """``WPM`` for the default voice, or ``NAME=WPM`` for a named profile."""
+
+    name = "[NAME=]WPM"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str | None, float]:
+        if isinstance(value, tuple):
+            return value
+        name, _, number = value.rpartition("=")
+        try:
+            rate = float(number)
+        except ValueError:
+            self.fail(f"{value!r} is not a rate in words per minute (e.g. 160 or coach=160)",
+                      param, ctx)
+        if not 0 < rate <= 1000:
+            self.fail(f"rate {number} is not between 0 and 1000 words per minute", param, ctx)
+        return (name or None), rate
+
+
+class VoiceType(click.ParamType):
+    """``ID`` (or a profile name) for the default voice, or ``NAME=ID`` for a profile."""
+
+    name = "[NAME=]ID"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str | None, str]:
+        if isinstance(value, tuple):
+            return value
+        name, sep, voice = value.partition("=")
+        if not sep:
+            return None, value
+        if not name or not voice:
+            self.fail(f"{value!r}: write ID, or NAME=ID to change a voice profile", param, ctx)
+        return name, voice
+
+
+def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``build``, ``plan`` and ``check`` share."""
+    options = [
+        click.option("--pace", type=PaceType(), help=PACE_HELP),
+        click.option("--length", "length", type=DurationType(),
+                     help="Choose the pace whose session length is closest to this (e.g. 20m)."),
+        click.option("--voice", "voices", type=VoiceType(), multiple=True,
+                     help="The default voice (an engine voice id or a profile name), or "
+                     "NAME=ID to change a profile's voice. Repeatable."),
+        click.option("--rate", "rates", type=RateType(), multiple=True,
+                     help="The default voice's rate in words per minute, or NAME=WPM for a "
+                     "profile. Repeatable."),
+        click.option("--engine", help="The default voice's engine (pyttsx3, espeak-ng, "
+                     "festival)."),
+        click.option("--speed", type=click.FloatRange(0.25, 4.0), default=1.0,
+                     show_default=True, help="Multiply every voice's rate by this."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _settings(pace: float | None, length: int | None, voices: tuple, rates: tuple,
+              engine: str | None, speed: float) -> Any:
+    from voiceguide.plan import Settings
+
+    if engine is not None and engine not in ("pyttsx3", "espeak-ng", "festival"):
+        raise click.BadParameter(f"unknown engine {engine!r}; engines are pyttsx3, espeak-ng, "
+                                 "festival", param_hint="--engine")
+    if pace is not None and length is not None:
+        raise click.UsageError("--pace and --length both choose the pace: give one of them")
+    default_voice = [v for n, v in voices if n is None]
+    default_rate = [r for n, r in rates if n is None]
+    return Settings(
+        pace=pace,
+        length_ms=length,
+        voice=default_voice[-1] if default_voice else None,
+        rate=default_rate[-1] if default_rate else None,
+        engine=engine,
+        profile_voices=tuple((n, v) for n, v in voices if n is not None),
+        profile_rates=tuple((n, r) for n, r in rates if n is not None),
+        speed=speed,
+    )
+
+
+def _options(settings: Any, quiet: bool = True, **audio: Any) -> Any:
+    from voiceguide.session import Options
+
+    progress = None if quiet or not sys.stderr.isatty() else _Progress()
+    return Options(settings=settings, progress=progress, **audio)
+
+
+class _Progress:
+    """A one-line progress display on stderr for terminals."""
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        line = f"\r{what}: {percent:3d}%"
+        if line != self.last:
+            click.echo(line, nl=False, err=True)
+            self.last = line
+        if done >= total:
+            click.echo("\r" + " " * len(line) + "\r", nl=False, err=True)
+            self.last = ""
+
+
+def _warn(plan: Any) -> None:
+    for note in plan.notes:
+        click.echo(f"voiceguide: {note}", err=True)
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+# ---------------------------------------------------------------------------
+# Commands
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="voiceguide")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Compile drill scripts (YAML) into guided audio sessions (MP3).
+
+    \b
+    Example:
+        voiceguide check scripts_yaml/back_engagement.yaml
+        voiceguide plan scripts_yaml/back_engagement.yaml --pace 0
+        voiceguide build scripts_yaml/back_engagement.yaml
+    """
+    ctx.obj = {"debug": debug}
+
+
+@main.command()
+@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_build_options
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Where to write the MP3 (default output/SCRIPT.mp3); a folder with "
+              "several scripts.")
+@click.option("--bitrate", default="96k", show_default=True,
+              type=click.Choice(["48k", "64k", "96k", "128k", "160k", "192k", "256k", "320k"]),
+              help="MP3 bit rate.")
+@click.option("--sample-rate", default=44100, show_default=True,
+              type=click.Choice(["22050", "24000", "32000", "44100", "48000"]),
+              help="MP3 sample rate in Hz.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display or warnings.")
+def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_rate: str,
+          quiet: bool, **choices: Any) -> None:
+    """Compile each SCRIPT into an MP3 and print the path of each file written.
+
+    \b
+    Example:
+        voiceguide build scripts_yaml/back_engagement.yaml --pace 1 -o long.mp3
+    """
+    from voiceguide import session
+
+    settings = _settings(**choices)
+    options = _options(settings, quiet, sample_rate=int(sample_rate), bitrate=bitrate)
+    targets = [_target(script, output, len(scripts)) for script in scripts]
+    for script, target in zip(scripts, targets, strict=True):
+        plan = session.build(script, target, options)
+        if not quiet:
+            _warn(plan)
+        click.echo(str(target))
+
+
+def _target(script: Path, output: Path | None, count: int) -> Path:
+    name = script.stem + ".mp3"
+    if output is None:
+        folder = Path("output")
+        folder.mkdir(exist_ok=True)
+        return folder / name
+    if count > 1 or output.is_dir():
+        if not output.is_dir():
+            raise click.BadParameter(f"{output} is not a folder; with several scripts -o names "
+                                     "a folder", param_hint="-o")
+        return output / name
+    return output
+
+
+@main.command()
+@click.argument("script", type=click.Path(path_type=Path))
+@_build_options
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan(script: Path, as_json: bool, **choices: Any) -> None:
+    """Show the timeline that build would render for SCRIPT.
+
+    A readable table by default, or with --json the plan object (format
+    voiceguide.plan/1). Timing warnings go to stderr.
+
+    \b
+    Example:
+        voiceguide plan scripts_yaml/back_engagement.yaml --length 15m
+    """
+    from voiceguide import session
+    from voiceguide.plan import describe
+
+    the_plan = session.plan(script, _options(_settings(**choices)))
+    _warn(the_plan)
+    if as_json:
+        click.echo(the_plan.dumps())
+    else:
+        for line in describe(the_plan):
+            click.echo(line)
+
+
+@main.command()
+@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_build_options
+def check(scripts: tuple[Path, ...], **choices: Any) -> None:
+    """Validate each SCRIPT without building it: exit 0, or 2 with located errors.
+
+    Speech is synthesised (and cached) to know whether everything fits.
+
+    \b
+    Example:
+        voiceguide check scripts_yaml/*.yaml
+    """
+    from voiceguide import session
+
+    options = _options(_settings(**choices))
+    problems: list = []
+    for script in scripts:
+        try:
+            the_plan = session.check(script, options)
+        except ScriptError as exc:
+            problems += exc.problems
+            continue
+        _warn(the_plan)
+        click.echo(f"{script}: ok, {clock(the_plan.duration_ms)}, "
+                   f"{len(the_plan.chapters)} chapters")
+    if problems:
+        raise ScriptError(problems)
+
+
+@main.command()
+@click.option("--language", help="Only voices for this language (e.g. en, de, en-gb).")
+@click.option("--engine", help="Only this engine's voices.")
+@click.option("--json", "as_json", is_flag=True, help="Print the voices as JSON.")
+def voices(language: str | None, engine: str | None, as_json: bool) -> None:
+    """List the voices each installed engine offers: id, language, name.
+
+    \b
+    Example:
+        voiceguide voices --language en
+    """
+    from voiceguide.speech import SpeechLibrary
+
+    library = SpeechLibrary()
+    found = library.list_voices(language=language, engine=engine)
+    if as_json:
+        click.echo(json.dumps([_voice_json(v) for v in found], indent=2))
+        return
+    for name, problem in library.engine_status().items():
+        if engine is None or engine == name:
+            state = "usable" if problem is None else f"not usable: {problem}"
+            click.echo(f"# {name}: {state}")
+    for voice in found:
+        gender = f" ({voice.gender.lower()})" if voice.gender else ""
+        variants = f"  variants: +{' +'.join(voice.variants)}" if voice.variants else ""
+        click.echo(f"{voice.engine:9} {voice.id:28} {voice.language:8} {voice.name}{gender}"
+                   f"{variants}")
+
+
+def _voice_json(voice: Any) -> dict[str, Any]:
+    return {"engine": voice.engine, "id": voice.id, "language": voice.language,
+            "name": voice.name, "gender": voice.gender, "variants": list(voice.variants)}
+
+
+@main.command()
+@click.argument("text")
+@click.option("--voice", help="An engine voice id (see `voiceguide voices`).")
+@click.option("--rate", type=click.FloatRange(1, 1000), help="Words per minute.")
+@click.option("--engine", default="pyttsx3", show_default=True,
+              type=click.Choice(["pyttsx3", "espeak-ng", "festival"]))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("say.mp3"),
+              show_default=True, help="Where to write the clip (.mp3 or .wav).")
+def say(text: str, voice: str | None, rate: float | None, engine: str, output: Path) -> None:
+    """Speak TEXT into a file, to audition a voice and rate.
+
+    \b
+    Example:
+        voiceguide say "Ten seconds." --voice gmw/en-us+f3 --rate 190 -o f3.mp3
+    """
+    from voiceguide.audition import audition
+
+    audition(text, engine=engine, voice=voice, rate=rate, target=output)
+    click.echo(str(output))
+
+
+@main.group()
+def cache() -> None:
+    """Inspect or empty the speech cache ($XDG_CACHE_HOME/voiceguide)."""
+
+
+@cache.command("info")
+def cache_info() -> None:
+    """Show where the speech cache is, how many clips it holds and its size.
+
+    \b
+    Example:
+        voiceguide cache info
+    """
+    from voiceguide.speech.cache import cache_info as info
+
+    entries, size, path = info()
+    click.echo(f"{path}: {entries} clips, {size / 1e6:.1f} MB")
+
+
+@cache.command("clear")
+def cache_clear() -> None:
+    """Delete every clip in the speech cache (they are made again when needed).
+
+    \b
+    Example:
+        voiceguide cache clear
+    """
+    from voiceguide.speech.cache import cache_clear as clear
+
+    removed = clear()
+    click.echo(f"removed {removed} clips")
+
+
+def run() -> None:
+    """Entry point that also keeps a closed stdout (e.g. `| head`) quiet."""
+    try:
+        main()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)

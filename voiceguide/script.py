@@ -481,9 +481,9 @@ class _Reader:
         name = self.text(node)
         if name not in ENGINES:
             close = difflib.get_close_matches(name, ENGINES, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise self.invalid(node, f"unknown engine '{name}'{hint}; engines are: "
-                               + ", ".join(ENGINES))
+            hint = f"did you mean '{close[0]}'?" if close else "engines are: " + ", ".join(
+                ENGINES)
+            raise self.invalid(node, f"unknown engine '{name}'; {hint}")
         return name
 
     def rate(self, node: Node) -> float:

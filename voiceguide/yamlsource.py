@@ -57,7 +57,10 @@ def load(data: bytes, filename: str) -> Node:
         _fail(filename, 1, 1, f"the file is {len(data):,} bytes; drill scripts are at most "
               f"{MAX_BYTES:,} bytes")
     text = _decode(data, filename)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise ScriptError([_reader_problem(exc, text, filename)]) from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -66,6 +69,8 @@ def load(data: bytes, filename: str) -> Node:
         return _Builder(loader, filename).build(root, 0)
     except yaml.MarkedYAMLError as exc:
         raise ScriptError([_yaml_problem(exc, filename)]) from None
+    except yaml.reader.ReaderError as exc:
+        raise ScriptError([_reader_problem(exc, text, filename)]) from None
     except yaml.YAMLError as exc:  # unmarked: rare, but still the user's file
         _fail(filename, 1, 1, f"not valid YAML: {exc}")
     finally:
@@ -90,6 +95,14 @@ def _decode(data: bytes, filename: str) -> str:
         _fail(filename, line, position - (text.rfind("\n", 0, position) + 1) + 1,
               "the file contains a NUL character; a drill script is plain text")
     return text
+
+
+def _reader_problem(exc: yaml.reader.ReaderError, text: str, filename: str) -> Problem:
+    position = min(exc.position, len(text))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return Problem(filename, line, column, f"character U+{exc.character:04X} is not allowed "
+                   "in YAML (a control character?)")
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, filename: str) -> Problem:
@@ -146,10 +159,11 @@ class _Builder:
         values: dict[str, Node] = {}
         keys: dict[str, Node] = {}
         for key_node, value_node in node.value:
-            key = self.build(key_node, depth + 1)
             if key_node.tag == "tag:yaml.org,2002:merge":
-                _fail(self.filename, key.line, key.column,
+                _fail(self.filename, key_node.start_mark.line + 1,
+                      key_node.start_mark.column + 1,
                       "merge keys (<<) are not supported in drill scripts")
+            key = self.build(key_node, depth + 1)
             if not isinstance(key.value, str):
                 _fail(self.filename, key.line, key.column,
                       f"keys must be text, got {key.value!r}")

@@ -1,0 +1,166 @@
+"""The pipeline's steps glued together: what ``check``, ``plan`` and ``build`` do.
+
+The CLI calls exactly one function here per command. Everything a user can
+get wrong comes back as a ``VoiceguideError``: located ``ScriptError``s for
+the script (exit 2), one-line errors for the machine (exit 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from voiceguide.errors import Problem, ScriptError
+from voiceguide.plan import (
+    Plan,
+    Settings,
+    choose_pace,
+    make_plan,
+    resolve_voice,
+    speech_requests,
+    voice_refs,
+)
+from voiceguide.script import Loc, Script, load_script
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+DEFAULT_SAMPLE_RATE = 44100
+DEFAULT_BITRATE = "96k"
+
+
+@dataclass
+class Options:
+    """Everything the command line can choose, besides the script itself."""
+
+    settings: Settings = field(default_factory=Settings)
+    sample_rate: int = DEFAULT_SAMPLE_RATE
+    bitrate: str = DEFAULT_BITRATE
+    progress: Progress | None = None
+
+
+@dataclass
+class Session:
+    """A loaded, checked script with the libraries that give it sound."""
+
+    script: Script
+    options: Options
+    clips: object  # voiceguide.clips.ClipStore (imported lazily: it pulls in numpy)
+
+    def plan(self) -> Plan:
+        settings = self.options.settings
+        pace, _ = choose_pace(self.script, settings, self.clips)  # type: ignore[arg-type]
+        requests = speech_requests(self.script, settings, pace)
+        self.clips.speech.prefetch(requests, progress=self.options.progress)  # type: ignore[attr-defined]
+        return make_plan(self.script, settings, self.clips)  # type: ignore[arg-type]
+
+
+def open_session(path: str | Path, options: Options) -> Session:
+    """Load a script and check everything but timing; raise ``ScriptError`` with all problems."""
+    from voiceguide.clips import ClipStore
+    from voiceguide.sounds import SoundLibrary
+    from voiceguide.speech import SpeechLibrary
+
+    script = load_script(path)
+    speech = SpeechLibrary()
+    if options.settings.language_voice is None:
+        language_voice = speech.default_voice("pyttsx3", script.language)
+        options = replace(options, settings=replace(options.settings,
+                                                    language_voice=language_voice))
+    problems = _voice_problems(script, options.settings, speech)
+    problems += _sound_problems(script)
+    if problems:
+        raise ScriptError(problems)
+    sounds = SoundLibrary(script.sounds)
+    return Session(script, options, ClipStore(speech, sounds, options.sample_rate))
+
+
+def check(path: str | Path, options: Options) -> Plan:
+    """Everything ``build`` would refuse, found without making the MP3."""
+    return open_session(path, options).plan()
+
+
+def plan(path: str | Path, options: Options) -> Plan:
+    return open_session(path, options).plan()
+
+
+def build(path: str | Path, target: Path, options: Options) -> Plan:
+    """Plan, render and write one session; the target appears whole or not at all."""
+    from voiceguide.mp3 import write_mp3
+    from voiceguide.render import render
+
+    session = open_session(path, options)
+    the_plan = session.plan()
+    script = session.script
+    tags = {"title": script.title, "artist": script.artist or "voiceguide",
+            "album": script.album or script.title, "comment": script.description or ""}
+    chunks = render(the_plan, session.clips, options.sample_rate)  # type: ignore[arg-type]
+    if options.progress is not None:
+        chunks = _reporting(chunks, the_plan, options)
+    write_mp3(chunks, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
+              tags=tags, chapters=the_plan.chapters)
+    return the_plan
+
+
+def _reporting(chunks, the_plan: Plan, options: Options):  # type: ignore[no-untyped-def]
+    total = round(the_plan.duration_ms * options.sample_rate / 1000)
+    done = 0
+    for chunk in chunks:
+        done += len(chunk) // 2
+        assert options.progress is not None
+        options.progress("rendering", done, total)
+        yield chunk
+
+
+# ---------------------------------------------------------------------------
+# Checks that need an engine or the disk
+
+
+def _voice_problems(script: Script, settings: Settings, speech) -> list[Problem]:  # type: ignore[no-untyped-def]
+    problems: list[Problem] = []
+    seen: set[tuple[str, str | None]] = set()
+
+    def report(loc: Loc | None, message: str) -> None:
+        loc = loc or Loc(1, 1)
+        problems.append(Problem(script.filename, loc.line, loc.column, message))
+
+    for ref, loc in voice_refs(script):
+        voice = resolve_voice(script, settings, ref)
+        key = (voice.engine, voice.voice)
+        if key in seen or voice.engine == "command":
+            continue
+        seen.add(key)
+        reason = speech.problem(voice.engine, voice.voice)
+        if reason is None:
+            continue
+        profile = script.voices.get(voice.label)
+        if profile is not None and profile.voice == voice.voice:
+            report(profile.voice_loc or profile.loc, f"voice profile '{profile.name}': {reason}")
+        elif ref is not None and ref.name not in script.voices and script.voices:
+            names = ", ".join(sorted(script.voices))
+            report(loc, f"'{ref.name}' is not a voice profile ({names}); as a voice id: {reason}")
+        else:
+            report(loc, reason)
+    for profile in script.voices.values():
+        if (profile.engine, profile.voice) in seen or profile.engine == "command":
+            continue
+        seen.add((profile.engine, profile.voice))
+        reason = speech.problem(profile.engine, profile.voice)
+        if reason is not None:
+            report(profile.voice_loc or profile.loc, f"voice profile '{profile.name}': {reason}")
+    return problems
+
+
+def _sound_problems(script: Script) -> list[Problem]:
+    from voiceguide.sounds import validate_sound_file
+
+    problems = []
+    for name, path in script.sounds.items():
+        if not path.is_file():
+            continue  # script.py reported it already
+        reason = validate_sound_file(path)
+        if reason is not None:
+            loc = script.sound_locs[name]
+            problems.append(Problem(script.filename, loc.line, loc.column,
+                                    f"sound '{name}': {reason}"))
+    return problems
