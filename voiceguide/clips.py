@@ -60,8 +60,8 @@ class ClipStore:
         self, speech: SpeechSource, sounds: SoundSource, sample_rate: int,
         *, cache_bytes: int = CACHE_BYTES,
     ) -> None:  # fmt: skip
-        self._speech = speech
-        self._sounds = sounds
+        self.speech = speech
+        self.sounds = sounds
         self.sample_rate = sample_rate
         self._cache_bytes = cache_bytes
         self._clips: OrderedDict[Hashable, np.ndarray] = OrderedDict()
@@ -100,10 +100,10 @@ class ClipStore:
         kind, what = key
         if kind == "speech":
             assert isinstance(what, SpeechRequest)
-            samples, rate = self._speech.audio(what)
+            samples, rate = self.speech.audio(what)
             return prepare(samples, rate, self.sample_rate, SPEECH_LUFS)
         assert isinstance(what, str)
-        samples, rate = self._sounds.audio(what)
+        samples, rate = self.sounds.audio(what)
         return prepare(samples, rate, self.sample_rate, SOUND_LUFS)
 
     def _remember(self, key: Hashable, clip: np.ndarray) -> None:

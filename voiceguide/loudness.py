@@ -19,6 +19,8 @@ RELATIVE_GATE_LU = -10.0
 BLOCK_S = 0.4
 HOP_S = 0.1  # 75 % overlap: a block is four hops
 OVERSAMPLE = 4
+LEVEL_STEPS = 6
+LEVEL_TOLERANCE_LU = 0.05
 SILENCE = -math.inf
 
 
@@ -197,18 +199,25 @@ def limit(samples: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:
 def level_clip(samples: np.ndarray, rate: int, target_lufs: float, peak_dbtp: float) -> np.ndarray:
     """Gain to *target_lufs*, limiting peaks to *peak_dbtp*; a silent clip stays as it is.
 
-    Limiting lowers the loudness a little, so gain and limiter are applied a
-    few times from the original; a final plain scale keeps the ceiling exact.
+    Limiting takes back part of each dB of gain, so the gain is found by a
+    few secant steps, each limiting the original afresh; a final plain scale
+    keeps the ceiling exact.
     """
     samples = samples.astype(np.float64)
     loudness = clip_loudness(samples, rate)
     if loudness == SILENCE:
         return samples
-    gain_db = target_lufs - loudness
-    out = samples
-    for _ in range(3):
+    gain_db, slope = target_lufs - loudness, 1.0
+    previous: tuple[float, float] | None = None
+    for _ in range(LEVEL_STEPS):
         out = limit(samples * 10 ** (gain_db / 20), rate, peak_dbtp)
-        gain_db += target_lufs - clip_loudness(out, rate)
+        reached = clip_loudness(out, rate)
+        if abs(target_lufs - reached) < LEVEL_TOLERANCE_LU:
+            break
+        if previous is not None and reached != previous[1]:
+            slope = min(1.0, max(0.1, (reached - previous[1]) / (gain_db - previous[0])))
+        previous = (gain_db, reached)
+        gain_db += (target_lufs - reached) / slope
     over = true_peak(out) - peak_dbtp
     if over > 0:
         out = out * 10 ** (-over / 20)
