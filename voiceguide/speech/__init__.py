@@ -70,6 +70,11 @@ class SpeechLibrary:
                 raise EngineError(self._unknown_engine(name))
         return self._engines[slot]
 
+    def register(self, name: str, factory: Callable[[], Engine]) -> None:
+        """Adds an engine (or replaces a built-in one) for this library."""
+        self._factories[name] = factory
+        self._engines.pop((name, ()), None)
+
     def engine_names(self) -> list[str]:
         return [*self._factories, COMMAND]
 

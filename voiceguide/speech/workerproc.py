@@ -26,6 +26,8 @@ class WorkerFailure(Exception):
 class WorkerProcess:
     """``python -m voiceguide.speech._worker ARGS``, speaking JSON lines."""
 
+    command = (sys.executable, "-m", "voiceguide.speech._worker")  # tests swap in a broken one
+
     def __init__(self, args: list[str], timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self._buffer = b""
@@ -33,7 +35,7 @@ class WorkerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide.speech._worker", *args],
+            [*self.command, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

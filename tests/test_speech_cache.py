@@ -1,0 +1,163 @@
+"""The speech cache and SpeechLibrary's use of it, with a counting engine."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voiceguide.errors import EngineError
+from voiceguide.speech import SpeechLibrary, VoiceInfo, cache_clear, cache_info, wav
+from voiceguide.speech.base import Engine
+from voiceguide.speech.cache import SpeechCache, cache_key, default_dir
+from voiceguide.speech.request import SpeechRequest
+
+
+class CountingEngine(Engine):
+    """A tone per request whose length follows the text, counting what it is asked for."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls: list[list[SpeechRequest]] = []
+
+    def version(self) -> str:
+        return "1"
+
+    def problem(self) -> str | None:
+        return None
+
+    def voices(self) -> list[VoiceInfo]:
+        return [VoiceInfo(self.name, "low", "en", "Low"), VoiceInfo(self.name, "high", "en", "High")]
+
+    def synthesize(self, requests: Sequence[SpeechRequest]) -> list[bytes]:
+        self.calls.append(list(requests))
+        return [self._tone(r) for r in requests]
+
+    @staticmethod
+    def _tone(r: SpeechRequest) -> bytes:
+        t = np.arange(len(r.text) * 800) / 16000
+        return wav.encode(0.5 * np.sin(2 * np.pi * 220 * t), 16000)
+
+
+@pytest.fixture
+def engine() -> CountingEngine:
+    return CountingEngine()
+
+
+@pytest.fixture
+def library(tmp_path: Path, engine: CountingEngine) -> SpeechLibrary:
+    lib = SpeechLibrary(tmp_path / "cache")
+    lib.register("counting", lambda: engine)
+    return lib
+
+
+def req(text: str, voice: str = "low", rate: float | None = 160) -> SpeechRequest:
+    return SpeechRequest("counting", voice, rate, text)
+
+
+def entry_files(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "cache").rglob("*.clip"))
+
+
+def test_second_run_is_a_hit(library: SpeechLibrary, engine: CountingEngine, tmp_path: Path) -> None:
+    requests = [req("one"), req("two"), req("one")]
+    library.prefetch(requests)
+    assert [len(batch) for batch in engine.calls] == [2]
+    again = SpeechLibrary(tmp_path / "cache")
+    again.register("counting", lambda: engine)
+    again.prefetch(requests)
+    samples, rate = again.audio(req("two"))
+    assert len(engine.calls) == 1
+    assert rate == 16000 and samples.dtype == np.float32 and len(samples) == 3 * 800
+
+
+def test_a_miss_is_synthesised_on_demand(library: SpeechLibrary, engine: CountingEngine) -> None:
+    samples, _ = library.audio(req("hello"))
+    assert len(samples) == 5 * 800 and float(np.max(np.abs(samples))) <= 1.0
+    assert len(engine.calls) == 1
+
+
+def test_everything_that_changes_audio_changes_the_key() -> None:
+    base = req("text")
+    variants = [
+        req("text!"),
+        req("text", voice="high"),
+        req("text", rate=161),
+        req("text", rate=None),
+        SpeechRequest("other", "low", 160, "text"),
+        SpeechRequest("counting", "low", 160, "text", ("--flag",)),
+    ]
+    keys = {cache_key(r, "1") for r in variants} | {cache_key(base, "2")}
+    assert cache_key(base, "1") not in keys and len(keys) == len(variants) + 1
+    assert cache_key(req("text", rate=160), "1") == cache_key(req("text", rate=160.0), "1")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "header"])
+def test_a_damaged_entry_is_detected_and_made_again(
+    library: SpeechLibrary, engine: CountingEngine, tmp_path: Path, damage: str
+) -> None:
+    library.prefetch([req("steady")])
+    first, _ = library.audio(req("steady"))
+    [entry] = entry_files(tmp_path)
+    blob = bytearray(entry.read_bytes())
+    if damage == "truncate":
+        blob = blob[: len(blob) - 100]
+    elif damage == "flip":
+        blob[-10] ^= 0x01
+    elif damage == "empty":
+        blob = bytearray()
+    else:
+        blob[:5] = b"XXXXX"
+    entry.write_bytes(bytes(blob))
+    second, _ = library.audio(req("steady"))
+    assert len(engine.calls) == 2
+    np.testing.assert_array_equal(first, second)
+    assert SpeechCache(tmp_path / "cache").get(cache_key(req("steady"), "1")) is not None
+
+
+def test_prefetch_batches_by_engine_voice_and_rate(library: SpeechLibrary, engine: CountingEngine) -> None:
+    library.prefetch([req("a", "high"), req("b", "low"), req("c", "high"), req("d", "low", 200)])
+    [batch] = engine.calls
+    settings = [(r.voice, r.rate) for r in batch]
+    assert settings == sorted(settings, key=lambda s: (s[0], s[1]))
+
+
+def test_an_implausible_clip_is_an_error_not_a_cache_entry(
+    library: SpeechLibrary, engine: CountingEngine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(engine, "_tone", lambda r: wav.encode(np.zeros(0), 16000))
+    with pytest.raises(EngineError, match="no usable audio for 'silence'"):
+        library.prefetch([req("silence")])
+    assert entry_files(tmp_path) == []
+
+
+def test_concurrent_writers_leave_one_whole_entry(tmp_path: Path) -> None:
+    cache = SpeechCache(tmp_path)
+    data = CountingEngine._tone(req("shared text"))
+    threads = [threading.Thread(target=cache.put, args=("ab" * 32, data)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert cache.get("ab" * 32) == data
+    assert [p.name for p in (tmp_path / "speech").rglob("*")] == ["ab", "ab" * 32 + ".clip"]
+
+
+def test_info_and_clear(library: SpeechLibrary, tmp_path: Path) -> None:
+    library.prefetch([req("one"), req("two")])
+    entries, size, path = cache_info(tmp_path / "cache")
+    assert entries == 2 and size > 2 * 800 * 2 and path == tmp_path / "cache"
+    assert cache_clear(tmp_path / "cache") == 2
+    assert cache_info(tmp_path / "cache")[:2] == (0, 0)
+
+
+def test_cache_lives_under_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_dir() == tmp_path / "voiceguide"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_dir() == tmp_path / "home" / ".cache" / "voiceguide"

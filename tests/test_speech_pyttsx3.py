@@ -1,0 +1,122 @@
+"""The pyttsx3 engine with the real espeak-ng library, driven through worker processes."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+
+import pytest
+
+from voiceguide.errors import EngineError
+from voiceguide.speech import SpeechLibrary, wav
+from voiceguide.speech.pyttsx3_engine import Pyttsx3Engine
+from voiceguide.speech.request import SpeechRequest
+from voiceguide.speech.workerproc import WorkerProcess
+
+TEXT = "Find the balance that gives you stability."
+
+pytestmark = pytest.mark.skipif(
+    Pyttsx3Engine().problem() is not None, reason="pyttsx3 or espeak-ng's library is missing"
+)
+
+
+def seconds(data: bytes) -> float:
+    samples, rate = wav.decode(data)
+    return len(samples) / rate
+
+
+def request(rate: float | None, voice: str | None = "gmw/en-us", text: str = TEXT) -> SpeechRequest:
+    return SpeechRequest("pyttsx3", voice, rate, text)
+
+
+def test_mixed_rates_give_consistent_lengths() -> None:
+    rates = [120, 160, 240] * 8
+    clips = Pyttsx3Engine(jobs=2).synthesize([request(r) for r in rates])
+    lengths: dict[int, list[float]] = {}
+    for rate, clip in zip(rates, clips, strict=True):
+        assert wav.speech_problem(clip) is None
+        lengths.setdefault(rate, []).append(seconds(clip))
+    for rate, found in lengths.items():
+        middle = statistics.median(found)
+        assert all(abs(x - middle) <= 0.03 * middle for x in found), (rate, found)
+    ratio = statistics.median(lengths[120]) / statistics.median(lengths[240])
+    assert 1.7 < ratio < 2.3
+
+
+def test_clips_come_back_in_request_order() -> None:
+    texts = ["One.", "This is a much longer sentence than the first one.", "Two."]
+    clips = Pyttsx3Engine().synthesize([request(160, text=t) for t in texts])
+    assert seconds(clips[1]) > 2 * max(seconds(clips[0]), seconds(clips[2]))
+
+
+def test_stdout_stays_clean(capfd: pytest.CaptureFixture[str]) -> None:
+    Pyttsx3Engine().synthesize([request(None)])
+    assert capfd.readouterr().out == ""
+
+
+def test_unknown_voice_is_a_problem_with_a_suggestion(tmp_path) -> None:
+    library = SpeechLibrary(tmp_path)
+    reason = library.problem("pyttsx3", "gmw/en-su")
+    assert reason is not None and "'gmw/en-su'" in reason and "did you mean 'gmw/en-us'" in reason
+    with pytest.raises(EngineError, match="gmw/en-su"):
+        library.prefetch([request(160, voice="gmw/en-su")])
+
+
+def test_variant_is_accepted_and_changes_the_voice(tmp_path) -> None:
+    library = SpeechLibrary(tmp_path)
+    assert library.problem("pyttsx3", "gmw/en-us+f3") is None
+    assert library.problem("pyttsx3", "gmw/en-us+klatt") is None
+    assert "variant 'nosuch'" in (library.problem("pyttsx3", "gmw/en-us+nosuch") or "")
+    plain, female = Pyttsx3Engine().synthesize([request(160), request(160, "gmw/en-us+f3")])
+    assert plain != female
+
+
+def test_voices_list_espeak_voices_with_variants() -> None:
+    voices = {v.id: v for v in Pyttsx3Engine().voices()}
+    assert voices["gmw/en-us"].language == "en-us"
+    assert {"f3", "m2", "klatt"} <= set(voices["gmw/en-us"].variants)
+
+
+@pytest.fixture
+def broken_worker(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Replaces the worker by a script; returns a function that installs its body."""
+
+    def install(body: str) -> None:
+        script = tmp_path / "worker.py"
+        script.write_text(body)
+        monkeypatch.setattr(WorkerProcess, "command", (sys.executable, str(script)))
+
+    return install
+
+
+def test_crashing_worker_names_the_clip(broken_worker) -> None:
+    broken_worker("import sys\nsys.stdin.readline()\nraise SystemExit('espeak exploded')\n")
+    with pytest.raises(EngineError) as caught:
+        Pyttsx3Engine().synthesize([request(160, text="Engage the lower back.")])
+    message = str(caught.value)
+    assert "Engage the lower back." in message and "espeak exploded" in message
+    assert "espeak-ng engine" in message
+
+
+def test_hanging_worker_times_out(broken_worker) -> None:
+    broken_worker("import time\ntime.sleep(30)\n")
+    with pytest.raises(EngineError, match="no answer within 0.5 s"):
+        Pyttsx3Engine(timeout_s=0.5).synthesize([request(160)])
+
+
+def test_an_empty_clip_is_retried_once(broken_worker, tmp_path) -> None:
+    """The first worker writes an empty WAV; the fresh one started for the retry speaks."""
+    marker = tmp_path / "started-once"
+    broken_worker(
+        "import json, os, sys, wave\n"
+        f"first = not os.path.exists({str(marker)!r})\n"
+        f"open({str(marker)!r}, 'a').close()\n"
+        "for line in sys.stdin:\n"
+        "    job = json.loads(line)\n"
+        "    with wave.open(job['output'], 'wb') as w:\n"
+        "        w.setnchannels(1); w.setsampwidth(2); w.setframerate(22050)\n"
+        "        w.writeframes(b'' if first else b'\\x00\\x40' * 22050)\n"
+        "    print(json.dumps({'ok': True}), flush=True)\n"
+    )
+    clip = Pyttsx3Engine().synthesize([request(160)])[0]
+    assert seconds(clip) == pytest.approx(1.0)
