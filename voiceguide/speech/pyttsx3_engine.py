@@ -56,9 +56,13 @@ class Pyttsx3Engine(Engine):
             return f"the pyttsx3 engine needs espeak-ng's library: {INSTALL}"
         return None
 
-    def version(self) -> str:
+    @cached_property
+    def _version(self) -> str:
         lib = ctypes.util.find_library("espeak-ng") or "no espeak-ng library"
         return f"pyttsx3 {importlib.metadata.version('pyttsx3')}; {lib}"
+
+    def version(self) -> str:
+        return self._version  # find_library runs ldconfig: once is enough
 
     @cached_property
     def _voices(self) -> list[VoiceInfo]:
