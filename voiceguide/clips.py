@@ -42,10 +42,16 @@ def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
 
 
 def prepare(samples: np.ndarray, rate: int, target_rate: int, lufs: float) -> np.ndarray:
-    """Resample, level to *lufs* (peaks limited), then trim the silence around it."""
+    """Resample, level to *lufs* (peaks limited), trim the silence around it.
+
+    Levelling comes first because the trim thresholds are absolute levels; the
+    silence it removes was part of what was measured, so the trimmed clip is
+    levelled once more to sit exactly on *lufs*.
+    """
     at_rate = resample(samples, rate, target_rate)
     levelled = level_clip(at_rate, target_rate, lufs, CLIP_PEAK_DBTP)
-    return trim(levelled, target_rate).astype(np.float32)
+    trimmed = trim(levelled, target_rate)
+    return level_clip(trimmed, target_rate, lufs, CLIP_PEAK_DBTP).astype(np.float32)
 
 
 def length_ms(samples: int, rate: int) -> int:

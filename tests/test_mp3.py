@@ -1,0 +1,146 @@
+"""MP3 writing: gapless timing, chapters in order, parameters, errors, and the atomic write."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voiceguide.errors import AudioError, OutputError
+from voiceguide.mp3 import ffmetadata, write_mp3
+from voiceguide.plan import Chapter
+
+RATE = 44100
+
+
+def _burst_at(seconds: float, total_s: float, rate: int = RATE) -> bytes:
+    """Digital silence with one 0.3 s tone burst starting at *seconds*."""
+    samples = np.zeros(round(total_s * rate))
+    start = round(seconds * rate)
+    t = np.arange(round(0.3 * rate)) / rate
+    samples[start : start + len(t)] = 0.5 * np.sin(2 * np.pi * 660 * t)
+    return np.round(samples * 32767).astype("<i2").tobytes()
+
+
+def _chunks(pcm: bytes, size: int = 8192) -> Iterator[bytes]:
+    for pos in range(0, len(pcm), size):
+        yield pcm[pos : pos + size]
+
+
+def _write(target: Path, pcm: bytes, **options: object) -> None:
+    settings: dict[str, object] = {"sample_rate": RATE, "bitrate": "96k",
+                                   "tags": {"title": "t"}, "chapters": ()}  # fmt: skip
+    settings.update(options)
+    write_mp3(_chunks(pcm), target, **settings)  # type: ignore[arg-type]
+
+
+def _decode(path: Path) -> np.ndarray:
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-"],
+                         check=True, capture_output=True).stdout  # fmt: skip
+    return np.frombuffer(raw, dtype="<i2")
+
+
+def _probe(path: Path) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_chapters", "-show_streams", "-show_format",
+         "-of", "json", str(path)], check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return json.loads(out)
+
+
+def test_decoders_trim_the_encoder_delay(tmp_path: Path) -> None:
+    target = tmp_path / "burst.mp3"
+    _write(target, _burst_at(1.0, 3.0))
+    decoded = _decode(target)
+    assert abs(len(decoded) - 3 * RATE) <= 0.005 * RATE
+    onset = np.flatnonzero(np.abs(decoded) > 300)[0]
+    assert abs(onset - RATE) <= 0.005 * RATE
+
+
+def test_many_chapters_stay_in_order(tmp_path: Path) -> None:
+    titles = [f"Stage {n}: {'x' * (40 - n)}" for n in range(1, 31)]
+    chapters = [Chapter(title, 1000 * n, 1000 * (n + 1)) for n, title in enumerate(titles)]
+    target = tmp_path / "chapters.mp3"
+    _write(target, _burst_at(1.0, 30.0), chapters=chapters)
+    got = _probe(target)["chapters"]
+    assert [c["tags"]["title"] for c in got] == titles
+    assert [float(c["start_time"]) for c in got] == [n for n in range(30)]
+
+
+def test_sample_rate_and_bitrate_are_honoured(tmp_path: Path) -> None:
+    target = tmp_path / "low.mp3"
+    _write(target, _burst_at(0.5, 2.0, 22050), sample_rate=22050, bitrate="64k")
+    stream = _probe(target)["streams"][0]
+    assert (stream["sample_rate"], stream["channels"], stream["bit_rate"]) == ("22050", 1, "64000")
+
+
+def test_metadata_special_characters_survive(tmp_path: Path) -> None:
+    title = "Core; hips = stable #1 \\ end"
+    target = tmp_path / "tags.mp3"
+    _write(target, _burst_at(0.5, 2.0), tags={"title": title, "comment": "a\nb"},
+           chapters=[Chapter(title, 0, 2000)])  # fmt: skip
+    probe = _probe(target)
+    assert probe["format"]["tags"]["title"] == title
+    assert probe["chapters"][0]["tags"]["title"] == title
+
+
+def test_ffmetadata_lists_chapters_in_milliseconds() -> None:
+    text = ffmetadata({"title": "A=B"}, [Chapter("Intro", 0, 1500)])
+    assert text.splitlines() == [";FFMETADATA1", "title=A\\=B", "[CHAPTER]", "TIMEBASE=1/1000",
+                                 "START=0", "END=1500", "title=Intro"]  # fmt: skip
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("render broke"), KeyboardInterrupt()])
+def test_a_failed_write_leaves_the_old_file_and_no_temp(
+    tmp_path: Path, failure: BaseException
+) -> None:
+    target = tmp_path / "session.mp3"
+    target.write_bytes(b"the earlier build")
+
+    def failing() -> Iterator[bytes]:
+        yield bytes(RATE * 2)
+        raise failure
+
+    with pytest.raises(type(failure)):
+        write_mp3(failing(), target, sample_rate=RATE, bitrate="96k", tags={}, chapters=())
+    assert target.read_bytes() == b"the earlier build"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_successful_write_replaces_the_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "session.mp3"
+    _write(target, _burst_at(0.5, 1.0))
+    _write(target, _burst_at(0.5, 2.0))
+    assert abs(len(_decode(target)) - 2 * RATE) <= 0.005 * RATE
+    assert _leftovers(target.parent) == []
+
+
+def test_an_ffmpeg_failure_names_its_reason(tmp_path: Path) -> None:
+    target = tmp_path / "bad.mp3"
+    with pytest.raises(AudioError, match="ffmpeg failed: .+"):
+        _write(target, _burst_at(0.5, 1.0), bitrate="lots")
+    assert not target.exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_missing_ffmpeg_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("voiceguide.sounds.shutil.which", lambda _name: None)
+    with pytest.raises(AudioError, match=r"^ffmpeg is not installed: sudo apt-get install ffmpeg$"):
+        _write(tmp_path / "x.mp3", b"")
+
+
+def test_an_unwritable_folder_is_an_output_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError, match="cannot write to"):
+        _write(blocker / "x.mp3", _burst_at(0.5, 1.0))

@@ -1,0 +1,76 @@
+"""ClipStore: prepared clips at the session rate, their lengths, and a cache that stays small."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voiceguide import loudness as L
+from voiceguide.clips import CLIP_PEAK_DBTP, SOUND_LUFS, SPEECH_LUFS, ClipStore, length_ms
+from voiceguide.sounds import SoundLibrary
+from voiceguide.speech.request import SpeechRequest
+
+
+class ToneSpeech:
+    """Stands in for a speech engine: a tone as long as the text, with silence around it."""
+
+    def __init__(self, rate: int = 22050) -> None:
+        self.rate = rate
+        self.calls = 0
+
+    def audio(self, request: SpeechRequest) -> tuple[np.ndarray, int]:
+        self.calls += 1
+        t = np.arange(round(0.1 * len(request.text) * self.rate)) / self.rate
+        tone = 0.2 * np.sin(2 * np.pi * 300 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+        pad = np.zeros(self.rate // 4)
+        return np.concatenate([pad, tone, pad]).astype(np.float32), self.rate
+
+
+def _request(text: str) -> SpeechRequest:
+    return SpeechRequest("espeak-ng", None, None, text)
+
+
+@pytest.mark.parametrize("rate", [44100, 48000, 24000])
+def test_speech_is_resampled_levelled_and_trimmed(rate: int) -> None:
+    store = ClipStore(ToneSpeech(), SoundLibrary(), rate)
+    clip = store.speech_clip(_request("twenty characters..."))
+    assert clip.dtype == np.float32
+    assert abs(len(clip) - 2.0 * rate) <= 0.02 * rate  # the padding is gone
+    assert L.clip_loudness(clip, rate) == pytest.approx(SPEECH_LUFS, abs=0.2)
+    assert L.true_peak(clip) <= CLIP_PEAK_DBTP + 0.1
+    assert store.speech_ms(_request("twenty characters...")) == length_ms(len(clip), rate)
+
+
+def test_sounds_sit_a_few_lu_under_speech() -> None:
+    store = ClipStore(ToneSpeech(), SoundLibrary(), 44100)
+    for name in ("chime", "bell", "gong"):
+        assert L.clip_loudness(store.sound_clip(name), 44100) == pytest.approx(SOUND_LUFS, abs=0.3)
+    assert SPEECH_LUFS - 6 <= SOUND_LUFS < SPEECH_LUFS
+
+
+def test_lengths_round_up_to_the_millisecond() -> None:
+    assert length_ms(44100, 44100) == 1000
+    assert length_ms(44101, 44100) == 1001
+    assert length_ms(1, 44100) == 1
+
+
+def test_prepared_clips_are_shared_read_only() -> None:
+    store = ClipStore(ToneSpeech(), SoundLibrary(), 44100)
+    clip = store.sound_clip("tick")
+    assert store.sound_clip("tick") is clip
+    with pytest.raises(ValueError):
+        clip[0] = 1.0
+
+
+def test_the_cache_is_bounded_and_lengths_are_kept() -> None:
+    speech = ToneSpeech()
+    store = ClipStore(speech, SoundLibrary(), 44100, cache_bytes=2_000_000)
+    texts = [f"cue number {n:02d}" for n in range(20)]  # ~1.4 s each, ~250 kB prepared
+    lengths = [store.speech_ms(_request(t)) for t in texts]
+    assert speech.calls == 20
+    assert sum(c.nbytes for c in store._clips.values()) <= 2_000_000
+    assert [store.speech_ms(_request(t)) for t in texts] == lengths
+    assert speech.calls == 20  # lengths come from memory, not a new synthesis
+    store.speech_clip(_request(texts[0]))  # evicted long ago: prepared again, identically
+    assert speech.calls == 21
+    assert store.speech_ms(_request(texts[0])) == lengths[0]
