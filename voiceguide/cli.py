@@ -20,7 +20,7 @@ import click
 
 from voiceguide import __version__
 from voiceguide.durations import DurationError, clock, parse_duration
-from voiceguide.errors import ScriptError, VoiceguideError
+from voiceguide.errors import OutputError, ScriptError, VoiceguideError
 
 PACE_HELP = "Where each duration range resolves: 0 = shortest, 1 = longest."
 
@@ -251,16 +251,25 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
 
 
 def _target(script: Path, output: Path | None, count: int) -> Path:
+    """Where a script's MP3 goes; checked before any work so a typo costs nothing."""
     name = script.stem + ".mp3"
     if output is None:
         folder = Path("output")
         folder.mkdir(exist_ok=True)
         return folder / name
-    if count > 1 or output.is_dir():
+    if count > 1:
         if not output.is_dir():
-            raise click.BadParameter(f"{output} is not a folder; with several scripts -o names "
-                                     "a folder", param_hint="-o")
+            raise OutputError(f"{output} is not a folder; with several scripts, -o names an "
+                              "existing folder")
         return output / name
+    if output.is_dir():
+        raise OutputError(f"{output} is a folder; give a file name such as {output / name}")
+    folder = output.parent
+    if not folder.is_dir():
+        raise OutputError(f"folder {folder} does not exist; create it first (mkdir -p "
+                          f"{folder})")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"cannot write to folder {folder}: permission denied")
     return output
 
 
@@ -337,8 +346,9 @@ def voices(language: str | None, engine: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([_voice_json(v) for v in found], indent=2))
         return
-    for name, problem in library.engine_status().items():
+    for name in library.engine_names():
         if engine is None or engine == name:
+            problem = library.engine(name).problem()
             state = "usable" if problem is None else f"not usable: {problem}"
             click.echo(f"# {name}: {state}")
     for voice in found:

@@ -49,3 +49,9 @@ class AudioError(VoiceguideError):
 
 class OutputError(VoiceguideError):
     """The output file cannot be written."""
+
+
+class UsageError(VoiceguideError):
+    """A command-line choice cannot work (e.g. an unknown voice id); exit 2."""
+
+    exit_code = 2

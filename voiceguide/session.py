@@ -51,7 +51,7 @@ class Session:
         settings = self.options.settings
         pace, _ = choose_pace(self.script, settings, self.clips)  # type: ignore[arg-type]
         requests = speech_requests(self.script, settings, pace)
-        self.clips.speech.prefetch(requests, progress=self.options.progress)  # type: ignore[attr-defined]
+        self.clips.speech.prefetch(requests)  # type: ignore[attr-defined]
         return make_plan(self.script, settings, self.clips)  # type: ignore[arg-type]
 
 
@@ -127,10 +127,10 @@ def _voice_problems(script: Script, settings: Settings, speech) -> list[Problem]
     for ref, loc in voice_refs(script):
         voice = resolve_voice(script, settings, ref)
         key = (voice.engine, voice.voice)
-        if key in seen or voice.engine == "command":
+        if key in seen:
             continue
         seen.add(key)
-        reason = speech.problem(voice.engine, voice.voice)
+        reason = speech.problem(voice.engine, voice.voice, voice.command)
         if reason is None:
             continue
         profile = script.voices.get(voice.label)
@@ -142,10 +142,10 @@ def _voice_problems(script: Script, settings: Settings, speech) -> list[Problem]
         else:
             report(loc, reason)
     for profile in script.voices.values():
-        if (profile.engine, profile.voice) in seen or profile.engine == "command":
+        if (profile.engine, profile.voice) in seen:
             continue
         seen.add((profile.engine, profile.voice))
-        reason = speech.problem(profile.engine, profile.voice)
+        reason = speech.problem(profile.engine, profile.voice, profile.command)
         if reason is not None:
             report(profile.voice_loc or profile.loc, f"voice profile '{profile.name}': {reason}")
     return problems

@@ -1,0 +1,174 @@
+"""The command line as users meet it: exit codes, messages, and no tracebacks."""
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from voiceguide.cli import main
+
+SHORT = """\
+title: Short drill
+voices:
+  coach: {voice: gmw/en-us, rate: 170}
+voice: coach
+stages:
+  - name: Warm up
+    duration: 8..12
+    say: Easy does it.
+    countdown: 2
+"""
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write(tmp_path: Path, text: str, name: str = "drill.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_check_ok(tmp_path: Path) -> None:
+    code, out, err = run("check", str(write(tmp_path, SHORT)))
+    assert code == 0, err
+    assert "ok" in out
+
+
+def test_check_reports_located_errors_and_exits_2(tmp_path: Path) -> None:
+    path = write(tmp_path, SHORT.replace("duration: 8..12", "duratoin: 8..12").replace(
+        "rate: 170", "rate: fast"))
+    code, out, err = run("check", str(path))
+    assert code == 2
+    assert err.splitlines() == [
+        f"{path}:3:35: rate (words per minute) must be a number, got 'fast'",
+        f"{path}:6:5: missing required key 'duration'",
+        f"{path}:7:5: unknown key 'duratoin' in a stage; did you mean 'duration'?",
+    ]
+    assert "Traceback" not in err
+
+
+def test_unknown_voice_is_a_script_error(tmp_path: Path) -> None:
+    path = write(tmp_path, SHORT.replace("gmw/en-us", "gmw/en-uss"))
+    code, _, err = run("check", str(path))
+    assert code == 2
+    assert err.strip() == (f"{path}:3:18: voice profile 'coach': the pyttsx3 engine has no "
+                           "voice 'gmw/en-uss'; did you mean 'gmw/en-us'?")
+
+
+def test_check_several_scripts_reports_all(tmp_path: Path) -> None:
+    good = write(tmp_path, SHORT, "good.yaml")
+    bad = write(tmp_path, "title: x\n", "bad.yaml")
+    code, out, err = run("check", str(good), str(bad))
+    assert code == 2
+    assert f"{good}: ok" in out
+    assert err.strip() == f"{bad}:1:1: missing required key 'stages'"
+
+
+def test_a_cue_that_cannot_fit_names_stage_cue_and_seconds(tmp_path: Path) -> None:
+    path = write(tmp_path, SHORT + "    cues:\n      - {before_end: 2.5, say: "
+                 "This sentence is far too long to fit.}\n")
+    code, _, err = run("check", str(path))
+    assert code == 2
+    assert err.startswith(f"{path}:11:9: stage 1 'Warm up', cue 1 (before_end 0:02.5)")
+    assert "before its countdown" in err
+
+
+def test_missing_script_exits_2(tmp_path: Path) -> None:
+    code, _, err = run("check", str(tmp_path / "nope.yaml"))
+    assert code == 2
+    assert err.strip() == f"{tmp_path / 'nope.yaml'}:1:1: no such file"
+
+
+def test_plan_json(tmp_path: Path) -> None:
+    code, out, _ = run("plan", str(write(tmp_path, SHORT)), "--json", "--pace", "1")
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["format"] == "voiceguide.plan/1"
+    assert [c["title"] for c in plan["chapters"]] == ["Stage 1: Warm up", "Outro"]
+    assert plan["chapters"][0] == {"title": "Stage 1: Warm up", "start_s": 0.0, "end_s": 12.0}
+    texts = [e.get("text") or e["sound"] for e in plan["events"]]
+    assert texts == ["chime", "Stage 1. Warm up.", "Easy does it.", "two", "one", "bell"]
+    countdown = [e["start_s"] for e in plan["events"] if e.get("text") in ("two", "one")]
+    assert countdown == [10.0, 11.0]
+
+
+def test_plan_table(tmp_path: Path) -> None:
+    code, out, _ = run("plan", str(write(tmp_path, SHORT)), "--pace", "0")
+    assert code == 0
+    assert "[0:00 – 0:08] Stage 1: Warm up" in out
+    assert "coach: Easy does it." in out
+
+
+def test_length_out_of_reach_is_explained(tmp_path: Path) -> None:
+    code, out, err = run("plan", str(write(tmp_path, SHORT)), "--length", "1h", "--json")
+    assert code == 0
+    assert "out of reach" in err and "at pace 0 to" in err
+    assert json.loads(out)["chapters"][0]["end_s"] == 12.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pace", "2"], "2 is not between 0 and 1"),
+        (["--pace", "0.5", "--length", "10m"], "give one of them"),
+        (["--length", "soon"], "is not a duration"),
+        (["--rate", "coach=fast"], "is not a rate"),
+        (["--engine", "nope"], "unknown engine"),
+    ],
+)
+def test_bad_options_are_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    code, _, err = run("plan", str(write(tmp_path, SHORT)), *args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_unknown_default_voice_from_the_command_line(tmp_path: Path) -> None:
+    code, _, err = run("plan", str(write(tmp_path, SHORT)), "--voice", "coach=klingon")
+    assert code == 2
+    assert "no voice 'klingon'" in err
+
+
+def test_build_of_an_invalid_script_writes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out.mp3"
+    code, _, err = run("build", str(write(tmp_path, "title: x\n")), "-o", str(target))
+    assert code == 2
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "drill.yaml"]
+
+
+def test_build_into_a_missing_folder_exits_1(tmp_path: Path) -> None:
+    code, _, err = run("build", str(write(tmp_path, SHORT)), "-o",
+                       str(tmp_path / "no" / "such" / "out.mp3"))
+    assert code == 1
+    assert err.startswith("voiceguide: ") and "does not exist" in err
+
+
+def test_voices_lists_english(tmp_path: Path) -> None:
+    code, out, _ = run("voices", "--language", "en")
+    assert code == 0
+    ids = [line.split()[1] for line in out.splitlines() if not line.startswith("#")]
+    assert "gmw/en-us" in ids and "gmw/de" not in ids
+
+
+def test_every_command_is_documented_with_an_example() -> None:
+    def commands(group: click.Group) -> list[click.Command]:
+        found = []
+        for command in group.commands.values():
+            found += commands(command) if isinstance(command, click.Group) else [command]
+        return found
+
+    for command in commands(main):
+        assert command.help and "Example:" in command.help, command.name

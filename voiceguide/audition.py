@@ -1,0 +1,58 @@
+"""``voiceguide say``: one line of speech into a file, to audition a voice and rate.
+
+The clip goes through the same preparation as in a session (levelled and
+trimmed), so what a user hears here is what a session will sound like.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from voiceguide.clips import SPEECH_LUFS, prepare
+from voiceguide.errors import UsageError
+from voiceguide.speech import SpeechLibrary
+from voiceguide.speech.request import SpeechRequest
+
+SAMPLE_RATE = 44100
+LEAD_MS = 200
+
+
+def audition(text: str, *, engine: str, voice: str | None, rate: float | None,
+             target: Path) -> None:
+    """Speak *text* into *target* (.mp3, or .wav for uncompressed)."""
+    from voiceguide.mp3 import write_mp3
+    from voiceguide.render import to_pcm16
+
+    library = SpeechLibrary()
+    problem = library.problem(engine, voice)
+    if problem is not None:
+        raise UsageError(problem)
+    samples, rate_hz = library.audio(SpeechRequest(engine, voice, rate, text))
+    clip = prepare(samples, rate_hz, SAMPLE_RATE, SPEECH_LUFS)
+    silence = bytes(LEAD_MS * SAMPLE_RATE // 1000 * 2)
+    pcm = silence + to_pcm16(clip) + silence
+    if target.suffix.lower() == ".wav":
+        _write_wav(pcm, target)
+    else:
+        write_mp3([pcm], target, sample_rate=SAMPLE_RATE, tags={"title": text[:60]},
+                  chapters=[])
+
+
+def _write_wav(pcm: bytes, target: Path) -> None:
+    import os
+    import tempfile
+    import wave
+
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                    dir=target.parent or Path("."))
+    os.close(handle)
+    try:
+        with wave.open(temp, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            out.writeframes(pcm)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
