@@ -1,0 +1,29 @@
+"""The README's promises: its example script is the one shipped, and it is valid."""
+
+import re
+from pathlib import Path
+
+from voiceguide.script import load_script
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_example_is_the_shipped_script() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```yaml\n# (scripts_yaml/\S+)\n(.*?)```", readme, re.S)
+    assert match, "the README's YAML example names its file on its first line"
+    shipped = (ROOT / match.group(1)).read_text(encoding="utf-8")
+    assert shipped == f"# {match.group(1)}\n{match.group(2)}"
+    load_script(ROOT / match.group(1))
+
+
+def test_readme_shows_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make run" in readme and "make test" in readme
+
+
+def test_every_example_script_loads() -> None:
+    scripts = sorted((ROOT / "scripts_yaml").glob("*.yaml"))
+    assert len(scripts) >= 4
+    for path in scripts:
+        assert load_script(path).stages
