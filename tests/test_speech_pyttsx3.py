@@ -43,6 +43,16 @@ def test_mixed_rates_give_consistent_lengths() -> None:
     assert 1.7 < ratio < 2.3
 
 
+def test_a_clip_does_not_depend_on_the_clips_made_before_it() -> None:
+    """espeak-ng keeps state between utterances; each clip must start from a fresh engine,
+    so that a clip made again (after a damaged cache entry) is byte-identical."""
+    b = request(170, text="Strides are short and quick.")
+    alone = Pyttsx3Engine(jobs=1).synthesize([b])[0]
+    first = request(170, text="A much longer sentence first, with several words to warm up.")
+    after = Pyttsx3Engine(jobs=1).synthesize([first, b, first, b])
+    assert after[1] == alone and after[3] == alone
+
+
 def test_clips_come_back_in_request_order() -> None:
     texts = ["One.", "This is a much longer sentence than the first one.", "Two."]
     clips = Pyttsx3Engine().synthesize([request(160, text=t) for t in texts])
@@ -104,13 +114,14 @@ def test_hanging_worker_times_out(broken_worker) -> None:
         Pyttsx3Engine(timeout_s=0.5).synthesize([request(160)])
 
 
-def test_an_empty_clip_is_retried_once(broken_worker, tmp_path) -> None:
-    """The first worker writes an empty WAV; the fresh one started for the retry speaks."""
-    marker = tmp_path / "started-once"
+@pytest.mark.parametrize("failures", [1, 2])
+def test_an_empty_clip_is_retried(broken_worker, tmp_path, failures: int) -> None:
+    """Workers write an empty WAV; the fresh one started for a later attempt speaks."""
+    marker = tmp_path / "starts"
     broken_worker(
         "import json, os, sys, wave\n"
-        f"first = not os.path.exists({str(marker)!r})\n"
-        f"open({str(marker)!r}, 'a').close()\n"
+        f"with open({str(marker)!r}, 'a') as f: f.write('x')\n"
+        f"first = os.path.getsize({str(marker)!r}) <= {failures}\n"
         "for line in sys.stdin:\n"
         "    job = json.loads(line)\n"
         "    with wave.open(job['output'], 'wb') as w:\n"
@@ -120,3 +131,19 @@ def test_an_empty_clip_is_retried_once(broken_worker, tmp_path) -> None:
     )
     clip = Pyttsx3Engine().synthesize([request(160)])[0]
     assert seconds(clip) == pytest.approx(1.0)
+
+
+def test_an_always_empty_clip_gives_up_after_three_attempts(broken_worker, tmp_path) -> None:
+    marker = tmp_path / "starts"
+    broken_worker(
+        "import json, sys, wave\n"
+        f"open({str(marker)!r}, 'a').write('x')\n"
+        "for line in sys.stdin:\n"
+        "    job = json.loads(line)\n"
+        "    with wave.open(job['output'], 'wb') as w:\n"
+        "        w.setnchannels(1); w.setsampwidth(2); w.setframerate(22050)\n"
+        "    print(json.dumps({'ok': True}), flush=True)\n"
+    )
+    with pytest.raises(EngineError, match="could not speak 'Find the balance"):
+        Pyttsx3Engine().synthesize([request(160)])
+    assert marker.read_text() == "xxx"

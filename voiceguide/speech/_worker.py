@@ -1,9 +1,16 @@
-"""A pyttsx3 worker process: one engine, one (voice, rate) setting, many clips.
+"""A pyttsx3 worker process: one (voice, rate) setting, many clips, each from a fresh engine.
 
-pyttsx3 2.99 cancels speech when a property changes between clips and writes
-only the last of several queued files, so each worker sets its properties once
-and renders one clip per ``runAndWait``. The driver prints to stdout, so the
-protocol gets a private copy of fd 1 and fd 1 itself goes to /dev/null.
+espeak-ng keeps state between utterances, so a clip made after others differs
+(in level and length) from the same clip made first; and pyttsx3 2.99 cancels
+speech when a property changes between clips and writes only the last of
+several queued files. So the worker imports pyttsx3 once and forks a child
+per clip, which initialises the engine, sets the properties, saves that one
+clip and exits: every clip comes from the same fresh state, so a clip made
+again (a damaged cache entry) is byte-identical to the first. Forking costs
+a few milliseconds, far less than starting Python.
+
+The driver prints to stdout, so the protocol gets a private copy of fd 1 and
+fd 1 itself goes to /dev/null.
 
 Protocol (JSON lines): the parent writes ``{"text": ..., "output": PATH}``;
 the worker answers ``{"ok": true}`` or ``{"error": "..."}``. With
@@ -13,10 +20,27 @@ the worker answers ``{"ok": true}`` or ``{"error": "..."}``. With
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
+import signal
 import sys
 from typing import IO, Any
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Linux: be killed when the parent goes (a killed build leaves no workers behind)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent went before prctl took effect
+        os._exit(1)
 
 
 def private_stdout() -> IO[str]:
@@ -39,6 +63,22 @@ def make_engine(voice: str | None, rate: int | None) -> Any:
     return engine
 
 
+def settle_rate(engine: Any, rate: int | None) -> None:
+    """Makes sure the rate is in force before speaking.
+
+    espeak-ng applies parameters on its own thread, and now and then the
+    driver's initial rate (200) lands after ours: about one clip in 70 came
+    out at the wrong speed. Waiting for the queue and setting it again once
+    more has been reliable.
+    """
+    from pyttsx3.drivers import _espeak
+
+    if rate:
+        _espeak.Synchronize()
+        engine.setProperty("rate", rate)
+        _espeak.Synchronize()
+
+
 def list_voices(channel: IO[str]) -> None:
     voices = make_engine(None, None).getProperty("voices")
     listed = [
@@ -48,17 +88,40 @@ def list_voices(channel: IO[str]) -> None:
     channel.write(json.dumps(listed) + "\n")
 
 
+def render_in_child(text: str, output: str, voice: str | None, rate: int | None) -> dict[str, Any]:
+    """Saves one clip in a forked child, so the engine starts from the same state every time."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        status = 0
+        try:
+            os.close(read_end)
+            die_with_parent()
+            engine = make_engine(voice, rate)
+            settle_rate(engine, rate)
+            engine.save_to_file(text, output)
+            engine.runAndWait()
+        except BaseException as err:  # reported to the parent; the child must exit here
+            os.write(write_end, f"{type(err).__name__}: {err}".encode()[:4000])
+            status = 1
+        os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as errors:
+        message = errors.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return {"error": f"the speech engine crashed (signal {os.WTERMSIG(status)})"}
+    if os.WEXITSTATUS(status) != 0:
+        return {"error": message or f"the speech engine exited with {os.WEXITSTATUS(status)}"}
+    return {"ok": True}
+
+
 def serve(channel: IO[str], voice: str | None, rate: int | None) -> None:
-    engine = make_engine(voice, rate)
+    import pyttsx3.drivers.espeak  # noqa: F401 -- loaded once, before any fork
+
     for line in sys.stdin:
         job = json.loads(line)
-        try:
-            engine.save_to_file(job["text"], job["output"])
-            engine.runAndWait()
-            answer: dict[str, Any] = {"ok": True}
-        except (RuntimeError, ValueError, OSError) as err:
-            answer = {"error": f"{type(err).__name__}: {err}"}
-        channel.write(json.dumps(answer) + "\n")
+        channel.write(json.dumps(render_in_child(job["text"], job["output"], voice, rate)) + "\n")
 
 
 def main() -> None:
@@ -67,6 +130,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int)
     parser.add_argument("--list-voices", action="store_true")
     args = parser.parse_args()
+    die_with_parent()
     channel = private_stdout()
     if args.list_voices:
         list_voices(channel)

@@ -1,9 +1,10 @@
 """The ``pyttsx3`` engine, voiceguide's default: pyttsx3 driving espeak-ng's library.
 
 pyttsx3 cannot change its rate or voice between clips without spoiling the
-next one, so every distinct (voice, rate) gets its own engine in its own
-worker process (``_worker.py``), and up to ``jobs`` workers run at once.
-pyttsx3 is never imported in this process.
+next one, and espeak-ng's output depends on what it spoke before, so every
+distinct (voice, rate) gets its own worker process (``_worker.py``) that
+makes each clip in a freshly forked engine; up to ``jobs`` workers run at
+once. pyttsx3 is never imported in this process.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import math
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -25,10 +27,12 @@ from voiceguide.errors import EngineError
 from voiceguide.speech import espeak_voices, wav
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
 from voiceguide.speech.request import SpeechRequest
-from voiceguide.speech.workerproc import WorkerFailure, WorkerProcess
+from voiceguide.speech.workerproc import WorkerFailure, WorkerProcess, kill_all
 
 INSTALL = "pip install pyttsx3 and sudo apt-get install espeak-ng"
 MIN_CHUNK = 4  # clips per worker below which another worker costs more than it saves
+ATTEMPTS = 3  # espeak-ng now and then writes an empty clip; a fresh try speaks
+CLIP_METHOD = "fresh engine per clip"  # part of the version: older cached clips differ
 Setting = tuple[str | None, int | None]
 
 
@@ -59,7 +63,7 @@ class Pyttsx3Engine(Engine):
     @cached_property
     def _version(self) -> str:
         lib = ctypes.util.find_library("espeak-ng") or "no espeak-ng library"
-        return f"pyttsx3 {importlib.metadata.version('pyttsx3')}; {lib}"
+        return f"pyttsx3 {importlib.metadata.version('pyttsx3')}; {lib}; {CLIP_METHOD}"
 
     def version(self) -> str:
         return self._version  # find_library runs ldconfig: once is enough
@@ -91,10 +95,19 @@ class Pyttsx3Engine(Engine):
     def synthesize(self, requests: Sequence[SpeechRequest]) -> list[bytes]:
         self._require()
         results: list[bytes] = [b""] * len(requests)
-        with ThreadPoolExecutor(self.jobs) as pool:
-            for indexes, clips in pool.map(self._render_chunk, self._chunks(requests)):
+        cancelled = threading.Event()
+        pool = ThreadPoolExecutor(self.jobs)
+        try:
+            chunks = self._chunks(requests)
+            for indexes, clips in pool.map(lambda c: self._render_chunk(c, cancelled), chunks):
                 for i, clip in zip(indexes, clips, strict=True):
                     results[i] = clip
+        except BaseException:
+            cancelled.set()  # Ctrl-C, SIGTERM or a failed clip: stop the other workers now
+            kill_all()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         return results
 
     def _chunks(self, requests: Sequence[SpeechRequest]) -> list[Chunk]:
@@ -109,13 +122,15 @@ class Pyttsx3Engine(Engine):
             for part in (indexes[k : k + size] for k in range(0, len(indexes), size))
         ]
 
-    def _render_chunk(self, chunk: Chunk) -> tuple[list[int], list[bytes]]:
+    def _render_chunk(
+        self, chunk: Chunk, cancelled: threading.Event
+    ) -> tuple[list[int], list[bytes]]:
+        clips = []
         with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
-            session = _Session(chunk.setting, self.timeout_s)
+            session = _Session(chunk.setting, self.timeout_s, cancelled)
             try:
-                clips = [
-                    session.render(t, Path(tmp) / f"{n}.wav") for n, t in enumerate(chunk.texts)
-                ]
+                for n, text in enumerate(chunk.texts):
+                    clips.append(session.render(text, Path(tmp) / f"{n}.wav"))
             finally:
                 session.close()
         return chunk.indexes, clips
@@ -126,20 +141,30 @@ class Pyttsx3Engine(Engine):
             raise EngineError(problem)
 
 
-class _Session:
-    """One worker for one setting; restarted once when a clip fails or comes out empty."""
+class _Cancelled(Exception):
+    """Another clip failed or the build was interrupted: stop without retrying."""
 
-    def __init__(self, setting: Setting, timeout_s: float) -> None:
+
+class _Session:
+    """One worker for one setting; restarted when a clip fails or comes out empty."""
+
+    def __init__(self, setting: Setting, timeout_s: float,
+                 cancelled: threading.Event | None = None) -> None:
         voice, rate = setting
         self.args = (["--voice", voice] if voice else []) + (["--rate", str(rate)] if rate else [])
         self.timeout_s = timeout_s
+        self.cancelled = cancelled or threading.Event()
         self.worker: WorkerProcess | None = None
 
     def render(self, text: str, output: Path) -> bytes:
-        reason = self._attempt(text, output)
-        if reason is not None:
-            self.close()  # a fresh engine for the retry
+        reason: str | None = "not tried"
+        for _ in range(ATTEMPTS):
+            if self.cancelled.is_set():
+                raise _Cancelled()
             reason = self._attempt(text, output)
+            if reason is None:
+                break
+            self.close()  # a fresh worker for the retry
         if reason is not None:
             raise EngineError(
                 f"pyttsx3 could not speak {shorten(text)!r} ({reason}); "

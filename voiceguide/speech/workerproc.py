@@ -6,9 +6,11 @@ import contextlib
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +19,18 @@ from typing import Any
 import voiceguide
 
 PACKAGE_ROOT = str(Path(voiceguide.__file__).resolve().parent.parent)
+
+
+_live: set[WorkerProcess] = set()
+_live_lock = threading.Lock()
+
+
+def kill_all() -> None:
+    """Kills every running worker and what it started (on Ctrl-C, SIGTERM, or exit)."""
+    with _live_lock:
+        workers = list(_live)
+    for worker in workers:
+        worker.kill()
 
 
 class WorkerFailure(Exception):
@@ -34,13 +48,24 @@ class WorkerProcess:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 -- closed in close(); a file never blocks the worker
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        # Its own process group, so a timeout or an interrupt kills the clip it forked too.
         self.proc = subprocess.Popen(
             [*self.command, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=env,
+            start_new_session=True,
         )
+        with _live_lock:
+            _live.add(self)
+
+    def kill(self) -> None:
+        """Kills the worker's whole process group; ``close`` still reaps it."""
+        if self.proc.returncode is not None:
+            return  # reaped: its group id may belong to someone else by now
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
     def send(self, job: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
@@ -87,12 +112,14 @@ class WorkerProcess:
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
         if kill:
-            self.proc.kill()
+            self.kill()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self.kill()
             self.proc.wait()
+        with _live_lock:
+            _live.discard(self)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self._stderr.close()
