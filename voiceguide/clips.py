@@ -3,26 +3,32 @@
 The planner asks for lengths, the renderer for audio; both must see the very
 same prepared clip, so both go through one ``ClipStore``. Prepared audio is
 kept in a small LRU (bounded in bytes) so memory does not grow with the
-session; lengths are remembered for good (they are just integers).
+session; a clip pushed out of it is spilled to a private temporary folder, so
+the planner and both render passes prepare each clip only once. Lengths are
+remembered for good (they are just integers).
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
+import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from scipy.signal import resample_poly
 
-from voiceguide.loudness import level_clip, trim
+from voiceguide.loudness import SILENCE, clip_loudness, level_clip, trim
 from voiceguide.speech.request import SpeechRequest
 
 SPEECH_LUFS = -19.0  # mono; ffmpeg's ebur128=dualmono=true reads it as -16
 SOUND_LUFS = -22.0  # a few LU under the speech: noticeable, not startling
 CLIP_PEAK_DBTP = -3.0  # headroom for overlaps and MP3 encoding; the mix gets -1.5
-CACHE_BYTES = 48 * 1024 * 1024
+CACHE_BYTES = 24 * 1024 * 1024  # ~2 min of prepared audio; a 120-min build stays < 150 MB
 
 
 class SpeechSource(Protocol):
@@ -42,15 +48,17 @@ def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
 
 
 def prepare(samples: np.ndarray, rate: int, target_rate: int, lufs: float) -> np.ndarray:
-    """Resample, level to *lufs* (peaks limited), trim the silence around it.
+    """Resample, trim the silence around it, level to *lufs* (peaks limited).
 
-    Levelling comes first because the trim thresholds are absolute levels; the
-    silence it removes was part of what was measured, so the trimmed clip is
-    levelled once more to sit exactly on *lufs*.
+    The trim thresholds are absolute levels, so the trim looks at the clip
+    already scaled to roughly its final loudness; levelling the trimmed clip
+    then measures only what will be heard.
     """
     at_rate = resample(samples, rate, target_rate)
-    levelled = level_clip(at_rate, target_rate, lufs, CLIP_PEAK_DBTP)
-    trimmed = trim(levelled, target_rate)
+    loudness = clip_loudness(at_rate, target_rate)
+    if loudness == SILENCE:
+        return np.zeros(0, dtype=np.float32)
+    trimmed = trim(at_rate * 10 ** ((lufs - loudness) / 20), target_rate)
     return level_clip(trimmed, target_rate, lufs, CLIP_PEAK_DBTP).astype(np.float32)
 
 
@@ -73,6 +81,8 @@ class ClipStore:
         self._clips: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._used = 0
         self._lengths: dict[Hashable, int] = {}
+        self._spilled: dict[Hashable, Path] = {}
+        self._spill_dir: Path | None = None
 
     def speech_ms(self, request: SpeechRequest) -> int:
         return self._length(("speech", request))
@@ -96,7 +106,8 @@ class ClipStore:
         if clip is not None:
             self._clips.move_to_end(key)
             return clip
-        clip = self._prepare(key)
+        spilled = self._spilled.get(key)
+        clip = np.load(spilled) if spilled is not None else self._prepare(key)
         clip.flags.writeable = False  # shared with every caller
         self._lengths[key] = length_ms(len(clip), self.sample_rate)
         self._remember(key, clip)
@@ -116,5 +127,16 @@ class ClipStore:
         self._clips[key] = clip
         self._used += clip.nbytes
         while self._used > self._cache_bytes and len(self._clips) > 1:
-            _, dropped = self._clips.popitem(last=False)
+            old_key, dropped = self._clips.popitem(last=False)
             self._used -= dropped.nbytes
+            self._spill(old_key, dropped)
+
+    def _spill(self, key: Hashable, clip: np.ndarray) -> None:
+        if key in self._spilled:
+            return
+        if self._spill_dir is None:
+            self._spill_dir = Path(tempfile.mkdtemp(prefix="voiceguide-clips-"))
+            weakref.finalize(self, shutil.rmtree, self._spill_dir, ignore_errors=True)
+        path = self._spill_dir / f"{len(self._spilled)}.npy"
+        np.save(path, clip, allow_pickle=False)
+        self._spilled[key] = path

@@ -158,6 +158,19 @@ def _oversampled_abs(samples: np.ndarray) -> np.ndarray:
     return np.abs(resample_poly(samples, OVERSAMPLE, 1))
 
 
+def sample_peaks(samples: np.ndarray, block: int = 65536) -> np.ndarray:
+    """For each sample, the largest of its oversampled values; in blocks, to bound memory."""
+    out = np.empty(len(samples))
+    context = TruePeakMeter.CONTEXT // 2
+    for lo in range(0, len(samples), block):
+        hi = min(len(samples), lo + block)
+        first, last = max(0, lo - context), min(len(samples), hi + context)
+        up = _oversampled_abs(samples[first:last])
+        peaks = np.maximum(np.maximum(up[0::4], up[1::4]), np.maximum(up[2::4], up[3::4]))
+        out[lo:hi] = peaks[lo - first : hi - first]
+    return out
+
+
 def to_db(amplitude: float) -> float:
     return 20 * math.log10(amplitude) if amplitude > 0 else SILENCE
 
@@ -174,26 +187,35 @@ def clip_loudness(samples: np.ndarray, rate: int) -> float:
 
 def true_peak(samples: np.ndarray) -> float:
     """True peak in dBTP (4x oversampling)."""
-    return to_db(float(_oversampled_abs(samples).max(initial=0.0))) if len(samples) else SILENCE
+    return to_db(float(sample_peaks(samples).max())) if len(samples) else SILENCE
 
 
-def limit(samples: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:
+def limit(
+    samples: np.ndarray, rate: int, ceiling_dbtp: float, peaks: np.ndarray | None = None
+) -> np.ndarray:
     """Smooth look-ahead limiter: gain dips only around peaks over the ceiling.
 
-    The required gain is min-filtered over 2W+1 samples and then averaged over
-    a window no wider, so the smoothed gain never exceeds what any sample needs.
+    The required gain is min-filtered over 2H+1 samples, then smoothed by a
+    triangle no wider, so the smoothed gain never exceeds what any sample
+    needs. *peaks* (from ``sample_peaks``) saves oversampling again.
     """
     ceiling = 10 ** (ceiling_dbtp / 20)
-    over = _oversampled_abs(samples).reshape(-1, OVERSAMPLE).max(axis=1)
-    need = np.minimum(1.0, ceiling / np.maximum(over, 1e-12))
+    peaks = sample_peaks(samples) if peaks is None else peaks
+    need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     if need.min() >= 1.0:
         return samples
-    half = max(1, round(0.004 * rate))
+    half = max(2, round(0.004 * rate) // 2 * 2)
     floor = minimum_filter1d(need, size=2 * half + 1, mode="nearest")
-    window = np.hanning(2 * half + 3)[1:-1]
-    padded = np.pad(floor, half, mode="edge")
-    gain = np.convolve(padded, window / window.sum(), mode="valid")
+    gain = _moving_average(_moving_average(floor, half + 1), half + 1)
     return samples * np.minimum(gain, need)
+
+
+def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred running mean (edges held), in O(n) via a cumulative sum."""
+    left = width // 2
+    padded = np.pad(values, (left, width - 1 - left), mode="edge")
+    sums = np.cumsum(np.concatenate([[0.0], padded]))
+    return (sums[width:] - sums[:-width]) / width
 
 
 def level_clip(samples: np.ndarray, rate: int, target_lufs: float, peak_dbtp: float) -> np.ndarray:
@@ -201,16 +223,18 @@ def level_clip(samples: np.ndarray, rate: int, target_lufs: float, peak_dbtp: fl
 
     Limiting takes back part of each dB of gain, so the gain is found by a
     few secant steps, each limiting the original afresh; a final plain scale
-    keeps the ceiling exact.
+    keeps the ceiling exact. Peaks scale with the gain, so they are found once.
     """
     samples = samples.astype(np.float64)
     loudness = clip_loudness(samples, rate)
     if loudness == SILENCE:
         return samples
+    peaks = sample_peaks(samples)
     gain_db, slope = target_lufs - loudness, 1.0
     previous: tuple[float, float] | None = None
     for _ in range(LEVEL_STEPS):
-        out = limit(samples * 10 ** (gain_db / 20), rate, peak_dbtp)
+        gain = 10 ** (gain_db / 20)
+        out = limit(samples * gain, rate, peak_dbtp, peaks * gain)
         reached = clip_loudness(out, rate)
         if abs(target_lufs - reached) < LEVEL_TOLERANCE_LU:
             break
