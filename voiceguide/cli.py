@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -351,11 +352,18 @@ def voices(language: str | None, engine: str | None, as_json: bool) -> None:
             problem = library.engine(name).problem()
             state = "usable" if problem is None else f"not usable: {problem}"
             click.echo(f"# {name}: {state}")
+    variants: dict[str, tuple[str, ...]] = {}
     for voice in found:
         gender = f" ({voice.gender.lower()})" if voice.gender else ""
-        variants = f"  variants: +{' +'.join(voice.variants)}" if voice.variants else ""
-        click.echo(f"{voice.engine:9} {voice.id:28} {voice.language:8} {voice.name}{gender}"
-                   f"{variants}")
+        click.echo(f"{voice.engine:9} {voice.id:28} {voice.language:14} {voice.name}{gender}")
+        if voice.variants:
+            variants.setdefault(voice.engine, voice.variants)
+    for name, names in variants.items():
+        usable = [v for v in names if " " not in v]
+        example = "f3" if "f3" in usable else usable[0]
+        click.echo(f"# {name} variants, added to any voice id (e.g. {found[0].id}+{example}):")
+        for line in textwrap.wrap(" ".join(usable), 76):
+            click.echo(f"#   {line}")
 
 
 def _voice_json(voice: Any) -> dict[str, Any]:
