@@ -42,7 +42,7 @@ class SoundSource(Protocol):
 def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
     """Deterministic polyphase resampling to *target_rate*."""
     if rate == target_rate:
-        return samples.astype(np.float64)
+        return samples.astype(np.float64)  # a copy: prepare scales it in place
     common = math.gcd(rate, target_rate)
     return resample_poly(samples.astype(np.float64), target_rate // common, rate // common)
 
@@ -58,7 +58,9 @@ def prepare(samples: np.ndarray, rate: int, target_rate: int, lufs: float) -> np
     loudness = clip_loudness(at_rate, target_rate)
     if loudness == SILENCE:
         return np.zeros(0, dtype=np.float32)
-    trimmed = trim(at_rate * 10 ** ((lufs - loudness) / 20), target_rate)
+    at_rate *= 10 ** ((lufs - loudness) / 20)
+    trimmed = trim(at_rate, target_rate)
+    del at_rate  # a long intro is tens of MB at each step
     return level_clip(trimmed, target_rate, lufs, CLIP_PEAK_DBTP).astype(np.float32)
 
 

@@ -20,6 +20,7 @@ BLOCK_S = 0.4
 HOP_S = 0.1  # 75 % overlap: a block is four hops
 OVERSAMPLE = 4
 LEVEL_STEPS = 6
+BLOCK_SAMPLES = 65536  # long clips are processed in pieces this big, to bound memory
 LEVEL_TOLERANCE_LU = 0.05
 SILENCE = -math.inf
 
@@ -78,10 +79,10 @@ class LoudnessMeter:
         self._settle = rate // 2  # filter ringing after sound stops has died out by then
 
     def feed(self, samples: np.ndarray) -> None:
-        if len(samples) == 0:
-            return
-        weighted, self._zi = sosfilt(self._sos, samples.astype(np.float64), zi=self._zi)
-        self._add_squares(weighted * weighted)
+        for lo in range(0, len(samples), BLOCK_SAMPLES):  # bounded temporaries for long input
+            part = samples[lo : lo + BLOCK_SAMPLES].astype(np.float64)
+            weighted, self._zi = sosfilt(self._sos, part, zi=self._zi)
+            self._add_squares(weighted * weighted)
 
     def skip(self, count: int) -> None:
         """Advance over *count* samples of digital silence without filtering all of them."""
@@ -158,7 +159,7 @@ def _oversampled_abs(samples: np.ndarray) -> np.ndarray:
     return np.abs(resample_poly(samples, OVERSAMPLE, 1))
 
 
-def sample_peaks(samples: np.ndarray, block: int = 65536) -> np.ndarray:
+def sample_peaks(samples: np.ndarray, block: int = BLOCK_SAMPLES) -> np.ndarray:
     """For each sample, the largest of its oversampled values; in blocks, to bound memory."""
     out = np.empty(len(samples))
     context = TruePeakMeter.CONTEXT // 2
@@ -191,23 +192,32 @@ def true_peak(samples: np.ndarray) -> float:
 
 
 def limit(
-    samples: np.ndarray, rate: int, ceiling_dbtp: float, peaks: np.ndarray | None = None
+    samples: np.ndarray,
+    rate: int,
+    ceiling_dbtp: float,
+    peaks: np.ndarray | None = None,
+    gain: float = 1.0,
 ) -> np.ndarray:
-    """Smooth look-ahead limiter: gain dips only around peaks over the ceiling.
+    """Smooth look-ahead limiter on ``samples * gain``: gain dips only around peaks.
 
     The required gain is min-filtered over 2H+1 samples, then smoothed by a
     triangle no wider, so the smoothed gain never exceeds what any sample
-    needs. *peaks* (from ``sample_peaks``) saves oversampling again.
+    needs. *peaks* (from ``sample_peaks``) saves oversampling again. Works in
+    overlapping blocks so a long clip needs little memory beyond its output.
     """
     ceiling = 10 ** (ceiling_dbtp / 20)
     peaks = sample_peaks(samples) if peaks is None else peaks
-    need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
-    if need.min() >= 1.0:
-        return samples
     half = max(2, round(0.004 * rate) // 2 * 2)
-    floor = minimum_filter1d(need, size=2 * half + 1, mode="nearest")
-    gain = _moving_average(_moving_average(floor, half + 1), half + 1)
-    return samples * np.minimum(gain, need)
+    out = np.empty(len(samples))
+    for lo in range(0, len(samples), BLOCK_SAMPLES):
+        hi = min(len(samples), lo + BLOCK_SAMPLES)
+        first, last = max(0, lo - 2 * half), min(len(samples), hi + 2 * half)
+        need = np.minimum(1.0, ceiling / np.maximum(peaks[first:last] * gain, 1e-12))
+        if need.min() < 1.0:
+            floor = minimum_filter1d(need, size=2 * half + 1, mode="nearest")
+            need = np.minimum(need, _moving_average(_moving_average(floor, half + 1), half + 1))
+        out[lo:hi] = samples[lo:hi] * (gain * need[lo - first : hi - first])
+    return out
 
 
 def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
@@ -225,16 +235,15 @@ def level_clip(samples: np.ndarray, rate: int, target_lufs: float, peak_dbtp: fl
     few secant steps, each limiting the original afresh; a final plain scale
     keeps the ceiling exact. Peaks scale with the gain, so they are found once.
     """
-    samples = samples.astype(np.float64)
+    samples = np.asarray(samples, dtype=np.float64)
     loudness = clip_loudness(samples, rate)
     if loudness == SILENCE:
         return samples
-    peaks = sample_peaks(samples)
+    peaks = sample_peaks(samples).astype(np.float32)
     gain_db, slope = target_lufs - loudness, 1.0
     previous: tuple[float, float] | None = None
     for _ in range(LEVEL_STEPS):
-        gain = 10 ** (gain_db / 20)
-        out = limit(samples * gain, rate, peak_dbtp, peaks * gain)
+        out = limit(samples, rate, peak_dbtp, peaks, 10 ** (gain_db / 20))
         reached = clip_loudness(out, rate)
         if abs(target_lufs - reached) < LEVEL_TOLERANCE_LU:
             break
