@@ -35,6 +35,7 @@ BETWEEN_SPEECH_MS = 400
 CUE_WAIT_MS = 500
 TAIL_MS = 1000
 MAX_OCCURRENCES = 10_000
+MAX_SESSION_MS = 12 * 3600 * 1000  # longer is surely a mistake, and would take ages to build
 
 
 class ClipLengths(Protocol):
@@ -234,6 +235,20 @@ def stage_lengths(script: Script, paces: list[float]) -> list[int]:
             for stage, pace in zip(script.stages, paces, strict=True)]
 
 
+def check_session_length(script: Script, lengths: list[int]) -> None:
+    """ScriptError at the first stage that ends after ``MAX_SESSION_MS``."""
+    end = 0
+    for stage, length in zip(script.stages, lengths, strict=True):
+        end += length
+        if end > MAX_SESSION_MS:
+            loc = stage.duration_loc
+            raise ScriptError([Problem(
+                script.filename, loc.line, loc.column,
+                f"stage {stage.number} '{stage.name}' would end at {clock(end)}; a session "
+                f"lasts at most {clock(MAX_SESSION_MS)}: shorten the stages or lower the pace",
+            )])
+
+
 # ---------------------------------------------------------------------------
 # Texts
 
@@ -267,6 +282,7 @@ def speech_requests(script: Script, settings: Settings,
         if isinstance(item, Text):
             requests[default.request(fill(item.text, script, None, None))] = None
     lengths = stage_lengths(script, stage_paces(script, settings, pace))
+    check_session_length(script, lengths)  # before synthesising speech for an absurd session
     for stage, length in zip(script.stages, lengths, strict=True):
         for request in _stage_requests(script, settings, stage, length):
             requests[request] = None
@@ -346,6 +362,7 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
     pace, notes = choose_pace(script, settings, clips)
     paces = stage_paces(script, settings, pace)
     lengths = stage_lengths(script, paces)
+    check_session_length(script, lengths)
     line = _Timeline(script, settings, clips)
     default = resolve_voice(script, settings, None)
 
@@ -611,4 +628,5 @@ def _stamp(ms: int) -> str:
 __all__ = [
     "ClipLengths", "Settings", "Voice", "Event", "Chapter", "Plan", "make_plan",
     "speech_requests", "resolve_voice", "voice_refs", "describe", "choose_pace",
+    "check_session_length",
 ]

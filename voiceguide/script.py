@@ -436,7 +436,8 @@ class _Reader:
         if not resolved.is_relative_to(folder):
             self.problem(node, f"sound path '{relative}' leads outside the script's folder")
         elif not resolved.is_file():
-            reason = "is a folder" if resolved.is_dir() else "does not exist"
+            reason = ("is a folder" if resolved.is_dir() else "is not a regular file"
+                      if resolved.exists() else "does not exist")
             self.problem(node, f"sound file '{relative}' {reason}")
         return resolved
 

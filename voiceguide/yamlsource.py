@@ -58,7 +58,7 @@ def load(data: bytes, filename: str) -> Node:
               f"{MAX_BYTES:,} bytes")
     text = _decode(data, filename)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         raise ScriptError([_reader_problem(exc, text, filename)]) from None
     try:
@@ -67,6 +67,9 @@ def load(data: bytes, filename: str) -> Node:
             _fail(filename, 1, 1, "the file is empty: a drill script needs at least "
                   "'title' and 'stages'")
         return _Builder(loader, filename).build(root, 0)
+    except _TooDeep as exc:
+        _fail(filename, exc.mark.line + 1, exc.mark.column + 1,
+              f"nested more than {MAX_DEPTH} levels deep")
     except yaml.MarkedYAMLError as exc:
         raise ScriptError([_yaml_problem(exc, filename)]) from None
     except yaml.reader.ReaderError as exc:
@@ -76,6 +79,26 @@ def load(data: bytes, filename: str) -> Node:
     finally:
         loader.dispose()
     raise AssertionError("unreachable")
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing deep nesting before its recursive composer overflows."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH + 2:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _decode(data: bytes, filename: str) -> str:
@@ -141,6 +164,10 @@ class _Builder:
                   "expanding?); a drill script is far smaller")
         if depth > MAX_DEPTH:
             _fail(self.filename, line, column, f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in (
+            "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+        ):
+            _fail(self.filename, line, column, f"unsupported YAML tag {node.tag}")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth, line, column)
         if isinstance(node, yaml.SequenceNode):
@@ -166,7 +193,7 @@ class _Builder:
             key = self.build(key_node, depth + 1)
             if not isinstance(key.value, str):
                 _fail(self.filename, key.line, key.column,
-                      f"keys must be text, got {key.value!r}")
+                      f"keys must be text, got {key.plain()!r}")
             if key.value in values:
                 first = keys[key.value]
                 _fail(self.filename, key.line, key.column,
