@@ -16,8 +16,10 @@ chapter exactly.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +31,7 @@ from voiceguide.sounds import ffmpeg_path
 
 SAMPLE_RATE = 44100
 BITRATE = "96k"
+KEPT = "any earlier file there is unchanged"
 
 
 class ChapterLike(Protocol):
@@ -56,9 +59,12 @@ def write_mp3(
             metadata.write_text(ffmetadata(tags, chapters), encoding="utf-8")
             log = Path(work) / "ffmpeg.log"
             command = encode_command(ffmpeg, metadata, temp, sample_rate, bitrate)
-            _encode(command, chunks, log)
+            _encode(command, chunks, log, target)
         _fsync(temp)
         os.replace(temp, target)
+    except OSError as exc:  # e.g. the disk filled up while syncing
+        temp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {target}: {exc.strerror}; {KEPT}") from exc
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -66,14 +72,41 @@ def write_mp3(
 
 
 def _create_temp(target: Path) -> Path:
-    """Claim ``.<name>.<random>.tmp`` beside *target* (same file system, so rename is atomic)."""
+    """Claim ``.<name>.<pid>.<random>.tmp`` beside *target* (same file system: atomic rename).
+
+    The process id in the name lets a later build remove what a killed one left.
+    """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        remove_stale_temps(target)
+        temp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
         os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
     except OSError as exc:
         raise OutputError(f"cannot write to {target.parent}: {exc.strerror}") from exc
     return temp
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Deletes temporary files beside *target* whose build process is gone (e.g. SIGKILLed)."""
+    prefix = f".{target.name}."
+    removed = []
+    for entry in target.parent.glob(glob.escape(prefix) + "*.tmp"):
+        pid, _, token = entry.name[len(prefix) : -len(".tmp")].partition(".")
+        if pid.isdigit() and len(token) == 12 and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def encode_command(
@@ -90,7 +123,7 @@ def encode_command(
     ]  # fmt: skip
 
 
-def _encode(command: list[str], chunks: Iterable[bytes], log: Path) -> None:
+def _encode(command: list[str], chunks: Iterable[bytes], log: Path, target: Path) -> None:
     with open(log, "wb") as errors:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
         try:
@@ -100,6 +133,9 @@ def _encode(command: list[str], chunks: Iterable[bytes], log: Path) -> None:
             process.wait()
             raise
         status = process.wait()
+    if status == -signal.SIGXFSZ or "No space left" in _last_line(log):
+        raise OutputError(f"not enough space to write {target}: free some disk space and build "
+                          f"again; {KEPT}")
     if status != 0:
         raise AudioError(f"ffmpeg failed: {_last_line(log)}")
 

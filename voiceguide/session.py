@@ -67,6 +67,7 @@ def open_session(path: str | Path, options: Options) -> Session:
         language_voice = speech.default_voice("pyttsx3", script.language)
         options = replace(options, settings=replace(options.settings,
                                                     language_voice=language_voice))
+    _require_engines(script, options.settings, speech)
     problems = _voice_problems(script, options.settings, speech)
     problems += _sound_problems(script)
     if problems:
@@ -88,7 +89,9 @@ def build(path: str | Path, target: Path, options: Options) -> Plan:
     """Plan, render and write one session; the target appears whole or not at all."""
     from voiceguide.mp3 import write_mp3
     from voiceguide.render import render
+    from voiceguide.sounds import ffmpeg_path
 
+    ffmpeg_path()  # a missing ffmpeg is found before any work, not after the render
     session = open_session(path, options)
     the_plan = session.plan()
     script = session.script
@@ -114,6 +117,20 @@ def _reporting(chunks, the_plan: Plan, options: Options):  # type: ignore[no-unt
 
 # ---------------------------------------------------------------------------
 # Checks that need an engine or the disk
+
+
+def _require_engines(script: Script, settings: Settings, speech) -> None:  # type: ignore[no-untyped-def]
+    """A missing engine is the machine's problem, not the script's: EngineError (exit 1)."""
+    from voiceguide.errors import EngineError
+    from voiceguide.speech import is_command
+
+    voices = [resolve_voice(script, settings, ref) for ref, _ in voice_refs(script)]
+    for voice in voices:
+        if is_command(voice.engine) or voice.engine not in speech.engine_names():
+            continue  # a command's program is named in the script: reported there
+        reason = speech.engine(voice.engine).problem()
+        if reason is not None:
+            raise EngineError(reason)
 
 
 def _voice_problems(script: Script, settings: Settings, speech) -> list[Problem]:  # type: ignore[no-untyped-def]
@@ -152,8 +169,10 @@ def _voice_problems(script: Script, settings: Settings, speech) -> list[Problem]
 
 
 def _sound_problems(script: Script) -> list[Problem]:
-    from voiceguide.sounds import validate_sound_file
+    from voiceguide.sounds import ffmpeg_path, validate_sound_file
 
+    if script.sounds:
+        ffmpeg_path()  # decoding them needs it; missing, it is exit 1, not the script's fault
     problems = []
     for name, path in script.sounds.items():
         if not path.is_file():

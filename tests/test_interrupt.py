@@ -1,0 +1,167 @@
+"""Interrupted and concurrent builds, as real processes: the file at the target is never a mix.
+
+A six-minute session is built once to warm the speech cache; then builds are
+interrupted with SIGINT, SIGTERM and SIGKILL while they render, and run two at
+a time against one target.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+PREVIOUS = b"ID3 an earlier session that must survive"
+TIMEOUT_S = 120
+
+
+def drill(stages: int) -> str:
+    lines = ["title: Long drill", "voices:", "  coach: {voice: gmw/en-us, rate: 170}",
+             "voice: coach", "stages:"]
+    for i in range(stages):
+        lines += [f"  - name: Part {i + 1}", "    duration: 60", "    say: Keep a steady rhythm.",
+                  "    cues:", "      - {every: 20, say: Breathe.}", "    countdown: 3"]
+    return "\n".join(lines) + "\n"
+
+
+class Builds:
+    """Runs ``voiceguide build`` processes sharing one speech cache, each tagged to be found."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.script = folder / "drill.yaml"
+        self.script.write_text(drill(6), encoding="utf-8")
+        self.marker = uuid.uuid4().hex
+        self.env = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"),
+                    "VOICEGUIDE_TEST_MARKER": self.marker}
+
+    def start(self, target: Path, *extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "voiceguide", "build", str(self.script), "-o", str(target),
+             "-q", *extra],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    def run(self, target: Path, *extra: str) -> bytes:
+        process = self.start(target, *extra)
+        _, err = process.communicate(timeout=TIMEOUT_S)
+        assert process.returncode == 0, err
+        return target.read_bytes()
+
+    def processes(self) -> list[int]:
+        """Processes still carrying this fixture's marker (builds, ffmpeg, speech workers)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            if f"VOICEGUIDE_TEST_MARKER={self.marker}".encode() in environ:
+                found.append(int(entry.name))
+        return found
+
+    def wait_until_alone(self) -> list[int]:
+        deadline = time.monotonic() + 30
+        while self.processes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.processes()
+
+
+def leftovers(target: Path) -> list[str]:
+    return sorted(p.name for p in target.parent.iterdir() if p.name.startswith(f".{target.name}."))
+
+
+def wait_for_temp(process: subprocess.Popen[str], target: Path) -> None:
+    """Until the build has started writing (its temporary file exists), then a little more."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while not leftovers(target):
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the build never started writing"
+        time.sleep(0.01)
+    time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+    return Builds(tmp_path_factory.mktemp("interrupt"))
+
+
+@pytest.fixture(scope="module")
+def full(builds: Builds) -> dict[str, bytes]:
+    """The whole outputs, at two bit rates (also warms the cache)."""
+    return {rate: builds.run(builds.folder / f"full-{rate}.mp3", "--bitrate", rate)
+            for rate in ("96k", "64k")}
+
+
+@pytest.mark.parametrize(("signum", "status", "says"),
+                         [(signal.SIGINT, 130, "Aborted!"),
+                          (signal.SIGTERM, 143, "voiceguide: terminated")])
+def test_a_signal_stops_the_build_and_keeps_the_previous_file(
+    builds: Builds, full: dict[str, bytes], tmp_path: Path, signum: int, status: int, says: str
+) -> None:
+    target = tmp_path / "session.mp3"
+    target.write_bytes(PREVIOUS)
+    process = builds.start(target)
+    wait_for_temp(process, target)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=TIMEOUT_S)
+    assert process.returncode == status, err
+    assert err.strip() == says
+    assert target.read_bytes() == PREVIOUS
+    assert leftovers(target) == []
+    assert builds.wait_until_alone() == []
+
+
+def test_after_sigkill_the_previous_file_survives_and_the_next_build_cleans_up(
+    builds: Builds, full: dict[str, bytes], tmp_path: Path
+) -> None:
+    target = tmp_path / "session.mp3"
+    target.write_bytes(PREVIOUS)
+    process = builds.start(target)
+    wait_for_temp(process, target)
+    process.kill()
+    process.communicate(timeout=TIMEOUT_S)
+    assert builds.wait_until_alone() == []  # its ffmpeg ends when its input does
+    assert target.read_bytes() == PREVIOUS
+    left = leftovers(target)
+    assert left and all(f".{process.pid}." in name for name in left)
+    assert builds.run(target) == full["96k"]
+    assert leftovers(target) == []
+
+
+def test_a_killed_build_leaves_no_speech_workers(builds: Builds, tmp_path: Path) -> None:
+    """Killed while synthesising into a cold cache, its workers and their clips go too."""
+    cold = {**builds.env, "XDG_CACHE_HOME": str(tmp_path / "cold")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "check", str(builds.script)], env=cold,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + TIMEOUT_S
+    while len(builds.processes()) < 2:  # the check and at least one worker
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    process.kill()
+    process.wait(timeout=TIMEOUT_S)
+    assert builds.wait_until_alone() == []
+
+
+def test_two_builds_to_one_target_leave_one_whole_file(
+    builds: Builds, full: dict[str, bytes], tmp_path: Path
+) -> None:
+    target = tmp_path / "session.mp3"
+    first, second = builds.start(target, "--bitrate", "96k"), builds.start(target, "--bitrate", "64k")
+    for process in (first, second):
+        _, err = process.communicate(timeout=TIMEOUT_S)
+        assert process.returncode == 0, err
+    assert target.read_bytes() in (full["96k"], full["64k"])
+    assert leftovers(target) == []
