@@ -1,0 +1,174 @@
+"""Failures of the machine, not the script: exit 1 and one line that says what to do."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from voiceguide.cli import main
+from voiceguide.speech import command_engine
+
+SHORT = "title: T\nstages:\n  - name: A\n    duration: 6\n    say: Hello there.\n"
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cache = tmp_path_factory.getbasetemp() / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
+
+
+def write(folder: Path, text: str = SHORT) -> Path:
+    path = folder / "drill.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def one_line(result_stderr: str, *parts: str) -> None:
+    assert "Traceback" not in result_stderr
+    lines = result_stderr.splitlines()
+    assert len(lines) == 1, result_stderr
+    assert lines[0].startswith("voiceguide: ")
+    for part in parts:
+        assert part in lines[0], lines[0]
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stderr
+
+
+def path_without(tmp_path: Path, *programs: str) -> str:
+    """A PATH holding links to everything on the real PATH except *programs*."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not Path(directory).is_dir():
+            continue
+        for entry in Path(directory).iterdir():
+            if entry.name not in programs and not (folder / entry.name).exists():
+                (folder / entry.name).symlink_to(entry)
+    return str(folder)
+
+
+def test_ffmpeg_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", path_without(tmp_path, "ffmpeg"))
+    target = tmp_path / "out.mp3"
+    code, err = run("build", str(write(tmp_path)), "-o", str(target))
+    assert code == 1
+    one_line(err, "ffmpeg is not installed", "sudo apt-get install ffmpeg")
+    assert not target.exists()
+
+
+def test_ffmpeg_missing_when_checking_a_script_with_sound_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(Path(__file__).parent.parent / "sounds" / "chime.wav", tmp_path / "ding.wav")
+    script = write(tmp_path, SHORT.replace("stages:", "sounds: {ding: ding.wav}\nstages:"))
+    monkeypatch.setenv("PATH", path_without(tmp_path, "ffmpeg"))
+    code, err = run("check", str(script))
+    assert code == 1  # not the script's fault: no located line, no exit 2
+    one_line(err, "sudo apt-get install ffmpeg")
+
+
+def test_espeak_ng_program_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = write(tmp_path, SHORT.replace("stages:", "voices: {c: {engine: espeak-ng}}\n"
+                                           "voice: c\nstages:"))
+    monkeypatch.setenv("PATH", path_without(tmp_path, "espeak-ng", "espeak"))
+    code, err = run("check", str(script))
+    assert code == 1
+    one_line(err, "espeak-ng", "sudo apt-get install espeak-ng")
+
+
+def test_pyttsx3_missing(tmp_path: Path) -> None:
+    """A Python without pyttsx3 (hidden by a sitecustomize), as a real process."""
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['pyttsx3'] = None\n")
+    env = {**os.environ, "PYTHONPATH": str(hide), "XDG_CACHE_HOME": str(tmp_path / "c")}
+    done = subprocess.run([sys.executable, "-m", "voiceguide", "check", str(write(tmp_path))],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr
+    one_line(done.stderr, "pip install pyttsx3 and sudo apt-get install espeak-ng")
+
+
+def test_output_path_is_a_folder(tmp_path: Path) -> None:
+    code, err = run("build", str(write(tmp_path)), "-o", str(tmp_path))
+    assert code == 1
+    one_line(err, "is a folder; give a file name such as")
+
+
+def test_output_folder_unwritable(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    tmp_path.chmod(0o755)
+    command = [sys.executable, "-m", "voiceguide", "build", str(write(tmp_path)), "-o",
+               str(locked / "out.mp3")]
+    if os.geteuid() == 0:  # root writes anywhere: drop that power for this one process
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("as root, an unwritable folder needs setpriv (util-linux)")
+        command = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", *command]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "c")})
+    assert done.returncode == 1, done.stderr
+    one_line(done.stderr, f"cannot write to folder {locked}: permission denied")
+    assert list(locked.iterdir()) == []
+
+
+def test_disk_full_part_way_keeps_the_previous_file(tmp_path: Path, private_cache: Path) -> None:
+    """The file-size limit stands in for a full disk: ffmpeg is stopped part-way through."""
+    script = write(tmp_path)
+    code, err = run("build", str(script), "-o", str(tmp_path / "warm.mp3"))  # warms the cache
+    assert code == 0, err
+    target = tmp_path / "session.mp3"
+    target.write_bytes(b"the earlier session")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16_000, 16_000))
+
+    done = subprocess.run(
+        [sys.executable, "-B", "-m", "voiceguide", "build", str(script), "-o", str(target)],
+        capture_output=True, text=True, timeout=120, check=False, preexec_fn=limit,
+        env={**os.environ, "XDG_CACHE_HOME": str(private_cache)},
+    )
+    assert done.returncode == 1, done.stderr
+    one_line(done.stderr, "not enough space to write", "free some disk space",
+             "earlier file there is unchanged")
+    assert target.read_bytes() == b"the earlier session"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drill.yaml", "session.mp3", "warm.mp3"]
+
+
+def command_voice(*program: str) -> str:
+    argv = ", ".join(repr(a) for a in program)
+    return SHORT.replace("stages:", f"voices: {{c: {{engine: command, command: [{argv}]}}}}\n"
+                         "voice: c\nstages:")
+
+
+def test_a_crashing_engine_names_the_clip(tmp_path: Path) -> None:
+    script = write(tmp_path, command_voice(sys.executable, "-c",
+                                           "import sys; sys.exit('tts exploded')", "{output}"))
+    code, err = run("build", str(script), "-o", str(tmp_path / "out.mp3"))
+    assert code == 1
+    one_line(err, "failed on 'Stage 1. A.'", "tts exploded")
+    assert not (tmp_path / "out.mp3").exists()
+
+
+def test_a_hanging_engine_times_out_and_names_the_clip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(command_engine, "TIMEOUT_S", 1)
+    script = write(tmp_path, command_voice(sys.executable, "-c", "import time; time.sleep(60)",
+                                           "{output}"))
+    code, err = run("check", str(script))
+    assert code == 1
+    one_line(err, "took over 1 s on 'Stage 1. A.'")
