@@ -7,9 +7,10 @@ the script (exit 2), one-line errors for the machine (exit 1).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voiceguide.errors import Problem, ScriptError
 from voiceguide.plan import (
@@ -22,6 +23,10 @@ from voiceguide.plan import (
     voice_refs,
 )
 from voiceguide.script import Loc, Script, load_script
+
+if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
+    from voiceguide.clips import ClipStore
+    from voiceguide.speech import SpeechLibrary
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -45,14 +50,14 @@ class Session:
 
     script: Script
     options: Options
-    clips: object  # voiceguide.clips.ClipStore (imported lazily: it pulls in numpy)
+    speech: SpeechLibrary
+    clips: ClipStore
 
     def plan(self) -> Plan:
         settings = self.options.settings
-        pace, _ = choose_pace(self.script, settings, self.clips)  # type: ignore[arg-type]
-        requests = speech_requests(self.script, settings, pace)
-        self.clips.speech.prefetch(requests)  # type: ignore[attr-defined]
-        return make_plan(self.script, settings, self.clips)  # type: ignore[arg-type]
+        pace, _ = choose_pace(self.script, settings, self.clips)
+        self.speech.prefetch(speech_requests(self.script, settings, pace))
+        return make_plan(self.script, settings, self.clips)
 
 
 def open_session(path: str | Path, options: Options) -> Session:
@@ -73,7 +78,7 @@ def open_session(path: str | Path, options: Options) -> Session:
     if problems:
         raise ScriptError(problems)
     sounds = SoundLibrary(script.sounds)
-    return Session(script, options, ClipStore(speech, sounds, options.sample_rate))
+    return Session(script, options, speech, ClipStore(speech, sounds, options.sample_rate))
 
 
 def check(path: str | Path, options: Options) -> Plan:
@@ -97,7 +102,7 @@ def build(path: str | Path, target: Path, options: Options) -> Plan:
     script = session.script
     tags = {"title": script.title, "artist": script.artist or "voiceguide",
             "album": script.album or script.title, "comment": script.description or ""}
-    chunks = render(the_plan, session.clips, options.sample_rate)  # type: ignore[arg-type]
+    chunks = render(the_plan, session.clips, options.sample_rate)
     if options.progress is not None:
         chunks = _reporting(chunks, the_plan, options)
     write_mp3(chunks, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
@@ -105,7 +110,7 @@ def build(path: str | Path, target: Path, options: Options) -> Plan:
     return the_plan
 
 
-def _reporting(chunks, the_plan: Plan, options: Options):  # type: ignore[no-untyped-def]
+def _reporting(chunks: Iterator[bytes], the_plan: Plan, options: Options) -> Iterator[bytes]:
     total = round(the_plan.duration_ms * options.sample_rate / 1000)
     done = 0
     for chunk in chunks:
@@ -119,7 +124,7 @@ def _reporting(chunks, the_plan: Plan, options: Options):  # type: ignore[no-unt
 # Checks that need an engine or the disk
 
 
-def _require_engines(script: Script, settings: Settings, speech) -> None:  # type: ignore[no-untyped-def]
+def _require_engines(script: Script, settings: Settings, speech: SpeechLibrary) -> None:
     """A missing engine is the machine's problem, not the script's: EngineError (exit 1)."""
     from voiceguide.errors import EngineError
     from voiceguide.speech import is_command
@@ -133,7 +138,7 @@ def _require_engines(script: Script, settings: Settings, speech) -> None:  # typ
             raise EngineError(reason)
 
 
-def _voice_problems(script: Script, settings: Settings, speech) -> list[Problem]:  # type: ignore[no-untyped-def]
+def _voice_problems(script: Script, settings: Settings, speech: SpeechLibrary) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str | None]] = set()
 
