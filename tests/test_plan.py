@@ -350,7 +350,7 @@ stage_strategy = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(st.lists(stage_strategy, min_size=1, max_size=4), st.floats(0, 1))
 def test_plan_invariants(stages: list[dict], pace: float) -> None:
     doc = {"title": "Fuzz", "stages": [{"name": f"S{i}", **s} for i, s in enumerate(stages)]}

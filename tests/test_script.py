@@ -192,7 +192,7 @@ yaml_texts = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(yaml_texts)
 def test_any_text_loads_or_raises_script_error(text: str) -> None:
     try:
