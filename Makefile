@@ -4,18 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_TOOLS := espeak-ng ffmpeg ffprobe
+LINTED := voiceguide tests $(wildcard benchmarks)
 
 .PHONY: test run lint system venv sounds bench clean
 
 test: venv
-	$(BIN)/ruff check voiceguide tests benchmarks
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/pytest
 
 run: venv
 	$(BIN)/voiceguide build scripts_yaml/back_engagement.yaml -o output/back_engagement.mp3
 
 lint: venv
-	$(BIN)/ruff check voiceguide tests benchmarks
+	$(BIN)/ruff check $(LINTED)
 
 bench: venv
 	$(BIN)/python benchmarks/build_speed.py
