@@ -1,13 +1,23 @@
-"""ClipStore: prepared clips at the session rate, their lengths, and a cache that stays small."""
+"""ClipStore: prepared clips at the session rate, their lengths, a cache that stays small, on disk."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from voiceguide import loudness as L
-from voiceguide.clips import CLIP_PEAK_DBTP, SOUND_LUFS, SPEECH_LUFS, ClipStore, length_ms
+from voiceguide.clips import (
+    CLIP_PEAK_DBTP,
+    SOUND_LUFS,
+    SPEECH_LUFS,
+    ClipStore,
+    PreparedClips,
+    length_ms,
+)
 from voiceguide.sounds import SoundLibrary
+from voiceguide.speech.cache import SpeechCache
 from voiceguide.speech.request import SpeechRequest
 
 
@@ -75,3 +85,70 @@ def test_the_cache_is_bounded_and_lengths_are_kept() -> None:
     assert speech.calls == 20
     fresh = ClipStore(ToneSpeech(), SoundLibrary(), 44100).speech_clip(_request(texts[0]))
     assert np.array_equal(first, fresh)
+
+
+def test_speech_starts_where_it_becomes_audible_and_fades_out_fully() -> None:
+    """A breathy lead-in under LEAD_DB is cut; a soft ending down to TAIL_DB is kept."""
+    rate = 44100
+    t = np.arange(rate) / rate
+    word = 0.2 * np.sin(2 * np.pi * 300 * t)
+    rng = np.random.default_rng(0)
+    breath = rng.standard_normal(rate // 5) * 10 ** (-47 / 20)  # -47 dBFS at the final level
+    fade = word[-rate // 5 :] * np.geomspace(1, 10 ** (-40 / 20), rate // 5)  # down to -57 dB
+    raw = np.concatenate([np.zeros(rate // 10), breath, word, fade, np.zeros(rate // 10)])
+
+    class Raw:
+        def audio(self, request: SpeechRequest) -> tuple[np.ndarray, int]:
+            return raw.astype(np.float32), rate
+
+    clip = ClipStore(Raw(), SoundLibrary(), rate).speech_clip(_request("word"))
+    levels = L.frame_db(clip, rate)
+    assert levels[1] > L.to_db(10 ** (-45 / 20))  # audible within the first 10 ms
+    assert abs(len(clip) - (len(word) + len(fade))) <= 0.02 * rate  # the breath is gone ...
+    assert levels[-3] < -50  # ... the fade-out is not
+
+
+class CountingSpeech(ToneSpeech):
+    """ToneSpeech that a PreparedClips can key: a stand-in SpeechLibrary with a cache folder."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.cache = SpeechCache(folder)
+
+    def engine(self, name: str, options: tuple[str, ...] = ()) -> object:
+        return type("Engine", (), {"version": lambda self: "tone 1"})()
+
+
+def test_prepared_speech_is_read_back_from_disk(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    speech = CountingSpeech(tmp_path)
+    first = ClipStore(speech, SoundLibrary(), 44100, prepared=PreparedClips(speech))  # type: ignore[arg-type]
+    clip = first.speech_clip(_request("stored once"))
+    entries = list((tmp_path / "speech" / "prepared").glob("??/*.clip"))
+    assert len(entries) == 1
+
+    def no_preparing(*args: object) -> np.ndarray:
+        raise AssertionError("prepared again")
+
+    monkeypatch.setattr("voiceguide.clips.prepare", no_preparing)
+    again = ClipStore(speech, SoundLibrary(), 44100, prepared=PreparedClips(speech))  # type: ignore[arg-type]
+    assert np.array_equal(again.speech_clip(_request("stored once")), clip)
+    assert again.speech_ms(_request("stored once")) == first.speech_ms(_request("stored once"))
+    assert speech.calls == 1  # not even the speech was asked for again
+    at_44100 = PreparedClips(speech).key(_request("stored once"), 44100)  # type: ignore[arg-type]
+    assert PreparedClips(speech).key(_request("stored once"), 48000) != at_44100  # type: ignore[arg-type]
+
+
+def test_a_damaged_prepared_clip_is_prepared_again(tmp_path: Path) -> None:
+    speech = CountingSpeech(tmp_path)
+    clip = ClipStore(speech, SoundLibrary(), 44100,
+                     prepared=PreparedClips(speech)).speech_clip(_request("damaged"))  # type: ignore[arg-type]
+    (entry,) = (tmp_path / "speech" / "prepared").glob("??/*.clip")
+    blob = bytearray(entry.read_bytes())
+    blob[-100] ^= 0x40
+    entry.write_bytes(bytes(blob))
+    again = ClipStore(speech, SoundLibrary(), 44100,
+                      prepared=PreparedClips(speech)).speech_clip(_request("damaged"))  # type: ignore[arg-type]
+    assert speech.calls == 2
+    assert np.array_equal(again, clip)
+    assert entry.read_bytes() != bytes(blob)  # replaced by a good entry

@@ -6,29 +6,44 @@ kept in a small LRU (bounded in bytes) so memory does not grow with the
 session; a clip pushed out of it is spilled to a private temporary folder, so
 the planner and both render passes prepare each clip only once. Lengths are
 remembered for good (they are just integers).
+
+Preparing a clip costs far more than reading it, so prepared speech is also
+kept on disk beside the speech cache (``PreparedClips``): a second build or
+``plan`` of a script reads its clips instead of preparing them again.
 """
 
 from __future__ import annotations
 
-import math
+import hashlib
+import json
 import shutil
 import tempfile
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from scipy.signal import resample_poly
 
+from voiceguide.dsp import gcd_ratio, resample_poly
 from voiceguide.loudness import SILENCE, clip_loudness, level_clip, trim
+from voiceguide.speech.cache import SpeechCache, cache_key
 from voiceguide.speech.request import SpeechRequest
+
+if TYPE_CHECKING:
+    from voiceguide.speech import SpeechLibrary
 
 SPEECH_LUFS = -19.0  # mono; ffmpeg's ebur128=dualmono=true reads it as -16
 SOUND_LUFS = -22.0  # a few LU under the speech: noticeable, not startling
 CLIP_PEAK_DBTP = -5.0  # sparse speech measures ~1 LU under its clips, and overlaps add
 CACHE_BYTES = 24 * 1024 * 1024  # ~2 min of prepared audio; a 120-min build stays < 150 MB
+# A clip starts where it reaches this level (dBFS, at about its final loudness): softer
+# lead-ins (breath, a soft 'f') would sound before the planned start yet not be heard as
+# its onset. 3 dB above the -45 dBFS line of audibility leaves room for a voice's volume.
+LEAD_DB = -42.0
+TAIL_DB = -55.0  # ends are kept down to here, so words fade out naturally
+PREPARATION = "voiceguide-prepared/2"  # change it whenever prepared clips would come out different
 
 
 class SpeechSource(Protocol):
@@ -43,8 +58,8 @@ def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
     """Deterministic polyphase resampling to *target_rate*."""
     if rate == target_rate:
         return samples.astype(np.float64)  # a copy: prepare scales it in place
-    common = math.gcd(rate, target_rate)
-    return resample_poly(samples.astype(np.float64), target_rate // common, rate // common)
+    up, down = gcd_ratio(rate, target_rate)
+    return resample_poly(samples, up, down)
 
 
 def prepare(samples: np.ndarray, rate: int, target_rate: int, lufs: float) -> np.ndarray:
@@ -59,7 +74,7 @@ def prepare(samples: np.ndarray, rate: int, target_rate: int, lufs: float) -> np
     if loudness == SILENCE:
         return np.zeros(0, dtype=np.float32)
     at_rate *= 10 ** ((lufs - loudness) / 20)
-    trimmed = trim(at_rate, target_rate)
+    trimmed = trim(at_rate, target_rate, LEAD_DB, TAIL_DB)
     del at_rate  # a long intro is tens of MB at each step
     return level_clip(trimmed, target_rate, lufs, CLIP_PEAK_DBTP).astype(np.float32)
 
@@ -69,16 +84,49 @@ def length_ms(samples: int, rate: int) -> int:
     return -(-samples * 1000 // rate)
 
 
+class PreparedClips:
+    """Prepared speech clips on disk, in ``speech/prepared`` of the speech cache's folder.
+
+    An entry is keyed by the speech cache's key for the request, the sample
+    rate and ``PREPARATION``, and stored the way speech is (verified on every
+    read, written atomically), so a damaged entry is made again, never used.
+    ``voiceguide cache clear`` removes these with the speech.
+    """
+
+    def __init__(self, speech: SpeechLibrary) -> None:
+        self.speech = speech
+        self.store = SpeechCache(speech.cache.folder.parent)
+        self.store.folder = speech.cache.folder / "prepared"
+
+    def key(self, request: SpeechRequest, sample_rate: int) -> str:
+        engine = self.speech.engine(request.engine, request.options)
+        fields = [PREPARATION, cache_key(request, engine.version()), sample_rate]
+        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+    def get(self, key: str) -> np.ndarray | None:
+        data = self.store.get(key)
+        return None if data is None else np.frombuffer(data, dtype="<f4")
+
+    def put(self, key: str, clip: np.ndarray) -> bool:
+        try:
+            self.store.put(key, clip.astype("<f4").tobytes())
+        except OSError:  # an unwritable cache slows builds but must not stop them
+            return False
+        return True
+
+
 class ClipStore:
     """Prepared clips at the session's sample rate, and their lengths in ms."""
 
     def __init__(
         self, speech: SpeechSource, sounds: SoundSource, sample_rate: int,
-        *, cache_bytes: int = CACHE_BYTES,
+        *, cache_bytes: int = CACHE_BYTES, prepared: PreparedClips | None = None,
     ) -> None:  # fmt: skip
         self.speech = speech
         self.sounds = sounds
         self.sample_rate = sample_rate
+        self.prepared = prepared
+        self._on_disk: set[Hashable] = set()  # in ``prepared``: read back from there, not spilled
         self._cache_bytes = cache_bytes
         self._clips: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._used = 0
@@ -119,11 +167,22 @@ class ClipStore:
         kind, what = key
         if kind == "speech":
             assert isinstance(what, SpeechRequest)
-            samples, rate = self.speech.audio(what)
-            return prepare(samples, rate, self.sample_rate, SPEECH_LUFS)
+            return self._prepare_speech(key, what)
         assert isinstance(what, str)
         samples, rate = self.sounds.audio(what)
         return prepare(samples, rate, self.sample_rate, SOUND_LUFS)
+
+    def _prepare_speech(self, key: Hashable, request: SpeechRequest) -> np.ndarray:
+        """From the prepared clips on disk when they have it; prepared (and stored) otherwise."""
+        disk_key = self.prepared.key(request, self.sample_rate) if self.prepared else ""
+        clip = self.prepared.get(disk_key) if self.prepared else None
+        if clip is None:
+            samples, rate = self.speech.audio(request)
+            clip = prepare(samples, rate, self.sample_rate, SPEECH_LUFS)
+            if not (self.prepared and self.prepared.put(disk_key, clip)):
+                return clip
+        self._on_disk.add(key)
+        return clip
 
     def _remember(self, key: Hashable, clip: np.ndarray) -> None:
         self._clips[key] = clip
@@ -134,7 +193,7 @@ class ClipStore:
             self._spill(old_key, dropped)
 
     def _spill(self, key: Hashable, clip: np.ndarray) -> None:
-        if key in self._spilled:
+        if key in self._spilled or key in self._on_disk:
             return
         if self._spill_dir is None:
             self._spill_dir = Path(tempfile.mkdtemp(prefix="voiceguide-clips-"))

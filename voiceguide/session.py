@@ -62,7 +62,7 @@ class Session:
 
 def open_session(path: str | Path, options: Options) -> Session:
     """Load a script and check everything but timing; raise ``ScriptError`` with all problems."""
-    from voiceguide.clips import ClipStore
+    from voiceguide.clips import ClipStore, PreparedClips
     from voiceguide.sounds import SoundLibrary
     from voiceguide.speech import SpeechLibrary
 
@@ -78,7 +78,8 @@ def open_session(path: str | Path, options: Options) -> Session:
     if problems:
         raise ScriptError(problems)
     sounds = SoundLibrary(script.sounds)
-    return Session(script, options, speech, ClipStore(speech, sounds, options.sample_rate))
+    clips = ClipStore(speech, sounds, options.sample_rate, prepared=PreparedClips(speech))
+    return Session(script, options, speech, clips)
 
 
 def check(path: str | Path, options: Options) -> Plan:
