@@ -16,6 +16,7 @@ import numpy as np
 from voiceguide.dsp import (
     PEAK_REACH,
     FIRFilter,
+    between_peaks,
     iir_impulse_response,
     oversampled_peaks,
     peak_bound_factor,
@@ -143,7 +144,6 @@ class TruePeakMeter:
     """
 
     CONTEXT = 2 * PEAK_REACH  # input samples carried to the next chunk
-    BLOCK = 64  # samples per block when looking for stretches worth oversampling
 
     def __init__(self) -> None:
         self._tail = np.zeros(0)
@@ -176,23 +176,20 @@ class TruePeakMeter:
         """Raise the peak by the oversampled values at buffer[lo:hi]."""
         magnitude = np.abs(buffer)
         self.peak = max(self.peak, float(magnitude[lo:hi].max(initial=0.0)))
-        size = self.BLOCK
-        blocks = -(-len(buffer) // size)
-        padded = np.zeros(blocks * size)
-        padded[: len(buffer)] = magnitude
-        loudest = padded.reshape(blocks, size).max(axis=1)
-        near = loudest.copy()  # PEAK_REACH < BLOCK: a value sees its block and the next ones
-        np.maximum(near[1:], loudest[:-1], out=near[1:])
-        np.maximum(near[:-1], loudest[1:], out=near[:-1])
-        first, last = lo // size, (hi - 1) // size
-        worth = np.flatnonzero(near[first : last + 1] * self._bound > self.peak) + first
-        for run in np.split(worth, np.flatnonzero(np.diff(worth) > 1) + 1):
-            if run.size == 0:
-                continue
-            start, stop = max(lo, int(run[0]) * size), min(hi, (int(run[-1]) + 1) * size)
-            left, right = max(0, start - PEAK_REACH), min(len(buffer), stop + PEAK_REACH)
-            peaks = oversampled_peaks(buffer[left:right])[start - left : stop - left]
-            self.peak = max(self.peak, float(peaks.max(initial=0.0)))
+        near = _loudest_within(magnitude, PEAK_REACH)
+        worth = np.flatnonzero(near[lo:hi] * self._bound > self.peak) + lo
+        self.peak = max(self.peak, float(between_peaks(buffer, worth).max(initial=0.0)))
+
+
+def _loudest_within(magnitude: np.ndarray, reach: int) -> np.ndarray:
+    """For each sample, the largest magnitude within *reach* samples of it (by doubling)."""
+    padded = np.pad(magnitude, (reach, reach))
+    width, out = 1, padded
+    while 2 * width <= 2 * reach + 1:
+        out = np.maximum(out[:-width], out[width:])
+        width *= 2
+    rest = 2 * reach + 1 - width  # two overlapping windows of *width* cover the whole span
+    return np.maximum(out[: len(magnitude)], out[rest : rest + len(magnitude)])
 
 
 def sample_peaks(samples: np.ndarray, block: int = BLOCK_SAMPLES) -> np.ndarray:

@@ -61,12 +61,20 @@ def session_gain(plan: Plan, clips: ClipStore, sample_rate: int) -> float:
     loudness = LoudnessMeter(sample_rate)
     peak = TruePeakMeter()
     for count, mix in mixed_chunks(plan, clips, sample_rate):
-        if mix is None:
+        sounding = np.flatnonzero(mix) if mix is not None else np.zeros(0, dtype=int)
+        if sounding.size == 0:
             loudness.skip(count)
             peak.skip()
-        else:
-            loudness.feed(mix)
-            peak.feed(mix)
+            continue
+        first, last = int(sounding[0]), int(sounding[-1]) + 1  # measure only where sound is
+        if first:
+            loudness.skip(first)
+            peak.skip()
+        loudness.feed(mix[first:last])
+        peak.feed(mix[first:last])
+        if last < count:
+            loudness.skip(count - last)
+            peak.skip()
     return gain_for(loudness.integrated(), to_db(peak.finish()))
 
 
