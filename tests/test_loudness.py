@@ -141,3 +141,12 @@ def test_trim_cuts_to_the_audible_part_with_soft_edges() -> None:
     assert abs(trimmed[0]) < 0.01
     assert abs(trimmed[-1]) < 0.01
     assert np.all(L.frame_db(trimmed, rate)[1:-1] > -50)
+
+
+def test_trim_ignores_a_lone_click_before_the_sound() -> None:
+    rate = 44100
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)
+    click = np.zeros(rate // 10)
+    click[100:200] = 0.05  # ~2 ms, far above the lead threshold, then 100 ms of nothing
+    trimmed = L.trim(np.concatenate([click, tone]), rate, lead_db=-42.0)
+    assert abs(len(trimmed) - len(tone)) <= round(0.005 * rate)

@@ -43,7 +43,7 @@ CACHE_BYTES = 24 * 1024 * 1024  # ~2 min of prepared audio; a 120-min build stay
 # its onset. 3 dB above the -45 dBFS line of audibility leaves room for a voice's volume.
 LEAD_DB = -42.0
 TAIL_DB = -55.0  # ends are kept down to here, so words fade out naturally
-PREPARATION = "voiceguide-prepared/2"  # change it whenever prepared clips would come out different
+PREPARATION = "voiceguide-prepared/3"  # change it whenever prepared clips would come out different
 
 
 class SpeechSource(Protocol):

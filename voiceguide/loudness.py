@@ -30,6 +30,7 @@ HOP_S = 0.1  # 75 % overlap: a block is four hops
 LEVEL_STEPS = 6
 BLOCK_SAMPLES = 65536  # long clips are processed in pieces this big, to bound memory
 LEVEL_TOLERANCE_LU = 0.05
+LEAD_HOLD = 4  # 5 ms frames a clip must stay above the lead threshold to count as started
 SILENCE = -math.inf
 
 
@@ -310,7 +311,11 @@ def trim(
     """
     size = max(1, round(0.005 * rate))
     levels = frame_db(samples, rate)
-    loud_lead = np.flatnonzero(levels > lead_db)
+    above = levels > lead_db
+    held = above[: len(above) - LEAD_HOLD + 1].copy()  # loud for LEAD_HOLD frames running:
+    for k in range(1, LEAD_HOLD):  # a lone click or breath before the word is no onset
+        held &= above[k : len(above) - LEAD_HOLD + 1 + k]
+    loud_lead = np.flatnonzero(held) if held.any() else np.flatnonzero(above)
     loud_tail = np.flatnonzero(levels > tail_db)
     if loud_lead.size == 0:
         return samples[:0].copy()
