@@ -147,3 +147,19 @@ def test_an_always_empty_clip_gives_up_after_three_attempts(broken_worker, tmp_p
     with pytest.raises(EngineError, match="could not speak 'Find the balance"):
         Pyttsx3Engine().synthesize([request(160)])
     assert marker.read_text() == "xxx"
+
+
+def test_a_long_text_is_spoken_whole() -> None:
+    """pyttsx3's own save loop wrote no file for texts over ~250 characters."""
+    sentence = "Stay relaxed and look for balance, not for maximum tension. "
+    one = Pyttsx3Engine().synthesize([request(170, text=sentence)])[0]
+    many = Pyttsx3Engine().synthesize([request(170, text=sentence * 12)])[0]
+    assert wav.speech_problem(many) is None
+    assert 10 < seconds(many) / seconds(one) < 13
+
+
+def test_a_voice_variant_changes_the_voice() -> None:
+    plain, variant = Pyttsx3Engine().synthesize(
+        [request(170), request(170, voice="gmw/en-us+f3")])
+    assert wav.speech_problem(variant) is None
+    assert plain != variant

@@ -3,11 +3,12 @@
 espeak-ng keeps state between utterances, so a clip made after others differs
 (in level and length) from the same clip made first; and pyttsx3 2.99 cancels
 speech when a property changes between clips and writes only the last of
-several queued files. So the worker imports pyttsx3 once and forks a child
-per clip, which initialises the engine, sets the properties, saves that one
-clip and exits: every clip comes from the same fresh state, so a clip made
-again (a damaged cache entry) is byte-identical to the first. Forking costs
-a few milliseconds, far less than starting Python.
+several queued files. So the worker loads pyttsx3's espeak-ng binding once
+and forks a child per clip, which initialises espeak-ng, sets voice and rate,
+speaks that one clip into a WAV file and exits: every clip comes from the
+same fresh state, so a clip made again (a damaged cache entry) is
+byte-identical to the first. Forking costs a few milliseconds, far less than
+starting Python.
 
 The driver prints to stdout, so the protocol gets a private copy of fd 1 and
 fd 1 itself goes to /dev/null.
@@ -25,6 +26,7 @@ import json
 import os
 import signal
 import sys
+import wave
 from typing import IO, Any
 
 _PR_SET_PDEATHSIG = 1
@@ -52,35 +54,45 @@ def private_stdout() -> IO[str]:
     return channel
 
 
-def make_engine(voice: str | None, rate: int | None) -> Any:
-    import pyttsx3
+def speak_to_file(text: str, output: str, voice: str | None, rate: int | None) -> None:
+    """One clip through pyttsx3's espeak-ng binding, synchronously, into a WAV file.
 
-    engine = pyttsx3.init()
-    if voice:
-        engine.setProperty("voice", voice)
-    if rate:
-        engine.setProperty("rate", rate)
-    return engine
-
-
-def settle_rate(engine: Any, rate: int | None) -> None:
-    """Makes sure the rate is in force before speaking.
-
-    espeak-ng applies parameters on its own thread, and now and then the
-    driver's initial rate (200) lands after ours: about one clip in 70 came
-    out at the wrong speed. Waiting for the queue and setting it again once
-    more has been reliable.
+    pyttsx3's own ``save_to_file``/``runAndWait`` loop ends early on texts of
+    more than about 250 characters (no file is written), races with espeak's
+    thread over the rate (now and then a clip came out at the default rate),
+    and drops the samples of the last callback. Its binding in synchronous
+    mode has none of these problems: no thread, every sample, any length.
     """
     from pyttsx3.drivers import _espeak
 
+    sample_rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 500, None, 0)
+    if sample_rate <= 0:
+        raise RuntimeError("espeak-ng could not start")
+    pieces: list[bytes] = []
+
+    def collect(wav: Any, samples: int, events: Any) -> int:
+        if samples > 0:
+            pieces.append(ctypes.string_at(wav, samples * 2))
+        return 0
+
+    _espeak.SetSynthCallback(collect)
+    if voice and _espeak.SetVoiceByName(voice.encode("utf-8")) != 0:
+        raise RuntimeError(f"espeak-ng has no voice {voice!r}")
     if rate:
-        _espeak.Synchronize()
-        engine.setProperty("rate", rate)
-        _espeak.Synchronize()
+        _espeak.SetParameter(_espeak.RATE, int(rate), 0)
+    _espeak.Synth(text.encode("utf-8"), flags=_espeak.ENDPAUSE | _espeak.CHARS_UTF8)
+    _espeak.Synchronize()
+    with wave.open(output, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(b"".join(pieces))
 
 
 def list_voices(channel: IO[str]) -> None:
-    voices = make_engine(None, None).getProperty("voices")
+    import pyttsx3
+
+    voices = pyttsx3.init().getProperty("voices")
     listed = [
         {"id": v.id, "name": v.name, "language": (v.languages or [""])[0], "gender": v.gender}
         for v in voices
@@ -97,10 +109,7 @@ def render_in_child(text: str, output: str, voice: str | None, rate: int | None)
         try:
             os.close(read_end)
             die_with_parent()
-            engine = make_engine(voice, rate)
-            settle_rate(engine, rate)
-            engine.save_to_file(text, output)
-            engine.runAndWait()
+            speak_to_file(text, output, voice, rate)
         except BaseException as err:  # reported to the parent; the child must exit here
             os.write(write_end, f"{type(err).__name__}: {err}".encode()[:4000])
             status = 1
@@ -117,7 +126,7 @@ def render_in_child(text: str, output: str, voice: str | None, rate: int | None)
 
 
 def serve(channel: IO[str], voice: str | None, rate: int | None) -> None:
-    import pyttsx3.drivers.espeak  # noqa: F401 -- loaded once, before any fork
+    import pyttsx3.drivers._espeak  # noqa: F401 -- the library is loaded once, before any fork
 
     for line in sys.stdin:
         job = json.loads(line)

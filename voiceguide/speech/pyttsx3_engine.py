@@ -32,7 +32,8 @@ from voiceguide.speech.workerproc import WorkerFailure, WorkerProcess, kill_all
 INSTALL = "pip install pyttsx3 and sudo apt-get install espeak-ng"
 MIN_CHUNK = 4  # clips per worker below which another worker costs more than it saves
 ATTEMPTS = 3  # espeak-ng now and then writes an empty clip; a fresh try speaks
-CLIP_METHOD = "fresh engine per clip"  # part of the version: older cached clips differ
+# Part of the engine version: clips made the older way differ and are made again.
+CLIP_METHOD = "synchronous espeak-ng per forked clip"
 Setting = tuple[str | None, int | None]
 
 
