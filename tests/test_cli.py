@@ -172,3 +172,18 @@ def test_every_command_is_documented_with_an_example() -> None:
 
     for command in commands(main):
         assert command.help and "Example:" in command.help, command.name
+
+
+def test_an_engine_a_profile_chooses_but_is_missing_is_a_located_script_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voiceguide.speech.festival_engine import FestivalEngine
+
+    monkeypatch.setattr(FestivalEngine, "problem", lambda self: "the festival engine needs "
+                        "festival: sudo apt-get install festival festvox-us-slt-hts")
+    path = write(tmp_path, SHORT.replace("coach: {voice: gmw/en-us, rate: 170}",
+                                         "coach: {engine: festival, voice: cmu_us_slt_arctic_hts}"))
+    code, _, err = run("check", str(path))
+    assert code == 2
+    assert err.strip() == (f"{path}:3:35: voice profile 'coach': the festival engine needs "
+                           "festival: sudo apt-get install festival festvox-us-slt-hts")

@@ -126,7 +126,12 @@ def _reporting(chunks: Iterator[bytes], the_plan: Plan, options: Options) -> Ite
 
 
 def _require_engines(script: Script, settings: Settings, speech: SpeechLibrary) -> None:
-    """A missing engine is the machine's problem, not the script's: EngineError (exit 1)."""
+    """The default engine, or one chosen on the command line, missing: EngineError (exit 1).
+
+    That is the machine's problem, not the script's. An engine that a voice
+    profile of the script chooses (``engine: festival``) is reported as a
+    located script error instead, naming the profile and how to install it.
+    """
     from voiceguide.errors import EngineError
     from voiceguide.speech import is_command
 
@@ -134,6 +139,9 @@ def _require_engines(script: Script, settings: Settings, speech: SpeechLibrary) 
     for voice in voices:
         if is_command(voice.engine) or voice.engine not in speech.engine_names():
             continue  # a command's program is named in the script: reported there
+        profile = script.voices.get(voice.label)
+        if profile is not None and profile.engine == voice.engine != "pyttsx3":
+            continue  # the script chose it: _voice_problems locates it
         reason = speech.engine(voice.engine).problem()
         if reason is not None:
             raise EngineError(reason)
