@@ -185,5 +185,5 @@ def test_an_engine_a_profile_chooses_but_is_missing_is_a_located_script_error(
                                          "coach: {engine: festival, voice: cmu_us_slt_arctic_hts}"))
     code, _, err = run("check", str(path))
     assert code == 2
-    assert err.strip() == (f"{path}:3:35: voice profile 'coach': the festival engine needs "
+    assert err.strip() == (f"{path}:3:36: voice profile 'coach': the festival engine needs "
                            "festival: sudo apt-get install festival festvox-us-slt-hts")

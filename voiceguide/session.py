@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
+CORE_ENGINES = ("pyttsx3", "espeak-ng")  # espeak-ng underneath: what voiceguide installs
 DEFAULT_SAMPLE_RATE = 44100
 DEFAULT_BITRATE = "96k"
 
@@ -128,9 +129,10 @@ def _reporting(chunks: Iterator[bytes], the_plan: Plan, options: Options) -> Ite
 def _require_engines(script: Script, settings: Settings, speech: SpeechLibrary) -> None:
     """The default engine, or one chosen on the command line, missing: EngineError (exit 1).
 
-    That is the machine's problem, not the script's. An engine that a voice
-    profile of the script chooses (``engine: festival``) is reported as a
-    located script error instead, naming the profile and how to install it.
+    That is the machine's problem, not the script's, and so is espeak-ng
+    missing whoever asks for it. An optional engine that a voice profile of
+    the script chooses (``engine: festival``) is reported as a located script
+    error instead, naming the profile and how to install it.
     """
     from voiceguide.errors import EngineError
     from voiceguide.speech import is_command
@@ -140,8 +142,8 @@ def _require_engines(script: Script, settings: Settings, speech: SpeechLibrary) 
         if is_command(voice.engine) or voice.engine not in speech.engine_names():
             continue  # a command's program is named in the script: reported there
         profile = script.voices.get(voice.label)
-        if profile is not None and profile.engine == voice.engine != "pyttsx3":
-            continue  # the script chose it: _voice_problems locates it
+        if profile is not None and profile.engine == voice.engine not in CORE_ENGINES:
+            continue  # an optional engine the script chose: _voice_problems locates it
         reason = speech.engine(voice.engine).problem()
         if reason is not None:
             raise EngineError(reason)
