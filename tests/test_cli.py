@@ -187,3 +187,26 @@ def test_an_engine_a_profile_chooses_but_is_missing_is_a_located_script_error(
     assert code == 2
     assert err.strip() == (f"{path}:3:36: voice profile 'coach': the festival engine needs "
                            "festival: sudo apt-get install festival festvox-us-slt-hts")
+
+
+def test_progress_line_counts_up_and_clears_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    from voiceguide.cli import _Progress
+
+    progress = _Progress()
+    progress.label = "drill.yaml: "
+    progress("speaking 3 new clips", 0, 3)
+    progress("rendering", 50, 100)
+    progress("rendering", 100, 100)
+    err = capsys.readouterr().err
+    steps = err.split("\r")
+    assert steps[1].startswith("drill.yaml: speaking 3 new clips…")
+    assert steps[2].startswith("drill.yaml: rendering:  50%")
+    assert steps[3] == "drill.yaml: rendering: 100%"
+    assert steps[-2].strip() == "" and steps[-1] == ""
+
+
+def test_quiet_or_not_a_terminal_means_no_progress(tmp_path: Path) -> None:
+    code, out, err = run("build", str(write(tmp_path, SHORT)), "-o", str(tmp_path / "s.mp3"))
+    assert code == 0
+    assert out == f"{tmp_path / 's.mp3'}\n"
+    assert "rendering" not in err

@@ -179,14 +179,16 @@ class _Progress:
 
     def __init__(self) -> None:
         self.last = ""
+        self.label = ""
 
     def __call__(self, what: str, done: int, total: int) -> None:
-        percent = 100 * done // max(total, 1)
-        line = f"\r{what}: {percent:3d}%"
+        what = self.label + what
+        line = f"\r{what}: {100 * done // max(total, 1):3d}%" if done else f"\r{what}…"
         if line != self.last:
-            click.echo(line, nl=False, err=True)
+            padding = " " * max(0, len(self.last) - len(line))
+            click.echo(line + padding, nl=False, err=True)
             self.last = line
-        if done >= total:
+        if done and done >= total:
             click.echo("\r" + " " * len(line) + "\r", nl=False, err=True)
             self.last = ""
 
@@ -245,6 +247,8 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
     options = _options(settings, quiet, sample_rate=int(sample_rate), bitrate=bitrate)
     targets = [_target(script, output, len(scripts)) for script in scripts]
     for script, target in zip(scripts, targets, strict=True):
+        if options.progress is not None:
+            options.progress.label = f"{script.name}: "
         plan = session.build(script, target, options)
         if not quiet:
             _warn(plan)

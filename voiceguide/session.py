@@ -57,7 +57,9 @@ class Session:
     def plan(self) -> Plan:
         settings = self.options.settings
         pace, _ = choose_pace(self.script, settings, self.clips)
-        self.speech.prefetch(speech_requests(self.script, settings, pace))
+        progress = self.options.progress
+        announce = (lambda n: progress(f"speaking {n} new clips", 0, n)) if progress else None
+        self.speech.prefetch(speech_requests(self.script, settings, pace), announce)
         return make_plan(self.script, settings, self.clips)
 
 

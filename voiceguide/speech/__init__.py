@@ -119,9 +119,15 @@ class SpeechLibrary:
             found = [v for v in found if f"{v.language.lower()}-".startswith(f"{lang}-")]
         return found
 
-    def prefetch(self, requests: Iterable[SpeechRequest]) -> None:
-        """Synthesises what the cache lacks, batched by engine and (voice, rate)."""
+    def prefetch(self, requests: Iterable[SpeechRequest],
+                 announce: Callable[[int], None] | None = None) -> None:
+        """Synthesises what the cache lacks, batched by engine and (voice, rate).
+
+        ``announce`` hears how many clips are about to be made (for a progress line).
+        """
         missing = {self._key(r): r for r in requests if self._stored(self._key(r)) is None}
+        if missing and announce is not None:
+            announce(len(missing))
         batches: dict[tuple[str, tuple[str, ...]], list[tuple[str, SpeechRequest]]] = {}
         for key, r in missing.items():
             batches.setdefault((r.engine, r.options), []).append((key, r))
