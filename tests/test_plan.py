@@ -55,6 +55,8 @@ def starts(plan, kind: str | None = None) -> list[tuple[float, str]]:  # type: i
             if kind is None or e.type == kind]
 
 
+QUIET = "title: T\nannounce: false\nstart_sound: null\nfinish_sound: null\n"
+
 BASIC = """\
 title: Basic
 announce: false
@@ -139,11 +141,7 @@ stages:
 
 
 def test_a_cue_waits_for_speech_and_warns() -> None:
-    plan = plan_of("""\
-title: W
-announce: false
-start_sound: null
-finish_sound: null
+    plan = plan_of(QUIET + """\
 stages:
   - name: A
     duration: 60
@@ -157,11 +155,7 @@ stages:
 
 
 def test_every_repeats_from_and_until() -> None:
-    plan = plan_of("""\
-title: E
-announce: false
-start_sound: null
-finish_sound: null
+    plan = plan_of(QUIET + """\
 stages:
   - name: A
     duration: 100
@@ -177,11 +171,7 @@ stages:
 
 
 def test_every_occurrence_that_cannot_fit_is_dropped() -> None:
-    plan = plan_of("""\
-title: D
-announce: false
-start_sound: null
-finish_sound: null
+    plan = plan_of(QUIET + """\
 stages:
   - name: A
     duration: 30
@@ -196,11 +186,7 @@ stages:
 
 
 def test_every_dropped_when_the_next_repeat_is_due() -> None:
-    plan = plan_of("""\
-title: D
-announce: false
-start_sound: null
-finish_sound: null
+    plan = plan_of(QUIET + """\
 stages:
   - name: A
     duration: 60
@@ -217,11 +203,7 @@ stages:
 
 
 def test_countdown_numbers() -> None:
-    plan = plan_of("""\
-title: C
-announce: false
-start_sound: null
-finish_sound: null
+    plan = plan_of(QUIET + """\
 stages:
   - {name: A, duration: 20, countdown: 3}
   - {name: B, duration: 10, countdown: 2}
