@@ -210,3 +210,34 @@ def test_quiet_or_not_a_terminal_means_no_progress(tmp_path: Path) -> None:
     assert code == 0
     assert out == f"{tmp_path / 's.mp3'}\n"
     assert "rendering" not in err
+
+
+def test_a_bug_is_one_line_without_debug_and_a_traceback_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voiceguide import session
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(session, "plan", broken)
+    script = str(write(tmp_path, SHORT))
+    code, _, err = run("plan", script)
+    assert code == 1
+    assert err == ("voiceguide: internal error (RuntimeError: boom); run again with --debug "
+                   "for the traceback and please report it\n")
+    result = CliRunner().invoke(main, ["--debug", "plan", script])
+    assert isinstance(result.exception, RuntimeError)
+
+
+def test_a_closed_stdout_is_not_an_error() -> None:
+    import subprocess
+    import sys
+
+    pipe = subprocess.Popen([sys.executable, "-m", "voiceguide", "voices"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert pipe.stdout is not None
+    pipe.stdout.readline()
+    pipe.stdout.close()
+    _, err = pipe.communicate(timeout=60)
+    assert b"Traceback" not in err and b"BrokenPipe" not in err

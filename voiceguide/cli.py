@@ -52,6 +52,15 @@ class _Group(click.Group):
         except Terminated:
             click.echo("voiceguide: terminated", err=True)
             ctx.exit(143)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort,
+                BrokenPipeError):
+            raise  # click's own; a closed stdout is handled by run()
+        except Exception as exc:  # a bug: one line by default, the traceback with --debug
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"voiceguide: internal error ({type(exc).__name__}: {exc}); run again "
+                       "with --debug for the traceback and please report it", err=True)
+            ctx.exit(1)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -432,7 +441,7 @@ def cache_clear() -> None:
 def run() -> None:
     """Entry point that also keeps a closed stdout (e.g. `| head`) quiet."""
     try:
-        main()
+        main(prog_name="voiceguide")
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
