@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 import wave
 from pathlib import Path
 
+import measure
 import numpy as np
 import pytest
 
@@ -19,7 +18,6 @@ from voiceguide.sounds import SoundLibrary
 from voiceguide.speech.request import SpeechRequest
 
 RATE = 44100
-ANALYSIS_RATE, FRAME = 16000, 80  # 5 ms RMS frames at 16 kHz
 TAGS = {"title": "Back test", "artist": "voiceguide", "album": "Drills", "comment": "for tests"}
 
 
@@ -101,32 +99,8 @@ def session(clips: ClipStore, tmp_path_factory: pytest.TempPathFactory) -> dict[
     return {"plan": plan, "pcm": pcm, "mp3": mp3, "folder": folder}
 
 
-def _decode(path: Path) -> np.ndarray:
-    raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(ANALYSIS_RATE),
-         "-f", "s16le", "-"], check=True, capture_output=True,
-    ).stdout  # fmt: skip
-    return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
-
-
-def _frame_db(samples: np.ndarray) -> np.ndarray:
-    n = len(samples) // FRAME
-    rms = np.sqrt(np.mean(samples[: n * FRAME].reshape(n, FRAME) ** 2, axis=1))
-    return 20 * np.log10(np.maximum(rms, 1e-9))
-
-
-def _frame(seconds: float) -> int:
-    return int(round(seconds * ANALYSIS_RATE / FRAME))
-
-
 def _busy(plan: Plan) -> list[tuple[int, int]]:
-    merged: list[list[int]] = []
-    for e in sorted(plan.events, key=lambda e: e.start_ms):
-        if merged and e.start_ms <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e.end_ms)
-        else:
-            merged.append([e.start_ms, e.end_ms])
-    return [(a, b) for a, b in merged]
+    return measure.busy((e.start_ms, e.end_ms) for e in plan.events)
 
 
 def test_pcm_is_exactly_the_plan_long_and_silent_between_events(session: dict) -> None:
@@ -143,54 +117,31 @@ def test_pcm_is_exactly_the_plan_long_and_silent_between_events(session: dict) -
 
 def test_decoded_length_onsets_and_gaps(session: dict) -> None:
     plan = session["plan"]
-    decoded = _decode(session["mp3"])
-    assert abs(len(decoded) / ANALYSIS_RATE - plan.duration_ms / 1000) <= 0.050
-    db = _frame_db(decoded)
+    decoded = measure.decode(session["mp3"])
+    assert abs(len(decoded) / measure.ANALYSIS_RATE - plan.duration_ms / 1000) <= 0.050
+    db = measure.frame_db(decoded)
     busy = _busy(plan)
-    timed = 0
-    for event in plan.events:
-        start = event.start_ms / 1000
-        if any(s < event.start_ms and e > event.start_ms - 250 for s, e in busy):
-            continue  # something sounds just before: its onset cannot be seen
-        window = db[_frame(start - 0.25) : _frame(start + 0.25)]
-        first_loud = np.flatnonzero(window > -45.0)[0]
-        assert abs(first_loud * FRAME / ANALYSIS_RATE - 0.25) <= 0.030, event
-        timed += 1
-    assert timed >= len(plan.events) - 2
-    gaps = list(zip([0] + [e for _, e in busy], [s for s, _ in busy] + [plan.duration_ms],
-                    strict=True))  # fmt: skip
-    for gap_start, gap_end in gaps:
-        gap = db[_frame(gap_start / 1000 + 0.03) : _frame(gap_end / 1000 - 0.03)]
-        assert gap.size == 0 or gap.max() < -50.0, (gap_start, gap_end)
+    errors = measure.onset_errors(db, [e.start_ms for e in plan.events], busy)
+    assert len(errors) >= len(plan.events) - 2
+    assert all(abs(error) <= 0.030 for error in errors.values()), errors
+    assert measure.loud_gaps(db, busy, plan.duration_ms) == []
 
 
 def test_chapters_and_tags_read_back_in_order(session: dict) -> None:
     plan = session["plan"]
-    probe = json.loads(subprocess.run(
-        ["ffprobe", "-v", "error", "-show_chapters", "-show_format", "-of", "json",
-         str(session["mp3"])], check=True, capture_output=True, text=True,
-    ).stdout)  # fmt: skip
-    got = [(c["tags"]["title"], float(c["start_time"]), float(c["end_time"]))
-           for c in probe["chapters"]]  # fmt: skip
+    got = measure.chapters(session["mp3"])
     want = [(c.title, c.start_ms / 1000, c.end_ms / 1000) for c in plan.chapters]
     assert [title for title, _, _ in got] == [title for title, _, _ in want]
     for (_, gs, ge), (_, ws, we) in zip(got, want, strict=True):
         assert gs == pytest.approx(ws, abs=0.001)
         assert ge == pytest.approx(we, abs=0.001)
-    tags = probe["format"]["tags"]
+    tags = measure.probe(session["mp3"])["format"]["tags"]
     for key, value in TAGS.items():
         assert tags[key] == value
 
 
 def test_loudness_and_true_peak_as_heard_on_two_earbuds(session: dict) -> None:
-    err = subprocess.run(
-        ["ffmpeg", "-nostats", "-i", str(session["mp3"]), "-af",
-         "ebur128=peak=true:dualmono=true", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    ).stderr  # fmt: skip
-    summary = err[err.rfind("Summary:") :]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))  # type: ignore[union-attr]
+    integrated, peak = measure.loudness(session["mp3"])
     assert integrated == pytest.approx(-16.0, abs=1.0)
     assert peak <= -1.0
 
