@@ -338,8 +338,12 @@ class _Timeline:
                                  request=request, volume=voice.volume))
         return end
 
+    def scratch(self) -> _Timeline:
+        """An empty timeline for the same session, to try a layout without keeping it."""
+        return _Timeline(self.script, self.settings, self.clips)
+
     def speech(self, voice: Voice, speech: Speech, start: int, stage: Stage | None,
-               length: int | None, *, dry: bool = False) -> int:
+               length: int | None) -> int:
         """Lay out a speech list from ``start``; return when it falls silent."""
         cursor, end, first = start, start, True
         for item in speech:
@@ -350,9 +354,7 @@ class _Timeline:
             if not first:
                 cursor = end + BETWEEN_SPEECH_MS
             text = fill(item.text, self.script, stage, length)
-            number = stage.number if stage else None
-            end = cursor + self.clips.speech_ms(voice.request(text)) if dry else self.say(
-                voice, text, cursor, number)
+            end = self.say(voice, text, cursor, stage.number if stage else None)
             cursor, first = end, False
         return end
 
@@ -366,11 +368,7 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
     line = _Timeline(script, settings, clips)
     default = resolve_voice(script, settings, None)
 
-    cursor = 0
-    if script.intro:
-        intro_end = line.speech(default, script.intro, INTRO_LEAD_MS, None, None)
-        cursor = intro_end + AFTER_INTRO_MS
-        line.chapters.append(Chapter("Intro", 0, cursor))
+    cursor = _lay_out_intro(line, default)
     for stage, length in zip(script.stages, lengths, strict=True):
         _lay_out_stage(line, stage, cursor, length)
         line.chapters.append(Chapter(f"Stage {stage.number}: {stage.name}", cursor,
@@ -388,7 +386,17 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
                 tuple(line.warnings), timings, tuple(notes))
 
 
+def _lay_out_intro(line: _Timeline, voice: Voice) -> int:
+    """The intro and its chapter; returns when the first stage starts."""
+    if not line.script.intro:
+        return 0
+    start = line.speech(voice, line.script.intro, INTRO_LEAD_MS, None, None) + AFTER_INTRO_MS
+    line.chapters.append(Chapter("Intro", 0, start))
+    return start
+
+
 def _lay_out_finish(line: _Timeline, voice: Voice, end_of_stages: int) -> int:
+    """The finish sound, the outro and their chapter; returns the session's length."""
     script = line.script
     if script.finish_sound is None and not script.outro:
         return end_of_stages
@@ -489,7 +497,7 @@ def _lay_out_cues(line: _Timeline, stage: Stage, stage_voice: Voice, start: int,
         voice = resolve_voice(line.script, line.settings, cue.voice) if cue.voice \
             else stage_voice
         begin = occurrence.due if busy <= occurrence.due else busy + CUE_WAIT_MS
-        finish = _lay_out_cue(line, stage, cue, voice, begin, length, dry=True)
+        finish = _lay_out_cue(line.scratch(), stage, cue, voice, begin, length)
         where = (f"stage {stage.number} '{stage.name}', {cue.describe()} due at "
                  f"{clock(occurrence.due - start)}")
         if cue.kind == "every":
@@ -513,14 +521,13 @@ def _lay_out_cues(line: _Timeline, stage: Stage, stage_voice: Voice, start: int,
 
 
 def _lay_out_cue(line: _Timeline, stage: Stage, cue: Cue, voice: Voice, begin: int,
-                 length: int, *, dry: bool = False) -> int:
+                 length: int) -> int:
     cursor = end = begin
     if cue.sound is not None:
-        end = begin + line.clips.sound_ms(cue.sound) if dry else line.sound(
-            cue.sound, begin, stage.number)
+        end = line.sound(cue.sound, begin, stage.number)
         cursor = end + AFTER_SOUND_MS
     if cue.say:
-        end = line.speech(voice, cue.say, cursor, stage, length, dry=dry)
+        end = line.speech(voice, cue.say, cursor, stage, length)
     return end
 
 
@@ -581,20 +588,9 @@ def _closest_pace(script: Script, pace: float, stages_target: int) -> float:
 
 def _fixed_ms(script: Script, settings: Settings, clips: ClipLengths) -> int:
     """Everything in the session that does not depend on the pace."""
-    line = _Timeline(script, settings, clips)
+    scratch = _Timeline(script, settings, clips)
     default = resolve_voice(script, settings, None)
-    fixed = 0
-    if script.intro:
-        fixed = line.speech(default, script.intro, INTRO_LEAD_MS, None, None,
-                            dry=True) + AFTER_INTRO_MS
-    if script.finish_sound is not None or script.outro:
-        cursor = 0
-        if script.finish_sound is not None:
-            cursor = clips.sound_ms(script.finish_sound) + AFTER_SOUND_MS
-        if script.outro:
-            cursor = line.speech(default, script.outro, cursor, None, None, dry=True)
-        fixed += cursor + TAIL_MS
-    return fixed
+    return _lay_out_intro(scratch, default) + _lay_out_finish(scratch, default, 0)
 
 
 def describe(plan: Plan) -> Iterator[str]:
