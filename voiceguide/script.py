@@ -14,9 +14,10 @@ import contextlib
 import difflib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from voiceguide.durations import (
     DurationError,
@@ -28,6 +29,9 @@ from voiceguide.durations import (
 )
 from voiceguide.errors import Problem, ScriptError
 from voiceguide.yamlsource import Node, load
+
+T = TypeVar("T")
+D = TypeVar("D")
 
 BUILTIN_SOUNDS = frozenset({"chime", "bell", "gong", "tick"})
 PLACEHOLDERS = ("number", "name", "stages", "duration")
@@ -227,7 +231,6 @@ class _Reader:
         self.filename = str(path)
         self.problems: list[Problem] = []
         self.sound_names: set[str] = set(BUILTIN_SOUNDS)
-        self.profile_names: set[str] = set()
 
     # -- reporting ---------------------------------------------------------
 
@@ -290,7 +293,7 @@ class _Reader:
             raise ScriptError(self.problems)
         return script
 
-    def required(self, parent: Node, key: str, read):  # type: ignore[no-untyped-def]
+    def required(self, parent: Node, key: str, read: Callable[[Node], T]) -> T | None:
         if key not in parent.value:
             self.problem(parent, f"missing required key '{key}'")
             return None
@@ -299,7 +302,8 @@ class _Reader:
         except _Invalid:
             return None
 
-    def optional(self, values: dict[str, Node], key: str, read, default):  # type: ignore[no-untyped-def]
+    def optional(self, values: dict[str, Node], key: str, read: Callable[[Node], T],
+                 default: D) -> T | D:
         if key not in values:
             return default
         try:
@@ -448,7 +452,6 @@ class _Reader:
         for name, value in node.value.items():
             with contextlib.suppress(_Invalid):
                 profiles[name] = self.profile(name, value)
-            self.profile_names.add(name)
         return profiles
 
     def profile(self, name: str, node: Node) -> VoiceProfile:
