@@ -172,3 +172,21 @@ def test_a_hanging_engine_times_out_and_names_the_clip(
     code, err = run("check", str(script))
     assert code == 1
     one_line(err, "took over 1 s on 'Stage 1. A.'")
+
+
+def test_say_writes_a_wav_whole_into_a_new_folder(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "clip.wav"
+    code, err = run("say", "Ten seconds.", "--engine", "espeak-ng", "-o", str(target))
+    assert code == 0, err
+    assert target.read_bytes()[:4] == b"RIFF"
+    assert target.stat().st_mode & 0o644 == 0o644  # readable like any file the user saves
+    assert [p.name for p in target.parent.iterdir()] == ["clip.wav"]
+
+
+def test_say_into_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, err = run("say", "Ten seconds.", "--engine", "espeak-ng", "-o",
+                    str(blocker / "clip.wav"))
+    assert code == 1
+    one_line(err, f"cannot write to {blocker}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from voiceguide.clips import SPEECH_LUFS, prepare
 from voiceguide.errors import UsageError
-from voiceguide.speech import SpeechLibrary
+from voiceguide.speech import SpeechLibrary, wav
 from voiceguide.speech.request import SpeechRequest
 
 SAMPLE_RATE = 44100
@@ -20,7 +20,7 @@ LEAD_MS = 200
 def audition(text: str, *, engine: str, voice: str | None, rate: float | None,
              target: Path) -> None:
     """Speak *text* into *target* (.mp3, or .wav for uncompressed)."""
-    from voiceguide.mp3 import write_mp3
+    from voiceguide.mp3 import write_atomically, write_mp3
     from voiceguide.render import to_pcm16
 
     library = SpeechLibrary()
@@ -32,27 +32,7 @@ def audition(text: str, *, engine: str, voice: str | None, rate: float | None,
     silence = bytes(LEAD_MS * SAMPLE_RATE // 1000 * 2)
     pcm = silence + to_pcm16(clip) + silence
     if target.suffix.lower() == ".wav":
-        _write_wav(pcm, target)
+        write_atomically(target, wav.wrap_pcm16(pcm, SAMPLE_RATE))
     else:
         write_mp3([pcm], target, sample_rate=SAMPLE_RATE, tags={"title": text[:60]},
                   chapters=[])
-
-
-def _write_wav(pcm: bytes, target: Path) -> None:
-    import os
-    import tempfile
-    import wave
-
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                    dir=target.parent or Path("."))
-    os.close(handle)
-    try:
-        with wave.open(temp, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(SAMPLE_RATE)
-            out.writeframes(pcm)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -25,7 +25,7 @@ import secrets
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -55,30 +55,42 @@ def write_mp3(
     """Encode s16le mono *chunks* into *target*; the file appears whole or not at all."""
     ffmpeg = ffmpeg_path()
     target = Path(target)
-    audio = _create_temp(target)
+    with _replacing(target) as temp:
+        audio = _create_temp(target)
+        try:
+            with tempfile.TemporaryDirectory(prefix="voiceguide-") as work:
+                metadata = Path(work) / "metadata.txt"
+                metadata.write_text(ffmetadata(tags, chapters), encoding="utf-8")
+                log = Path(work) / "ffmpeg.log"
+                _encode(encode_command(ffmpeg, audio, sample_rate, bitrate), chunks, log, target)
+                _encode(remux_command(ffmpeg, audio, metadata, temp), (), log, target)
+        finally:
+            audio.unlink(missing_ok=True)
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write *data* to *target* as ``write_mp3`` writes: whole or not at all."""
+    with _replacing(Path(target)) as temp:
+        temp.write_bytes(data)
+
+
+@contextlib.contextmanager
+def _replacing(target: Path) -> Iterator[Path]:
+    """A temporary file beside *target*, fsynced and renamed over it if the block succeeds.
+
+    Whatever happens, the temporary file does not stay behind; an OSError (e.g.
+    the disk filled up while syncing) becomes an OutputError.
+    """
     temp = _create_temp(target)
     try:
-        with tempfile.TemporaryDirectory(prefix="voiceguide-") as work:
-            metadata = Path(work) / "metadata.txt"
-            metadata.write_text(ffmetadata(tags, chapters), encoding="utf-8")
-            log = Path(work) / "ffmpeg.log"
-            _encode(encode_command(ffmpeg, audio, sample_rate, bitrate), chunks, log, target)
-            _encode(remux_command(ffmpeg, audio, metadata, temp), (), log, target)
-        audio.unlink()
+        yield temp
         _fsync(temp)
         os.replace(temp, target)
-    except OSError as exc:  # e.g. the disk filled up while syncing
-        _discard(audio, temp)
+    except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc.strerror}; {KEPT}") from exc
-    except BaseException:
-        _discard(audio, temp)
-        raise
+    finally:
+        temp.unlink(missing_ok=True)
     _fsync_folder(target.parent)
-
-
-def _discard(*paths: Path) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
 
 
 def _create_temp(target: Path) -> Path:

@@ -28,12 +28,17 @@ def decode(data: bytes) -> tuple[np.ndarray, int]:
 def encode(samples: np.ndarray, rate: int) -> bytes:
     """16-bit mono WAV bytes for float samples in [-1, 1]."""
     pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+    return wrap_pcm16(pcm.tobytes(), rate)
+
+
+def wrap_pcm16(pcm: bytes, rate: int) -> bytes:
+    """A 16-bit mono WAV file holding *pcm* (s16le samples) as they are."""
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
+        w.writeframes(pcm)
     return out.getvalue()
 
 
