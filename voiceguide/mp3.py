@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from voiceguide.errors import AudioError, OutputError
-from voiceguide.sounds import ffmpeg_path
+from voiceguide.sounds import ffmpeg_path, last_line
 
 SAMPLE_RATE = 44100
 BITRATE = "96k"
@@ -164,11 +164,12 @@ def _encode(command: list[str], chunks: Iterable[bytes], log: Path, target: Path
             process.wait()
             raise
         status = process.wait()
-    if status == -signal.SIGXFSZ or "No space left" in _last_line(log):
+    said = last_line(log.read_bytes(), "no message")
+    if status == -signal.SIGXFSZ or "No space left" in said:
         raise OutputError(f"not enough space to write {target}: free some disk space and build "
                           f"again; {KEPT}")
     if status != 0:
-        raise AudioError(f"ffmpeg failed: {_last_line(log)}")
+        raise AudioError(f"ffmpeg failed: {said}")
 
 
 def _feed(stdin: IO[bytes] | None, chunks: Iterable[bytes]) -> None:
@@ -177,11 +178,6 @@ def _feed(stdin: IO[bytes] | None, chunks: Iterable[bytes]) -> None:
     with contextlib.suppress(BrokenPipeError), stdin:
         for chunk in chunks:
             stdin.write(chunk)
-
-
-def _last_line(log: Path) -> str:
-    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-    return lines[-1] if lines else "no message"
 
 
 def ffmetadata(tags: Mapping[str, str], chapters: Sequence[ChapterLike]) -> str:

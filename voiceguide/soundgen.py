@@ -10,11 +10,12 @@ bytes; no recording or sample pack has to be trusted or licensed.
 from __future__ import annotations
 
 import sys
-import wave
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from voiceguide.speech import wav
 
 RATE = 44100
 PEAK = 0.7  # leaves headroom; clips are levelled again when a session is built
@@ -118,21 +119,13 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return np.round(scaled * 32767).astype("<i2").tobytes()
 
 
-def write_wav(path: Path, pcm: bytes) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(pcm)
-
-
 def generate(folder: Path) -> list[Path]:
     """Write every built-in sound as 16-bit mono 44.1 kHz WAV into *folder*."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, make in BUILTINS.items():
         path = folder / f"{name}.wav"
-        write_wav(path, to_pcm16(make()))
+        path.write_bytes(wav.wrap_pcm16(to_pcm16(make()), RATE))
         written.append(path)
     return written
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import wave
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -17,6 +16,7 @@ from types import MappingProxyType
 import numpy as np
 
 from voiceguide.errors import AudioError
+from voiceguide.speech import wav
 
 FORMATS = ("wav", "flac", "ogg", "mp3")
 MAX_FILE_BYTES = 64 * 1024 * 1024  # sounds are short; this bounds what a script can make us decode
@@ -112,13 +112,14 @@ def decode_bytes(data: bytes, fmt: str, label: str) -> tuple[np.ndarray, int]:
     ]  # fmt: skip
     result = subprocess.run(command, input=data, capture_output=True, check=False)
     if result.returncode != 0:
-        raise AudioError(f"{label} cannot be decoded: {_last_line(result.stderr)}")
+        raise AudioError(f"{label} cannot be decoded: {last_line(result.stderr, 'ffmpeg failed')}")
     return _parse_streamed_wav(result.stdout, label)
 
 
-def _last_line(stderr: bytes) -> str:
-    lines = stderr.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1] if lines else "ffmpeg failed"
+def last_line(output: bytes, default: str) -> str:
+    """The last line ffmpeg wrote (its error, usually), else *default*."""
+    lines = output.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else default
 
 
 def _parse_streamed_wav(data: bytes, label: str) -> tuple[np.ndarray, int]:
@@ -139,13 +140,6 @@ def _parse_streamed_wav(data: bytes, label: str) -> tuple[np.ndarray, int]:
     raise AudioError(f"{label} contains no audio")
 
 
-def read_builtin(path: Path) -> tuple[np.ndarray, int]:
-    """Read one of voiceguide's own 16-bit mono WAV files."""
-    with wave.open(str(path), "rb") as f:
-        rate, frames = f.getframerate(), f.readframes(f.getnframes())
-    return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0, rate
-
-
 class SoundLibrary:
     """Named sounds: the built-ins, plus the script's own files (which win on a name clash)."""
 
@@ -161,5 +155,5 @@ class SoundLibrary:
         if name in self._user:
             return decode_file(self._user[name])
         if name in self._builtin:
-            return read_builtin(self._builtin[name])
+            return wav.decode(self._builtin[name].read_bytes())  # our own 16-bit mono WAVs
         raise AudioError(f"unknown sound {name!r}; known: {', '.join(sorted(self.names()))}")
