@@ -163,3 +163,22 @@ def test_a_voice_variant_changes_the_voice() -> None:
         [request(170), request(170, voice="gmw/en-us+f3")])
     assert wav.speech_problem(variant) is None
     assert plain != variant
+
+
+def test_a_nonsense_answer_is_retried_then_named(broken_worker) -> None:
+    broken_worker("import sys\nfor line in sys.stdin:\n    print('hello', flush=True)\n")
+    with pytest.raises(EngineError, match="a nonsense answer while Find the balance.*'hello'"):
+        Pyttsx3Engine().synthesize([request(160)])
+
+
+def test_a_worker_that_cannot_start_is_an_engine_error(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path) -> None:
+    monkeypatch.setattr(WorkerProcess, "command", (str(tmp_path / "no-such-python"),))
+    with pytest.raises(EngineError, match="cannot start the worker process"):
+        Pyttsx3Engine().synthesize([request(160)])
+
+
+def test_a_worker_crashing_while_listing_voices_is_an_engine_error(broken_worker) -> None:
+    broken_worker("raise SystemExit('no voices today')\n")
+    with pytest.raises(EngineError, match="could not list its voices.*no voices today"):
+        Pyttsx3Engine().voices()

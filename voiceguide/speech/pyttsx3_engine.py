@@ -1,10 +1,10 @@
-"""The ``pyttsx3`` engine, voiceguide's default: pyttsx3 driving espeak-ng's library.
+"""The ``pyttsx3`` engine, voiceguide's default: pyttsx3's espeak-ng binding.
 
-pyttsx3 cannot change its rate or voice between clips without spoiling the
-next one, and espeak-ng's output depends on what it spoke before, so every
-distinct (voice, rate) gets its own worker process (``_worker.py``) that
-makes each clip in a freshly forked engine; up to ``jobs`` workers run at
-once. pyttsx3 is never imported in this process.
+espeak-ng's output depends on what it spoke before, so each clip is spoken
+in synchronous mode by a freshly forked child of a worker process
+(``_worker.py``) that has loaded the binding once. A worker serves one
+(voice, rate); up to ``jobs`` workers run at once. pyttsx3 is never
+imported in this process.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes.util
 import importlib.metadata
 import importlib.util
-import json
 import math
 import sys
 import tempfile
@@ -57,23 +56,30 @@ class Pyttsx3Engine(Engine):
     def problem(self) -> str | None:
         if importlib.util.find_spec("pyttsx3") is None:
             return f"the pyttsx3 engine needs the pyttsx3 package and espeak-ng: {INSTALL}"
-        if sys.platform.startswith("linux") and ctypes.util.find_library("espeak-ng") is None:
+        if sys.platform.startswith("linux") and self._library is None:
             return f"the pyttsx3 engine needs espeak-ng's library: {INSTALL}"
         return None
 
     @cached_property
+    def _library(self) -> str | None:
+        return ctypes.util.find_library("espeak-ng")  # it may run ldconfig: once is enough
+
+    @cached_property
     def _version(self) -> str:
-        lib = ctypes.util.find_library("espeak-ng") or "no espeak-ng library"
+        lib = self._library or "no espeak-ng library"
         return f"pyttsx3 {importlib.metadata.version('pyttsx3')}; {lib}; {CLIP_METHOD}"
 
     def version(self) -> str:
-        return self._version  # find_library runs ldconfig: once is enough
+        return self._version
 
     @cached_property
     def _voices(self) -> list[VoiceInfo]:
         self._require()
-        with WorkerProcess(["--list-voices"], self.timeout_s) as worker:
-            listed = json.loads(worker.read_line("listing the voices"))
+        try:
+            with WorkerProcess(["--list-voices"], self.timeout_s) as worker:
+                listed = worker.read_json("listing the voices")
+        except WorkerFailure as failure:
+            raise EngineError(f"pyttsx3 could not list its voices ({failure})") from failure
         variants = espeak_voices.variants()
         return [
             VoiceInfo(
@@ -158,29 +164,28 @@ class _Session:
         self.worker: WorkerProcess | None = None
 
     def render(self, text: str, output: Path) -> bytes:
-        reason: str | None = "not tried"
+        reason = "not tried"
         for _ in range(ATTEMPTS):
             if self.cancelled.is_set():
                 raise _Cancelled()
-            reason = self._attempt(text, output)
-            if reason is None:
-                break
+            clip = self._attempt(text, output)
+            if isinstance(clip, bytes):
+                return clip
+            reason = clip
             self.close()  # a fresh worker for the retry
-        if reason is not None:
-            raise EngineError(
-                f"pyttsx3 could not speak {shorten(text)!r} ({reason}); "
-                "try again, or use the espeak-ng engine for this voice"
-            )
-        return output.read_bytes()
+        raise EngineError(
+            f"pyttsx3 could not speak {shorten(text)!r} ({reason}); "
+            "try again, or use the espeak-ng engine for this voice"
+        )
 
-    def _attempt(self, text: str, output: Path) -> str | None:
-        """None when the clip came out plausible, else why not."""
+    def _attempt(self, text: str, output: Path) -> bytes | str:
+        """The clip's WAV bytes when it came out plausible, else why not."""
         output.unlink(missing_ok=True)
         try:
             if self.worker is None:
                 self.worker = WorkerProcess(self.args, self.timeout_s)
             self.worker.send({"text": text, "output": str(output)})
-            answer = json.loads(self.worker.read_line(shorten(text)))
+            answer = self.worker.read_json(shorten(text))
         except WorkerFailure as failure:
             self.close()
             return str(failure)
@@ -188,7 +193,8 @@ class _Session:
             return str(answer["error"])
         if not output.exists():
             return "no audio file was written"
-        return wav.speech_problem(output.read_bytes())
+        data = output.read_bytes()
+        return wav.speech_problem(data) or data
 
     def close(self) -> None:
         if self.worker is not None:

@@ -49,14 +49,18 @@ class WorkerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
         # Its own process group, so a timeout or an interrupt kills the clip it forked too.
-        self.proc = subprocess.Popen(
-            [*self.command, *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-            start_new_session=True,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [*self.command, *args],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as err:
+            self._stderr.close()
+            raise WorkerFailure(f"cannot start the worker process: {err.strerror}") from err
         with _live_lock:
             _live.add(self)
 
@@ -93,6 +97,15 @@ class WorkerProcess:
                 self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line.decode()
+
+    def read_json(self, what: str) -> Any:
+        """The next answer, parsed; WorkerFailure when it is late or not JSON."""
+        line = self.read_line(what)
+        try:
+            return json.loads(line)
+        except ValueError as err:
+            self.close(kill=True)
+            raise WorkerFailure(f"a nonsense answer while {what}: {line[:80]!r}") from err
 
     def _death_note(self, summary: str) -> str:
         """``summary`` plus the last line the worker wrote to stderr, e.g. its exception."""
