@@ -125,7 +125,8 @@ class SpeechLibrary:
 
         ``announce`` hears how many clips are about to be made (for a progress line).
         """
-        missing = {self._key(r): r for r in requests if self._stored(self._key(r)) is None}
+        keyed = {self._key(r): r for r in requests}
+        missing = {key: r for key, r in keyed.items() if self._stored(key) is None}
         if missing and announce is not None:
             announce(len(missing))
         batches: dict[tuple[str, tuple[str, ...]], list[tuple[str, SpeechRequest]]] = {}
@@ -146,7 +147,8 @@ class SpeechLibrary:
             self.prefetch([request])
             data = self._stored(key)
         if data is None:  # the cache lost it between writing and reading: make it again
-            data = self.engine(request.engine, request.options).synthesize([request])[0]
+            made = self.engine(request.engine, request.options).synthesize([request])[0]
+            data = self._checked(request, made)
         return wav.decode(data)
 
     def _key(self, request: SpeechRequest) -> str:
@@ -161,13 +163,18 @@ class SpeechLibrary:
             if reason:
                 raise EngineError(reason)
 
-    def _store(self, key: str, request: SpeechRequest, data: bytes) -> None:
+    def _checked(self, request: SpeechRequest, data: bytes) -> bytes:
+        """*data*, when it plausibly holds speech; else EngineError."""
         reason = wav.speech_problem(data)
         if reason:
             raise EngineError(
                 f"the {request.engine} engine made no usable audio for "
                 f"{shorten(request.text)!r}: {reason}"
             )
+        return data
+
+    def _store(self, key: str, request: SpeechRequest, data: bytes) -> None:
+        self._checked(request, data)
         try:
             self.cache.put(key, data)
         except OSError:
