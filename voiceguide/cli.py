@@ -361,10 +361,15 @@ def voices(language: str | None, engine: str | None, as_json: bool) -> None:
         click.echo(json.dumps([_voice_json(v) for v in found], indent=2))
         return
     for name in library.engine_names():
-        if engine is None or engine == name:
-            problem = library.engine(name).problem()
-            state = "usable" if problem is None else f"not usable: {problem}"
-            click.echo(f"# {name}: {state}")
+        if engine is not None and engine != name:
+            continue
+        if name == "command":
+            click.echo("# command: any TTS program, set up per voice profile "
+                       "(engine: command, command: [...])")
+            continue
+        problem = library.engine(name).problem()
+        state = "usable" if problem is None else f"not usable: {problem}"
+        click.echo(f"# {name}: {state}")
     variants: dict[str, tuple[str, ...]] = {}
     for voice in found:
         gender = f" ({voice.gender.lower()})" if voice.gender else ""
