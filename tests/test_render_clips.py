@@ -17,7 +17,7 @@ from voiceguide.clips import (
     length_ms,
 )
 from voiceguide.sounds import SoundLibrary
-from voiceguide.speech.cache import SpeechCache
+from voiceguide.speech.cache import SpeechCache, cache_key
 from voiceguide.speech.request import SpeechRequest
 
 
@@ -115,8 +115,8 @@ class CountingSpeech(ToneSpeech):
         super().__init__()
         self.cache = SpeechCache(folder)
 
-    def engine(self, name: str, options: tuple[str, ...] = ()) -> object:
-        return type("Engine", (), {"version": lambda self: "tone 1"})()
+    def key(self, request: SpeechRequest) -> str:
+        return cache_key(request, "tone 1")
 
 
 def test_prepared_speech_is_read_back_from_disk(tmp_path: Path,

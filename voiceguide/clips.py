@@ -28,7 +28,7 @@ import numpy as np
 
 from voiceguide.dsp import gcd_ratio, resample_poly
 from voiceguide.loudness import SILENCE, clip_loudness, level_clip, trim
-from voiceguide.speech.cache import SpeechCache, cache_key
+from voiceguide.speech.cache import SpeechCache
 from voiceguide.speech.request import SpeechRequest
 
 if TYPE_CHECKING:
@@ -95,12 +95,10 @@ class PreparedClips:
 
     def __init__(self, speech: SpeechLibrary) -> None:
         self.speech = speech
-        self.store = SpeechCache(speech.cache.folder.parent)
-        self.store.folder = speech.cache.folder / "prepared"
+        self.store = SpeechCache(speech.cache.folder.parent, subfolder="speech/prepared")
 
     def key(self, request: SpeechRequest, sample_rate: int) -> str:
-        engine = self.speech.engine(request.engine, request.options)
-        fields = [PREPARATION, cache_key(request, engine.version()), sample_rate]
+        fields = [PREPARATION, self.speech.key(request), sample_rate]
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
     def get(self, key: str) -> np.ndarray | None:

@@ -125,7 +125,7 @@ class SpeechLibrary:
 
         ``announce`` hears how many clips are about to be made (for a progress line).
         """
-        keyed = {self._key(r): r for r in requests}
+        keyed = {self.key(r): r for r in requests}
         missing = {key: r for key, r in keyed.items() if self._stored(key) is None}
         if missing and announce is not None:
             announce(len(missing))
@@ -141,7 +141,7 @@ class SpeechLibrary:
 
     def audio(self, request: SpeechRequest) -> tuple[np.ndarray, int]:
         """Float32 mono samples in [-1, 1] and the engine's sample rate; untrimmed."""
-        key = self._key(request)
+        key = self.key(request)
         data = self._stored(key)
         if data is None:
             self.prefetch([request])
@@ -151,7 +151,8 @@ class SpeechLibrary:
             data = self._checked(request, made)
         return wav.decode(data)
 
-    def _key(self, request: SpeechRequest) -> str:
+    def key(self, request: SpeechRequest) -> str:
+        """The speech cache's key: everything that changes the clip's audio."""
         return cache_key(request, self.engine(request.engine, request.options).version())
 
     def _stored(self, key: str) -> bytes | None:

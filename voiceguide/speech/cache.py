@@ -46,10 +46,10 @@ def cache_key(request: SpeechRequest, engine_version: str) -> str:
 
 
 class SpeechCache:
-    """WAV bytes by cache key, under ``folder/speech``."""
+    """Verified entries by cache key, under ``folder/speech`` (or another subfolder)."""
 
-    def __init__(self, folder: Path | None = None) -> None:
-        self.folder = (folder or default_dir()) / "speech"
+    def __init__(self, folder: Path | None = None, *, subfolder: str = "speech") -> None:
+        self.folder = (folder or default_dir()) / subfolder
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / (key + SUFFIX)
