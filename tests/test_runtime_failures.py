@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -89,16 +90,46 @@ def test_espeak_ng_program_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     one_line(err, "espeak-ng", "sudo apt-get install espeak-ng")
 
 
-def test_pyttsx3_missing(tmp_path: Path) -> None:
-    """A Python without pyttsx3 (hidden by a sitecustomize), as a real process."""
+def without_package(tmp_path: Path, package: str, *args: str) -> subprocess.CompletedProcess:
+    """voiceguide ARGS as a real process, in a Python where *package* cannot be imported."""
     hide = tmp_path / "hide"
-    hide.mkdir()
-    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['pyttsx3'] = None\n")
+    hide.mkdir(exist_ok=True)
+    (hide / "sitecustomize.py").write_text(f"import sys\nsys.modules[{package!r}] = None\n")
     env = {**os.environ, "PYTHONPATH": str(hide), "XDG_CACHE_HOME": str(tmp_path / "c")}
-    done = subprocess.run([sys.executable, "-m", "voiceguide", "check", str(write(tmp_path))],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    return subprocess.run([sys.executable, "-m", "voiceguide", *args], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+
+
+def test_pyttsx3_missing(tmp_path: Path) -> None:
+    """A script that picks an espeak-ng voice, in a Python without pyttsx3."""
+    script = write(tmp_path, SHORT.replace("stages:", "voice: gmw/en-us\nstages:"))
+    done = without_package(tmp_path, "pyttsx3", "check", str(script))
     assert done.returncode == 1, done.stderr
     one_line(done.stderr, "pip install pyttsx3 and sudo apt-get install espeak-ng")
+
+
+def test_natural_voice_missing_falls_back_to_espeak(tmp_path: Path) -> None:
+    """Without hibari, an English script that picks no voice is spoken by espeak-ng, and
+    one line says how to get the natural voice."""
+    target = tmp_path / "out.mp3"
+    done = without_package(tmp_path, "hibari", "build", str(write(tmp_path)), "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "voiceguide: speaking with espeak-ng; for a natural voice, the hibari engine needs "
+        "the hibari-tts package: pip install hibari-tts"]
+    assert target.stat().st_size > 0
+    plan = without_package(tmp_path, "hibari", "plan", str(write(tmp_path)), "--json")
+    voices = {e["voice"] for e in json.loads(plan.stdout)["events"] if e["type"] == "speech"}
+    assert voices == {"gmw/en-us"}
+
+
+def test_profile_with_missing_natural_engine(tmp_path: Path) -> None:
+    """A profile that names hibari where it is not installed: exit 1, how to install it."""
+    script = write(tmp_path, SHORT.replace("stages:", "voices:\n  c: {engine: hibari, voice: heart}"
+                                           "\nvoice: c\nstages:"))
+    done = without_package(tmp_path, "hibari", "check", str(script))
+    assert done.returncode == 1, done.stderr
+    one_line(done.stderr, "pip install hibari-tts")
 
 
 def test_output_path_is_a_folder(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
+from voiceguide import engines
 from voiceguide.durations import (
     clock,
     duration_in_words,
@@ -25,7 +26,6 @@ from voiceguide.script import Cue, Loc, Pause, Script, Speech, Stage, Text, Voic
 from voiceguide.speech.request import SpeechRequest
 
 PLAN_FORMAT = "voiceguide.plan/1"
-DEFAULT_ENGINE = "pyttsx3"
 DEFAULT_RATE = 175.0  # espeak-ng's own default, used when a speed factor needs a base
 
 INTRO_LEAD_MS = 500
@@ -56,9 +56,11 @@ class Settings:
     rate: float | None = None  # the default voice's rate
     engine: str | None = None  # the default voice's engine
     profile_voices: tuple[tuple[str, str], ...] = ()  # --voice NAME=ID
+    profile_engines: tuple[tuple[str, str], ...] = ()  # the engine that has that ID
     profile_rates: tuple[tuple[str, float], ...] = ()  # --rate NAME=WPM
     speed: float = 1.0  # multiplies every rate
-    language_voice: str | None = None  # the engine's voice for the script's language
+    language_engine: str = engines.DEFAULT  # the engine of the default voice when none is picked
+    language_voice: str | None = None  # that engine's voice for the script's language
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Voice:
     """A voice fully resolved: what to ask the engine for, and how loud to mix it."""
 
     label: str  # the profile name, or the voice id: what the plan shows
-    engine: str = DEFAULT_ENGINE
+    engine: str = engines.DEFAULT
     voice: str | None = None
     rate: float | None = None
     volume: float = 1.0
@@ -179,14 +181,21 @@ def _default_voice(script: Script, settings: Settings) -> Voice:
         name, override_id = override_id, None
     if name is not None and name in script.voices:
         voice = _named_voice(script, settings, name)
+    elif name is not None:  # a voice id: format version 1 gives it the default engine
+        voice = _speed(Voice(label=name, voice=name), settings)
     else:
-        voice_id = name or settings.language_voice
-        voice = _speed(Voice(label=voice_id or "default", voice=voice_id), settings)
+        voice = _speed(Voice(label=settings.language_voice or "default",
+                             engine=settings.language_engine, voice=settings.language_voice),
+                       settings)
     if override_id is not None:
         voice = replace(voice, voice=override_id, label=voice.label if name in script.voices
                         else override_id)
-    if settings.engine is not None:
-        voice = replace(voice, engine=settings.engine)
+    if settings.engine is not None and voice.engine != settings.engine:
+        # --engine alone: that engine's own voice for the script's language
+        voice = replace(voice, engine=settings.engine, command=(),
+                        voice=override_id or settings.language_voice,
+                        label=voice.label if name in script.voices
+                        else override_id or settings.language_voice or "default")
     if settings.rate is not None:
         voice = replace(voice, rate=settings.rate * settings.speed)
     return voice
@@ -198,8 +207,10 @@ def _named_voice(script: Script, settings: Settings, name: str) -> Voice:
         return _speed(Voice(label=name, voice=name), settings)
     voice_id = dict(settings.profile_voices).get(name, profile.voice)
     rate = dict(settings.profile_rates).get(name, profile.rate)
-    return _speed(Voice(label=name, engine=profile.engine, voice=voice_id, rate=rate,
-                        volume=profile.volume, command=profile.command), settings)
+    engine = dict(settings.profile_engines).get(name, profile.engine)
+    command = profile.command if engine == profile.engine else ()
+    return _speed(Voice(label=name, engine=engine, voice=voice_id, rate=rate,
+                        volume=profile.volume, command=command), settings)
 
 
 def _speed(voice: Voice, settings: Settings) -> Voice:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from voiceguide import engines
 from voiceguide.durations import (
     DurationError,
     Offset,
@@ -47,7 +48,7 @@ DEFAULT_ANNOUNCE = {
 }
 MAX_TEXT_CHARS = 2000
 MAX_RATE = 1000
-ENGINES = ("pyttsx3", "espeak-ng", "festival", "command")
+ENGINES = engines.ALL
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 
 
@@ -64,7 +65,7 @@ class VoiceProfile:
     """A named voice: ``voices: {coach: {voice: gmw/en-us, rate: 160}}``."""
 
     name: str
-    engine: str = "pyttsx3"
+    engine: str = engines.DEFAULT
     voice: str | None = None
     rate: float | None = None
     volume: float = 1.0
@@ -460,7 +461,7 @@ class _Reader:
                                "{voice: gmw/en-us, rate: 160}")
         self.keys(node, _PROFILE_KEYS, "voice profile")
         values = node.value
-        engine = self.optional(values, "engine", self.engine, "pyttsx3")
+        engine = self.optional(values, "engine", self.engine, engines.DEFAULT)
         command: tuple[str, ...] = self.optional(values, "command", self.command, ())
         if engine == "command" and not command:
             self.problem(node, f"voice profile '{name}' uses the command engine: give its "

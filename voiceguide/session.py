@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.errors import Problem, ScriptError
+from voiceguide import engines
+from voiceguide.errors import Problem, ScriptError, UsageError
 from voiceguide.plan import (
     Plan,
     Settings,
+    Voice,
     choose_pace,
     make_plan,
     resolve_voice,
@@ -30,7 +32,6 @@ if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
-CORE_ENGINES = ("pyttsx3", "espeak-ng")  # espeak-ng underneath: what voiceguide installs
 DEFAULT_SAMPLE_RATE = 44100
 DEFAULT_BITRATE = "96k"
 
@@ -53,6 +54,7 @@ class Session:
     options: Options
     speech: SpeechLibrary
     clips: ClipStore
+    notes: list[str] = field(default_factory=list)  # how the voice was chosen, for stderr
 
     def plan(self) -> Plan:
         settings = self.options.settings
@@ -60,7 +62,8 @@ class Session:
         progress = self.options.progress
         announce = (lambda n: progress(f"speaking {n} new clips", 0, n)) if progress else None
         self.speech.prefetch(speech_requests(self.script, settings, pace), announce)
-        return make_plan(self.script, settings, self.clips)
+        plan = make_plan(self.script, settings, self.clips)
+        return replace(plan, notes=(*self.notes, *plan.notes))
 
 
 def open_session(path: str | Path, options: Options) -> Session:
@@ -71,10 +74,8 @@ def open_session(path: str | Path, options: Options) -> Session:
 
     script = load_script(path)
     speech = SpeechLibrary()
-    if options.settings.language_voice is None:
-        language_voice = speech.default_voice("pyttsx3", script.language)
-        options = replace(options, settings=replace(options.settings,
-                                                    language_voice=language_voice))
+    settings, notes = _choose_voices(script, options.settings, speech)
+    options = replace(options, settings=settings)
     _require_engines(script, options.settings, speech)
     problems = _voice_problems(script, options.settings, speech)
     problems += _sound_problems(script)
@@ -82,7 +83,7 @@ def open_session(path: str | Path, options: Options) -> Session:
         raise ScriptError(problems)
     sounds = SoundLibrary(script.sounds)
     clips = ClipStore(speech, sounds, options.sample_rate, prepared=PreparedClips(speech))
-    return Session(script, options, speech, clips)
+    return Session(script, options, speech, clips, notes)
 
 
 def check(path: str | Path, options: Options) -> Plan:
@@ -125,6 +126,46 @@ def _reporting(chunks: Iterator[bytes], the_plan: Plan, options: Options) -> Ite
 
 
 # ---------------------------------------------------------------------------
+# The default voice
+
+
+def _choose_voices(script: Script, settings: Settings,
+                   speech: SpeechLibrary) -> tuple[Settings, list[str]]:
+    """Settings with the default voice for the script's language chosen, and notes on it.
+
+    ``--engine E`` picks E and its voice for the language. ``--voice ID`` alone
+    (or ``--voice NAME=ID``) picks the first engine that has ID when the voice's
+    own engine has not. Otherwise English speaks with the natural engine when
+    it is installed, and every other language (or English without it) with the
+    default engine and its voice for the language.
+    """
+    if settings.language_voice is not None:
+        return settings, []  # chosen already (by a caller that knows better)
+    moved = []
+    for name, voice_id in settings.profile_voices:
+        profile = script.voices.get(name)
+        if profile is not None and speech.problem(profile.engine, voice_id, profile.command):
+            found = speech.engine_for_voice(voice_id)
+            if found is not None:
+                moved.append((name, found))
+    settings = replace(settings, profile_engines=tuple(moved))
+    engine, notes = settings.engine, []
+    if engine is None and settings.voice is not None and settings.voice not in script.voices:
+        engine = speech.engine_for_voice(settings.voice)
+        settings = replace(settings, engine=engine)
+    if engine is None:
+        engine = engines.DEFAULT
+        if script.language.split("-")[0].lower() == "en":
+            missing = speech.engine(engines.NATURAL).problem()
+            if missing is None:
+                engine = engines.NATURAL
+            elif script.voice is None:
+                notes.append(f"speaking with espeak-ng; for a natural voice, {missing}")
+    return replace(settings, language_engine=engine,
+                   language_voice=speech.default_voice(engine, script.language)), notes
+
+
+# ---------------------------------------------------------------------------
 # Checks that need an engine or the disk
 
 
@@ -144,7 +185,7 @@ def _require_engines(script: Script, settings: Settings, speech: SpeechLibrary) 
         if is_command(voice.engine) or voice.engine not in speech.engine_names():
             continue  # a command's program is named in the script: reported there
         profile = script.voices.get(voice.label)
-        if profile is not None and profile.engine == voice.engine not in CORE_ENGINES:
+        if profile is not None and profile.engine == voice.engine not in engines.CORE:
             continue  # an optional engine the script chose: _voice_problems locates it
         reason = speech.engine(voice.engine).problem()
         if reason is not None:
@@ -159,6 +200,7 @@ def _voice_problems(script: Script, settings: Settings, speech: SpeechLibrary) -
         loc = loc or Loc(1, 1)
         problems.append(Problem(script.filename, loc.line, loc.column, message))
 
+    default = resolve_voice(script, settings, None)
     for ref, loc in voice_refs(script):
         voice = resolve_voice(script, settings, ref)
         key = (voice.engine, voice.voice)
@@ -168,6 +210,9 @@ def _voice_problems(script: Script, settings: Settings, speech: SpeechLibrary) -
         reason = speech.problem(voice.engine, voice.voice, voice.command)
         if reason is None:
             continue
+        option = _option_behind(settings, voice, voice == default)
+        if option is not None:
+            raise UsageError(f"{option}: {reason}")
         profile = script.voices.get(voice.label)
         if profile is not None and profile.voice == voice.voice:
             report(profile.voice_loc or profile.loc, f"voice profile '{profile.name}': {reason}")
@@ -184,6 +229,17 @@ def _voice_problems(script: Script, settings: Settings, speech: SpeechLibrary) -
         if reason is not None:
             report(profile.voice_loc or profile.loc, f"voice profile '{profile.name}': {reason}")
     return problems
+
+
+def _option_behind(settings: Settings, voice: Voice, is_default: bool) -> str | None:
+    """The command-line option that chose ``voice``, if one did: its errors are the option's."""
+    if (voice.label, voice.voice) in settings.profile_voices:
+        return f"--voice {voice.label}={voice.voice}"
+    if is_default and settings.voice is not None and settings.voice == voice.voice:
+        return f"--voice {settings.voice}"
+    if is_default and settings.engine is not None:
+        return f"--engine {settings.engine}"
+    return None
 
 
 def _sound_problems(script: Script) -> list[Problem]:

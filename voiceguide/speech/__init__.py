@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voiceguide import engines as names
 from voiceguide.errors import EngineError
 from voiceguide.speech import wav
 from voiceguide.speech.base import Engine, VoiceInfo, pick_voice, shorten, suggestion
@@ -19,6 +20,7 @@ from voiceguide.speech.cache import SpeechCache, cache_clear, cache_info, cache_
 from voiceguide.speech.command_engine import CommandEngine
 from voiceguide.speech.espeak_engine import EspeakEngine
 from voiceguide.speech.festival_engine import FestivalEngine
+from voiceguide.speech.hibari_engine import HibariEngine
 from voiceguide.speech.pyttsx3_engine import Pyttsx3Engine
 from voiceguide.speech.request import SpeechRequest
 
@@ -32,7 +34,7 @@ __all__ = [
     "engines",
 ]
 
-COMMAND = "command"
+COMMAND = names.COMMAND
 
 
 def engines(jobs: int = 2) -> dict[str, Callable[[], Engine]]:
@@ -41,6 +43,7 @@ def engines(jobs: int = 2) -> dict[str, Callable[[], Engine]]:
         "pyttsx3": lambda: Pyttsx3Engine(jobs=jobs),
         "espeak-ng": lambda: EspeakEngine(jobs=jobs),
         "festival": FestivalEngine,
+        names.NATURAL: HibariEngine,
     }
 
 
@@ -103,6 +106,14 @@ class SpeechLibrary:
         if chosen.problem():
             return None
         return pick_voice(chosen.voices(), language)
+
+    def engine_for_voice(self, voice_id: str) -> str | None:
+        """The first installed engine that offers ``voice_id``, if any."""
+        for name in self._factories:
+            chosen = self.engine(name)
+            if chosen.problem() is None and chosen.voice_problem(voice_id) is None:
+                return name
+        return None
 
     def list_voices(
         self, language: str | None = None, engine: str | None = None

@@ -37,12 +37,18 @@ class WorkerFailure(Exception):
     """The worker crashed, hung or answered nonsense; the caller decides what the user sees."""
 
 
+def python_module(module: str) -> tuple[str, ...]:
+    """The command that runs ``module`` with this Python."""
+    return (sys.executable, "-m", module)
+
+
 class WorkerProcess:
-    """``python -m voiceguide.speech._worker ARGS``, speaking JSON lines."""
+    """A worker (by default ``python -m voiceguide.speech._worker ARGS``) speaking JSON lines."""
 
-    command = (sys.executable, "-m", "voiceguide.speech._worker")  # tests swap in a broken one
+    command = python_module("voiceguide.speech._worker")  # tests swap in a broken one
 
-    def __init__(self, args: list[str], timeout_s: float) -> None:
+    def __init__(self, args: list[str], timeout_s: float,
+                 command: tuple[str, ...] | None = None) -> None:
         self.timeout_s = timeout_s
         self._buffer = b""
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 -- closed in close(); a file never blocks the worker
@@ -51,7 +57,7 @@ class WorkerProcess:
         # Its own process group, so a timeout or an interrupt kills the clip it forked too.
         try:
             self.proc = subprocess.Popen(
-                [*self.command, *args],
+                [*(command or self.command), *args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,

@@ -1,0 +1,172 @@
+"""The ``hibari`` engine: a small neural voice that ships inside its Python package.
+
+hibari (PyPI ``hibari-tts``, Apache-2.0) is an ONNX voice distilled from
+Kokoro-82M. Its voice ``heart`` (American English) is in the wheel; its other
+voices are downloaded on first use by hibari itself, which voiceguide never
+does: only voices already on the machine are listed and used, and any other
+is a clear error saying how to get it.
+
+One worker process per batch loads each model once and speaks every clip
+(``_hibari_worker``), with one thread and a fixed seed, so clips are
+byte-identical whatever the cache state, the order or the machine's cores.
+``rate`` (words per minute) maps onto hibari's speed factor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import tempfile
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from voiceguide.errors import EngineError
+from voiceguide.speech import wav
+from voiceguide.speech.base import Engine, VoiceInfo, shorten
+from voiceguide.speech.request import SpeechRequest
+from voiceguide.speech.workerproc import WorkerFailure, WorkerProcess, kill_all, python_module
+
+PACKAGE = "hibari-tts"
+INSTALL = f"pip install {PACKAGE}"
+DEFAULT_VOICE = "heart"
+NATURAL_WPM = 150.0  # measured: heart speaks about 150 words per minute at speed 1.0
+MIN_SPEED, MAX_SPEED = 0.5, 2.0  # hibari's own range
+WORKER = python_module("voiceguide.speech._hibari_worker")
+
+
+def speed_for(rate: float | None) -> float:
+    """hibari's speed factor for a rate in words per minute, within hibari's range."""
+    if rate is None:
+        return 1.0
+    return round(min(MAX_SPEED, max(MIN_SPEED, rate / NATURAL_WPM)), 4)
+
+
+def _registry() -> dict[str, dict[str, Any]]:
+    """hibari's voice registry, read from its package data without importing it."""
+    spec = importlib.util.find_spec("hibari")
+    if spec is None or spec.origin is None:
+        return {}
+    path = Path(spec.origin).parent / "assets" / "voices.json"
+    try:
+        registry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return registry if isinstance(registry, dict) else {}
+
+
+def _sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+class HibariEngine(Engine):
+    """Clips through one worker process that keeps each voice's model loaded."""
+
+    name = "hibari"
+
+    def __init__(self, timeout_s: float = 120.0, command: tuple[str, ...] = WORKER) -> None:
+        self.timeout_s = timeout_s
+        self.command = command  # tests swap in a broken worker
+
+    @cached_property
+    def _registry(self) -> dict[str, dict[str, Any]]:
+        return _registry()
+
+    @cached_property
+    def _models(self) -> dict[str, tuple[Path, str]]:
+        """Voice → (model file, its sha256), for the voices whose model is on disk and whole."""
+        from hibari.voices import voice_path
+
+        found = {}
+        for name, entry in self._registry.items():
+            try:
+                path = Path(voice_path(name, download_missing=False))
+            except (FileNotFoundError, ValueError):
+                continue
+            digest = _sha256(path)
+            if digest is not None and digest == entry.get("sha256"):
+                found[name] = (path, digest)
+        return found
+
+    def problem(self) -> str | None:
+        if importlib.util.find_spec("onnxruntime") is None or not self._registry:
+            return f"the hibari engine needs the {PACKAGE} package: {INSTALL}"
+        if DEFAULT_VOICE not in self._models:
+            return (f"the hibari engine's model is missing or damaged: reinstall it "
+                    f"({INSTALL} --force-reinstall)")
+        return None
+
+    @cached_property
+    def _version(self) -> str:
+        models = "; ".join(f"{name} {digest[:16]}" for name, (_, digest) in
+                           sorted(self._models.items()))
+        return (f"hibari {importlib.metadata.version(PACKAGE)}; onnxruntime "
+                f"{importlib.metadata.version('onnxruntime')}; models {models}; seed 0, 1 thread")
+
+    def version(self) -> str:
+        return self._version
+
+    def voices(self) -> list[VoiceInfo]:
+        return [
+            VoiceInfo(self.name, name, str(entry.get("language", "en")).lower(),
+                      f"{name.capitalize()} ({entry.get('accent', 'English')})",
+                      entry.get("gender"))
+            for name, entry in self._registry.items() if name in self._models
+        ]
+
+    def voice_problem(self, voice_id: str) -> str | None:
+        if voice_id in self._models:
+            return None
+        if voice_id in self._registry:
+            return (f"the hibari voice {voice_id!r} is not on this machine and voiceguide never "
+                    f"downloads voices; fetch it once with: hibari \"Hello.\" --voice {voice_id} "
+                    f"-o /tmp/hello.wav")
+        return f"the hibari engine has no voice {voice_id!r}"
+
+    def synthesize(self, requests: Sequence[SpeechRequest]) -> list[bytes]:
+        problem = self.problem()
+        if problem:
+            raise EngineError(problem)
+        if not requests:
+            return []
+        try:
+            with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp, \
+                    WorkerProcess([], self.timeout_s, self.command) as worker:
+                return [self._one(worker, r, Path(tmp) / f"{n}.wav")
+                        for n, r in enumerate(requests)]
+        except BaseException:
+            kill_all()  # Ctrl-C or SIGTERM: no worker outlives the build
+            raise
+
+    def _one(self, worker: WorkerProcess, request: SpeechRequest, output: Path) -> bytes:
+        job = {"text": request.text, "voice": request.voice or DEFAULT_VOICE,
+               "speed": speed_for(request.rate), "output": str(output)}
+        try:
+            worker.send(job)
+            answer = worker.read_json(shorten(request.text))
+        except WorkerFailure as failure:
+            raise EngineError(f"hibari could not speak {shorten(request.text)!r} ({failure}); "
+                              "try again, or choose another engine with --engine") from failure
+        if "error" in answer:
+            raise EngineError(f"hibari could not speak {shorten(request.text)!r}: "
+                              f"{answer['error']}")
+        try:
+            data = output.read_bytes()
+        except OSError as err:
+            raise EngineError(f"hibari wrote no audio for {shorten(request.text)!r}") from err
+        reason = wav.speech_problem(data)
+        if reason:
+            raise EngineError(f"hibari made no usable audio for {shorten(request.text)!r}: "
+                              f"{reason}")
+        return data
+
