@@ -17,16 +17,21 @@ SAMPLE_RATE = 44100
 LEAD_MS = 200
 
 
-def audition(text: str, *, engine: str, voice: str | None, rate: float | None,
+def audition(text: str, *, engine: str | None, voice: str | None, rate: float | None,
              target: Path) -> None:
-    """Speak *text* into *target* (.mp3, or .wav for uncompressed)."""
+    """Speak *text* into *target* (.mp3, or .wav for uncompressed).
+
+    No engine: the natural one where installed. No voice: the engine's English voice.
+    """
     from voiceguide.mp3 import write_atomically, write_mp3
     from voiceguide.render import to_pcm16
 
     library = SpeechLibrary()
+    engine = engine or library.natural_or_default()
+    voice = voice or library.default_voice(engine, "en")
     problem = library.problem(engine, voice)
     if problem is not None:
-        raise UsageError(problem)
+        raise UsageError(f"--voice {voice}: {problem}" if voice else problem)
     samples, rate_hz = library.audio(SpeechRequest(engine, voice, rate, text))
     clip = prepare(samples, rate_hz, SAMPLE_RATE, SPEECH_LUFS)
     silence = bytes(LEAD_MS * SAMPLE_RATE // 1000 * 2)

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from voiceguide import __version__
+from voiceguide import __version__, engines
 from voiceguide.durations import DurationError, clock, parse_duration
 from voiceguide.errors import OutputError, ScriptError, VoiceguideError
 
@@ -143,8 +143,9 @@ def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--rate", "rates", type=RateType(), multiple=True,
                      help="The default voice's rate in words per minute, or NAME=WPM for a "
                      "profile. Repeatable."),
-        click.option("--engine", help="The default voice's engine (pyttsx3, espeak-ng, "
-                     "festival)."),
+        click.option("--engine", type=click.Choice(engines.BUILT_IN),
+                     help="The default voice's engine; alone, it speaks with that engine's "
+                     "voice for the script's language."),
         click.option("--speed", type=click.FloatRange(0.25, 4.0), default=1.0,
                      show_default=True, help="Multiply every voice's rate by this."),
     ]
@@ -157,9 +158,6 @@ def _settings(pace: float | None, length: int | None, voices: tuple, rates: tupl
               engine: str | None, speed: float) -> Any:
     from voiceguide.plan import Settings
 
-    if engine is not None and engine not in ("pyttsx3", "espeak-ng", "festival"):
-        raise click.BadParameter(f"unknown engine {engine!r}; engines are pyttsx3, espeak-ng, "
-                                 "festival", param_hint="--engine")
     if pace is not None and length is not None:
         raise click.UsageError("--pace and --length both choose the pace: give one of them")
     default_voice = [v for n, v in voices if n is None]
@@ -357,25 +355,31 @@ def voices(language: str | None, engine: str | None, as_json: bool) -> None:
 
     library = SpeechLibrary()
     found = library.list_voices(language=language, engine=engine)
+    fetchable = library.fetchable_voices(language=language, engine=engine)
     if as_json:
-        click.echo(json.dumps([_voice_json(v) for v in found], indent=2))
+        click.echo(json.dumps([_voice_json(v, True) for v in found]
+                              + [_voice_json(v, False) for v in fetchable], indent=2))
         return
     for name in library.engine_names():
         if engine is not None and engine != name:
             continue
-        if name == "command":
+        if name == engines.COMMAND:
             click.echo("# command: any TTS program, set up per voice profile "
                        "(engine: command, command: [...])")
             continue
         problem = library.engine(name).problem()
         state = "usable" if problem is None else f"not usable: {problem}"
         click.echo(f"# {name}: {state}")
+    click.echo(f"{'ENGINE':9} {'ID (as typed in a script)':28} {'LANGUAGE':14} {'OFFLINE':8} NAME")
     variants: dict[str, tuple[str, ...]] = {}
-    for voice in found:
+    for voice, offline in [(v, True) for v in found] + [(v, False) for v in fetchable]:
         gender = f" ({voice.gender.lower()})" if voice.gender else ""
-        click.echo(f"{voice.engine:9} {voice.id:28} {voice.language:14} {voice.name}{gender}")
+        click.echo(f"{voice.engine:9} {voice.id:28} {voice.language:14} "
+                   f"{'ready' if offline else 'no':8} {voice.name}{gender}")
         if voice.variants:
             variants.setdefault(voice.engine, voice.variants)
+    for voice in fetchable[:1]:
+        click.echo(f"# not offline yet: {library.engine(voice.engine).voice_problem(voice.id)}")
     for name, names in variants.items():
         usable = [v for v in names if " " not in v]
         example = "f3" if "f3" in usable else usable[0]
@@ -384,28 +388,47 @@ def voices(language: str | None, engine: str | None, as_json: bool) -> None:
             click.echo(f"#   {line}")
 
 
-def _voice_json(voice: Any) -> dict[str, Any]:
+def _voice_json(voice: Any, offline: bool) -> dict[str, Any]:
     return {"engine": voice.engine, "id": voice.id, "language": voice.language,
-            "name": voice.name, "gender": voice.gender, "variants": list(voice.variants)}
+            "name": voice.name, "gender": voice.gender, "variants": list(voice.variants),
+            "offline": offline}
+
+
+class SayTargetType(click.Path):
+    """A file name that ``say`` can write: .mp3 or .wav."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        path = super().convert(value, param, ctx)
+        if Path(path).suffix.lower() not in AUDITION_SUFFIXES:
+            self.fail(f"{value!r}: say writes {' or '.join(AUDITION_SUFFIXES)} files", param, ctx)
+        return path
+
+
+AUDITION_SUFFIXES = (".mp3", ".wav")
 
 
 @main.command()
 @click.argument("text")
-@click.option("--voice", help="An engine voice id (see `voiceguide voices`).")
+@click.option("--voice", help="The engine's voice id (see `voiceguide voices`); default: the "
+              "engine's English voice.")
 @click.option("--rate", type=click.FloatRange(1, 1000), help="Words per minute.")
-@click.option("--engine", default="pyttsx3", show_default=True,
-              type=click.Choice(["pyttsx3", "espeak-ng", "festival"]))
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("say.mp3"),
+@click.option("--engine", type=click.Choice(engines.BUILT_IN),
+              help=f"Default: {engines.NATURAL} where installed, else {engines.DEFAULT}.")
+@click.option("-o", "--output", type=SayTargetType(path_type=Path), default=Path("say.mp3"),
               show_default=True, help="Where to write the clip (.mp3 or .wav).")
-def say(text: str, voice: str | None, rate: float | None, engine: str, output: Path) -> None:
-    """Speak TEXT into a file, to audition a voice and rate.
+def say(text: str, voice: str | None, rate: float | None, engine: str | None,
+        output: Path) -> None:
+    """Speak TEXT into a file, to audition any engine, voice and rate.
 
     \b
     Example:
-        voiceguide say "Ten seconds." --voice gmw/en-us+f3 --rate 190 -o f3.mp3
+        voiceguide say "Ten seconds. Keep that balance." --rate 190 -o heart.mp3
+        voiceguide say "Ten seconds." --engine espeak-ng --voice gmw/en-us+f3 -o f3.wav
     """
     from voiceguide.audition import audition
 
+    if not text.strip():
+        raise click.BadParameter("give some text to speak", param_hint="TEXT")
     audition(text, engine=engine, voice=voice, rate=rate, target=output)
     click.echo(str(output))
 

@@ -161,8 +161,12 @@ def _choose_voices(script: Script, settings: Settings,
                 engine = engines.NATURAL
             elif script.voice is None:
                 notes.append(f"speaking with espeak-ng; for a natural voice, {missing}")
-    return replace(settings, language_engine=engine,
-                   language_voice=speech.default_voice(engine, script.language)), notes
+    voice = speech.default_voice(engine, script.language)
+    if voice is None and settings.engine is not None and settings.voice is None \
+            and speech.engine(engine).problem() is None:  # a missing engine: exit 1, below
+        raise UsageError(f"--engine {engine}: the {engine} engine has no voice for language "
+                         f"'{script.language}' (see voiceguide voices --engine {engine})")
+    return replace(settings, language_engine=engine, language_voice=voice), notes
 
 
 # ---------------------------------------------------------------------------

@@ -119,16 +119,30 @@ class SpeechLibrary:
         self, language: str | None = None, engine: str | None = None
     ) -> list[VoiceInfo]:
         """The voices of every installed engine (or one), optionally for one language."""
+        return self._gather(lambda e: e.voices(), language, engine)
+
+    def fetchable_voices(
+        self, language: str | None = None, engine: str | None = None
+    ) -> list[VoiceInfo]:
+        """Voices installed engines know but that are not on this machine yet."""
+        return self._gather(lambda e: e.fetchable_voices(), language, engine)
+
+    def _gather(self, listing: Callable[[Engine], list[VoiceInfo]], language: str | None,
+                engine: str | None) -> list[VoiceInfo]:
         names = [engine] if engine else list(self._factories)
         found = []
         for name in names:
             chosen = self.engine(name)
             if chosen.problem() is None:
-                found += chosen.voices()
+                found += listing(chosen)
         if language:
             lang = language.lower()
             found = [v for v in found if f"{v.language.lower()}-".startswith(f"{lang}-")]
         return found
+
+    def natural_or_default(self) -> str:
+        """The natural engine where it is usable, else the default engine."""
+        return names.NATURAL if self.engine(names.NATURAL).problem() is None else names.DEFAULT
 
     def prefetch(self, requests: Iterable[SpeechRequest],
                  announce: Callable[[int], None] | None = None) -> None:

@@ -43,6 +43,10 @@ class Engine(ABC):
     def synthesize(self, requests: Sequence[SpeechRequest]) -> list[bytes]:
         """WAV bytes for each request, in order; raises EngineError on failure."""
 
+    def fetchable_voices(self) -> list[VoiceInfo]:
+        """Voices the engine knows but that are not on this machine yet (never fetched here)."""
+        return []
+
     def voice_problem(self, voice_id: str) -> str | None:
         """None when ``voice_id`` names one of this engine's voices, else why not."""
         if any(v.id == voice_id for v in self.voices()):
@@ -72,6 +76,9 @@ def suggestion(voices: list[VoiceInfo], voice_id: str) -> str | None:
     base, plus, variant = voice_id.partition("+")
     by_id = {v.id.lower(): v for v in voices}
     known = by_id.get(base.lower())
+    by_language = {f"{v.id.rpartition('/')[0]}/{v.language}".lower(): v for v in voices}
+    if known is None and base.lower() in by_language:  # gmw/en-gb: the voice is gmw/en
+        return by_language[base.lower()].id + plus + variant
     if known is None:
         close = difflib.get_close_matches(base.lower(), list(by_id), n=1)
         return by_id[close[0]].id + plus + variant if close else None

@@ -117,12 +117,16 @@ class HibariEngine(Engine):
         return self._version
 
     def voices(self) -> list[VoiceInfo]:
-        return [
-            VoiceInfo(self.name, name, str(entry.get("language", "en")).lower(),
-                      f"{name.capitalize()} ({entry.get('accent', 'English')})",
-                      entry.get("gender"))
-            for name, entry in self._registry.items() if name in self._models
-        ]
+        return [self._info(name) for name in self._registry if name in self._models]
+
+    def fetchable_voices(self) -> list[VoiceInfo]:
+        return [self._info(name) for name in self._registry if name not in self._models]
+
+    def _info(self, name: str) -> VoiceInfo:
+        entry = self._registry[name]
+        return VoiceInfo(self.name, name, str(entry.get("language", "en")).lower(),
+                         f"{name.capitalize()} ({entry.get('accent', 'English')})",
+                         entry.get("gender"))
 
     def voice_problem(self, voice_id: str) -> str | None:
         if voice_id in self._models:

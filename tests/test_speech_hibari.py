@@ -1,0 +1,209 @@
+"""The natural voice: hibari's real model, in its worker process."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from voiceguide.cli import main
+from voiceguide.errors import EngineError
+from voiceguide.speech import SpeechLibrary, SpeechRequest, wav
+from voiceguide.speech.hibari_engine import NATURAL_WPM, HibariEngine, speed_for
+from voiceguide.speech.workerproc import _live
+
+TEXT = "Ten seconds. Keep that balance."
+
+
+def request(text: str = TEXT, rate: float | None = 165, voice: str | None = "heart") -> SpeechRequest:
+    return SpeechRequest("hibari", voice, rate, text)
+
+
+def seconds(data: bytes) -> float:
+    samples, rate = wav.decode(data)
+    return len(samples) / rate
+
+
+@pytest.fixture(autouse=True)
+def private_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HIBARI_HOME", str(tmp_path / "hibari"))
+
+
+def test_lists_only_the_voices_on_this_machine() -> None:
+    engine = HibariEngine()
+    assert engine.problem() is None
+    assert [(v.id, v.language, v.gender) for v in engine.voices()] == [("heart", "en-us", "female")]
+    assert {"emma", "fenrir"} <= {v.id for v in engine.fetchable_voices()}
+
+
+def test_another_voice_is_never_downloaded_but_explained(tmp_path: Path) -> None:
+    reason = HibariEngine().voice_problem("emma")
+    assert reason is not None
+    assert "never downloads" in reason and 'hibari "Hello." --voice emma' in reason
+    assert not (tmp_path / "hibari").exists()  # nothing was fetched or even created
+    assert HibariEngine().voice_problem("klingon") == "the hibari engine has no voice 'klingon'"
+
+
+def test_a_damaged_voice_file_is_not_offered(tmp_path: Path) -> None:
+    """A voice file in hibari's cache whose content is not the registry's is not used."""
+    folder = tmp_path / "hibari"
+    folder.mkdir()
+    (folder / "bf_emma.int8.onnx").write_bytes(b"not a model" * 1000)
+    engine = HibariEngine()
+    assert "emma" not in {v.id for v in engine.voices()}
+    assert "not on this machine" in (engine.voice_problem("emma") or "")
+
+
+def test_the_same_clip_is_byte_identical_whatever_came_before() -> None:
+    other = request("Stand tall and slowly engage your lower back.")
+    first = HibariEngine().synthesize([request()])[0]
+    later = HibariEngine().synthesize([other, request(rate=120), request()])[2]
+    assert first == later
+    assert wav.speech_problem(first) is None
+    assert wav.decode(first)[1] == 24000
+
+
+def test_rate_maps_onto_speed() -> None:
+    assert speed_for(None) == 1.0
+    assert speed_for(NATURAL_WPM) == 1.0
+    assert speed_for(30) == 0.5 and speed_for(900) == 2.0  # hibari's own range
+    slow, fast = HibariEngine().synthesize([request(rate=110), request(rate=220)])
+    assert seconds(slow) > 1.5 * seconds(fast)
+
+
+def test_the_cache_key_covers_package_model_and_settings() -> None:
+    library = SpeechLibrary()
+    version = library.engine("hibari").version()
+    assert "hibari 0." in version and "heart " in version and "seed 0, 1 thread" in version
+    keys = {library.key(r) for r in (request(), request(rate=166), request(voice=None),
+                                     request(text=TEXT + "!"))}
+    assert len(keys) == 4
+
+
+def broken_worker(tmp_path: Path, body: str) -> tuple[str, ...]:
+    script = tmp_path / "worker.py"
+    script.write_text(body, encoding="utf-8")
+    return (sys.executable, str(script))
+
+
+def test_a_crashing_engine_is_one_clear_error_and_leaves_no_worker(tmp_path: Path) -> None:
+    engine = HibariEngine(command=broken_worker(
+        tmp_path, "import sys\nsys.stdin.readline()\nraise SystemExit('model exploded')\n"))
+    with pytest.raises(EngineError, match=r"hibari could not speak 'Ten seconds.*model exploded"):
+        engine.synthesize([request()])
+    assert not _live
+
+
+def test_a_hanging_engine_times_out(tmp_path: Path) -> None:
+    engine = HibariEngine(timeout_s=1.0, command=broken_worker(
+        tmp_path, "import time\ntime.sleep(60)\n"))
+    with pytest.raises(EngineError, match="no answer within 1 s"):
+        engine.synthesize([request()])
+    assert not _live
+
+
+def test_an_engine_error_answer_names_the_clip(tmp_path: Path) -> None:
+    engine = HibariEngine(command=broken_worker(
+        tmp_path, "import json, sys\nfor line in sys.stdin:\n"
+                  "    print(json.dumps({'error': 'ValueError: bad input'}), flush=True)\n"))
+    with pytest.raises(EngineError, match="hibari could not speak 'Ten seconds.*bad input"):
+        engine.synthesize([request()])
+
+
+# ---------------------------------------------------------------------------
+# Choosing the voice, as a user does
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+SHORT = "title: T\nlanguage: {language}\nstages:\n  - name: A\n    duration: 6\n    say: {say}\n"
+
+
+def voices_used(tmp_path: Path, *args: str, language: str = "en", say: str = "Hello there.",
+                extra: str = "") -> set[tuple[str, str | None]]:
+    script = tmp_path / "drill.yaml"
+    script.write_text(extra + SHORT.format(language=language, say=say), encoding="utf-8")
+    code, out, err = run("plan", str(script), "--json", *args)
+    assert code == 0, err
+    return {e["voice"] for e in json.loads(out)["events"] if e["type"] == "speech"}
+
+
+def test_english_without_a_voice_speaks_naturally_other_languages_keep_espeak(
+        tmp_path: Path) -> None:
+    assert voices_used(tmp_path) == {"heart"}
+    assert voices_used(tmp_path, language="de", say="Hallo.") == {"gmw/de"}
+    assert voices_used(tmp_path, extra="voice: gmw/en-us\n") == {"gmw/en-us"}  # named: kept
+
+
+def test_engine_alone_switches_to_its_voice_for_the_language(tmp_path: Path) -> None:
+    assert voices_used(tmp_path, "--engine", "espeak-ng") == {"gmw/en-us"}
+    profile = "voices:\n  coach: {engine: hibari, voice: heart, rate: 160}\nvoice: coach\n"
+    assert voices_used(tmp_path, "--engine", "pyttsx3", extra=profile) == {"coach"}
+    # --voice ID picks the engine that has it
+    assert voices_used(tmp_path, "--voice", "gmw/en-gb-x-rp", extra=profile) == {"coach"}
+
+
+def test_an_option_that_cannot_work_is_blamed_not_the_script(tmp_path: Path) -> None:
+    script = tmp_path / "drill.yaml"
+    script.write_text(SHORT.format(language="en", say="Hi."), encoding="utf-8")
+    code, _, err = run("check", str(script), "--voice", "emma")
+    assert code == 2
+    assert err.startswith("voiceguide: --voice emma: the hibari voice 'emma' is not on this "
+                          "machine")
+    german = tmp_path / "de.yaml"
+    german.write_text(SHORT.format(language="de", say="Hallo."), encoding="utf-8")
+    code, _, err = run("check", str(german), "--engine", "hibari")
+    assert code == 2
+    assert err == ("voiceguide: --engine hibari: the hibari engine has no voice for language "
+                   "'de' (see voiceguide voices --engine hibari)\n")
+
+
+def test_say_auditions_the_natural_voice_by_default(tmp_path: Path) -> None:
+    target = tmp_path / "heart.wav"
+    code, out, err = run("say", TEXT, "-o", str(target))
+    assert code == 0, err
+    assert out == f"{target}\n"
+    assert wav.speech_problem(target.read_bytes()) is None
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["say", ""], "give some text to speak"),
+    (["say", "  "], "give some text to speak"),
+    (["say", "Hi.", "-o", "hi.ogg"], "say writes .mp3 or .wav files"),
+    (["say", "Hi.", "--engine", "nope"], "'nope' is not one of"),
+])
+def test_say_usage_errors(args: list[str], message: str) -> None:
+    code, _, err = run(*args)
+    assert code == 2
+    assert message in err
+
+
+def test_voices_say_engine_language_and_whether_offline() -> None:
+    code, out, _ = run("voices", "--engine", "hibari", "--json")
+    assert code == 0
+    listed = {v["id"]: v for v in json.loads(out)}
+    assert listed["heart"]["offline"] is True and listed["heart"]["language"] == "en-us"
+    assert listed["emma"]["offline"] is False
+    code, out, _ = run("voices", "--language", "en")
+    rows = [line.split() for line in out.splitlines() if not line.startswith(("#", "ENGINE"))]
+    assert ["hibari", "heart", "en-us", "ready"] in [row[:4] for row in rows]
+
+
+def test_a_language_shaped_id_suggests_the_real_one() -> None:
+    reason = SpeechLibrary().problem("pyttsx3", "gmw/en-gb")
+    assert reason is not None and reason.endswith("did you mean 'gmw/en'?")
+
+
+def test_no_worker_runs_in_the_main_process() -> None:
+    """Importing and using the engine never loads onnxruntime here."""
+    HibariEngine().synthesize([request()])
+    assert "onnxruntime" not in sys.modules
