@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from voiceguide import engines
 from voiceguide.script import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,3 +28,27 @@ def test_every_example_script_loads() -> None:
     assert len(scripts) >= 4
     for path in scripts:
         assert load_script(path).stages
+
+
+def table_names(path: Path, header: str) -> list[str]:
+    """The first column of the Markdown table whose header row starts with *header*."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {header} |"))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line.split("|")[1].strip().strip("`"))
+    return rows
+
+
+def test_the_voices_page_lists_every_engine() -> None:
+    assert table_names(ROOT / "docs" / "voices.md", "engine") == [
+        engines.NATURAL, *[e for e in engines.ALL if e != engines.NATURAL]]
+
+
+def test_every_built_in_engine_has_an_implementation() -> None:
+    from voiceguide.speech import engines as factories
+
+    assert tuple(factories()) == engines.BUILT_IN
+    assert [factories()[name]().name for name in engines.BUILT_IN] == list(engines.BUILT_IN)

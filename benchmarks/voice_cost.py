@@ -1,0 +1,89 @@
+"""What the natural voice costs: the seed session with hibari against espeak-ng.
+
+    .venv/bin/python benchmarks/voice_cost.py [--rounds N]
+
+Builds scripts_yaml/back_engagement.yaml as shipped (hibari) and the same
+script with its voice profiles on espeak-ng (pyttsx3, as voiceguide spoke
+before), alternately, each from an empty speech cache (cold) and again with
+that cache filled (warm), and prints:
+
+- cold build, hibari ÷ espeak-ng — target <= 2.0;
+- warm build, hibari ÷ espeak-ng — target about 1.0 (the cache holds both);
+- peak memory of a cold build, summed over the whole process tree — target <= 400 MB;
+- whether two cold builds from two different empty caches gave the same bytes.
+
+The best of N rounds is kept for each figure. Prints figures only; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_speed import build  # noqa: E402 -- the sibling benchmark's measured build
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "scripts_yaml" / "back_engagement.yaml"
+ESPEAK_PROFILES = {  # the seed's voices before the natural voice
+    "coach": "{voice: gmw/en-us, rate: 165}",
+    "counter": "{voice: gmw/en-us+m3, rate: 185, volume: 0.9}",
+}
+TARGETS = {"cold": 2.0, "memory_mb": 400.0}
+
+
+def espeak_variant(text: str) -> str:
+    for name, profile in ESPEAK_PROFILES.items():
+        text, count = re.subn(rf"^  {name}: \{{.*\}}$", f"  {name}: {profile}", text, flags=re.M)
+        if count != 1:
+            raise SystemExit(f"the seed has no single '{name}' profile line to replace")
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="voiceguide-bench-"))
+    scripts = {"hibari": SEED, "espeak-ng": folder / "seed_espeak.yaml"}
+    scripts["espeak-ng"].write_text(espeak_variant(SEED.read_text(encoding="utf-8")),
+                                    encoding="utf-8")
+    best: dict[tuple[str, str], float] = {}
+    peak: dict[str, float] = {}
+    digests: dict[str, set[str]] = {name: set() for name in scripts}
+    try:
+        print(f"machine: {os.cpu_count()} cores; {args.rounds} rounds, best kept")
+        for round_ in range(args.rounds):
+            for name, script in scripts.items():
+                cache = folder / f"cache-{name}-{round_}"
+                env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+                target = folder / f"{name}-{round_}.mp3"
+                for kind in ("cold", "warm"):
+                    seconds, _, tree_mb = build(script, target, env)
+                    best[name, kind] = min(best.get((name, kind), seconds), seconds)
+                    if kind == "cold":
+                        peak[name] = max(peak.get(name, 0.0), tree_mb)
+                        digests[name].add(hashlib.sha256(target.read_bytes()).hexdigest())
+                shutil.rmtree(cache)
+        for kind in ("cold", "warm"):
+            ratio = best["hibari", kind] / best["espeak-ng", kind]
+            target = f"  (target <= {TARGETS['cold']})" if kind == "cold" else ""
+            print(f"{kind} build: hibari {best['hibari', kind]:.1f} s / espeak-ng "
+                  f"{best['espeak-ng', kind]:.1f} s = {ratio:.2f}{target}")
+        print(f"peak memory, whole process tree, cold build: hibari {peak['hibari']:.0f} MB, "
+              f"espeak-ng {peak['espeak-ng']:.0f} MB  (target <= {TARGETS['memory_mb']:.0f})")
+        for name, found in digests.items():
+            print(f"{name}: {args.rounds} cold builds from empty caches gave "
+                  f"{'the same bytes' if len(found) == 1 else f'{len(found)} different files'}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
