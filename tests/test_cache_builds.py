@@ -1,4 +1,5 @@
-"""The speech cache under real builds: damaged entries are remade to the same bytes."""
+"""The speech cache under real builds, with espeak-ng and with hibari: damaged entries are
+remade to the same bytes."""
 
 from __future__ import annotations
 
@@ -48,12 +49,16 @@ def entries(cache: Path) -> list[Path]:
     return sorted((cache / "voiceguide" / "speech").glob("??/*.clip"))
 
 
-@pytest.fixture
-def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+NATURAL_DRILL = DRILL.replace("{voice: gmw/en-us,", "{engine: hibari, voice: heart,")
+
+
+@pytest.fixture(params=[DRILL, NATURAL_DRILL], ids=["espeak-ng", "hibari"])
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+          request: pytest.FixtureRequest) -> tuple[Path, Path]:
     cache = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     script = tmp_path / "drill.yaml"
-    script.write_text(DRILL, encoding="utf-8")
+    script.write_text(request.param, encoding="utf-8")
     return script, cache
 
 

@@ -165,3 +165,23 @@ def test_two_builds_to_one_target_leave_one_whole_file(
         assert process.returncode == 0, err
     assert target.read_bytes() in (full["96k"], full["64k"])
     assert leftovers(target) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_an_interrupted_natural_voice_leaves_no_worker(tmp_path: Path, signum: int) -> None:
+    """Stopped while hibari's worker speaks into a cold cache: the worker goes too."""
+    builds = Builds(tmp_path)
+    builds.script.write_text(drill(6).replace("{voice: gmw/en-us,", "{engine: hibari, voice: heart,"),
+                             encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "check", str(builds.script)], env=builds.env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + TIMEOUT_S
+    while len(builds.processes()) < 2:  # the check and hibari's worker
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signum)
+    process.wait(timeout=TIMEOUT_S)
+    assert process.returncode == (-signal.SIGKILL if signum == signal.SIGKILL else 143)
+    assert builds.wait_until_alone() == []

@@ -207,3 +207,37 @@ def test_no_worker_runs_in_the_main_process() -> None:
     """Importing and using the engine never loads onnxruntime here."""
     HibariEngine().synthesize([request()])
     assert "onnxruntime" not in sys.modules
+
+
+CRASH_ON_SECOND_CLIP = """\
+import json, math, struct, sys, wave
+job = json.loads(sys.stdin.readline())
+with wave.open(job["output"], "wb") as out:
+    out.setnchannels(1)
+    out.setsampwidth(2)
+    out.setframerate(24000)
+    out.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 5))) for i in range(9000)))
+print(json.dumps({"ok": True}), flush=True)
+sys.stdin.readline()
+raise SystemExit("onnxruntime crashed")
+"""
+
+
+def test_an_engine_crash_mid_build_keeps_the_earlier_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The natural voice's worker dies during a real build: one line, exit 1, nothing lost."""
+    from voiceguide.speech import hibari_engine
+
+    monkeypatch.setattr(hibari_engine, "WORKER", broken_worker(tmp_path, CRASH_ON_SECOND_CLIP))
+    script = tmp_path / "drill.yaml"
+    script.write_text(SHORT.format(language="en", say="[Hello there., Stand tall.]"),
+                      encoding="utf-8")
+    target = tmp_path / "out.mp3"
+    target.write_bytes(b"an earlier session")
+    code, out, err = run("build", str(script), "-o", str(target))
+    assert code == 1 and out == ""
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("voiceguide: hibari could not speak") and "onnxruntime crashed" in err
+    assert target.read_bytes() == b"an earlier session"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drill.yaml", "out.mp3", "worker.py"]
+    assert not _live

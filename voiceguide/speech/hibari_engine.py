@@ -74,9 +74,9 @@ class HibariEngine(Engine):
 
     name = "hibari"
 
-    def __init__(self, timeout_s: float = 120.0, command: tuple[str, ...] = WORKER) -> None:
+    def __init__(self, timeout_s: float = 120.0, command: tuple[str, ...] | None = None) -> None:
         self.timeout_s = timeout_s
-        self.command = command  # tests swap in a broken worker
+        self.command = command or WORKER  # tests swap in a broken worker
 
     @cached_property
     def _registry(self) -> dict[str, dict[str, Any]]:
