@@ -125,7 +125,8 @@ def test_length_out_of_reach_is_explained(tmp_path: Path) -> None:
         (["--pace", "0.5", "--length", "10m"], "give one of them"),
         (["--length", "soon"], "is not a duration"),
         (["--rate", "coach=fast"], "is not a rate"),
-        (["--engine", "nope"], "unknown engine"),
+        (["--engine", "nope"], "'nope' is not one of"),
+        (["--speed", "nan"], "'nan' is not a number"),
     ],
 )
 def test_bad_options_are_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:

@@ -188,7 +188,7 @@ def command_voice(*program: str) -> str:
 def test_a_crashing_engine_names_the_clip(tmp_path: Path) -> None:
     script = write(tmp_path, command_voice(sys.executable, "-c",
                                            "import sys; sys.exit('tts exploded')", "{output}"))
-    code, err = run("build", str(script), "-o", str(tmp_path / "out.mp3"))
+    code, err = run("build", str(script), "-o", str(tmp_path / "out.mp3"), "--allow-commands")
     assert code == 1
     one_line(err, "failed on 'Stage 1. A.'", "tts exploded")
     assert not (tmp_path / "out.mp3").exists()
@@ -200,6 +200,7 @@ def test_a_hanging_engine_times_out_and_names_the_clip(
     monkeypatch.setattr(command_engine, "TIMEOUT_S", 1)
     script = write(tmp_path, command_voice(sys.executable, "-c", "import time; time.sleep(60)",
                                            "{output}"))
+    monkeypatch.setenv("VOICEGUIDE_ALLOW_COMMANDS", "1")
     code, err = run("check", str(script))
     assert code == 1
     one_line(err, "took over 1 s on 'Stage 1. A.'")

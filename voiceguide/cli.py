@@ -9,6 +9,7 @@ invalid script or usage, 1 for anything else); Ctrl-C exits 130 and SIGTERM
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -21,8 +22,9 @@ import click
 
 from voiceguide import __version__, engines
 from voiceguide.durations import DurationError, clock, parse_duration
-from voiceguide.errors import OutputError, ScriptError, VoiceguideError
+from voiceguide.errors import OutputError, ScriptError, VoiceguideError, shown
 
+ALLOW_COMMANDS_ENV = "VOICEGUIDE_ALLOW_COMMANDS"
 PACE_HELP = "Where each duration range resolves: 0 = shortest, 1 = longest."
 
 
@@ -34,17 +36,18 @@ class _Group(click.Group):
     """Turns voiceguide's errors into one clean line and the right exit status."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        for signum in (signal.SIGTERM, signal.SIGHUP):  # a closed terminal stops a build too
+            signal.signal(signum, _on_sigterm)
         try:
             return super().invoke(ctx)
         except ScriptError as exc:
             for problem in exc.problems:
-                click.echo(str(problem), err=True)
+                _line(str(problem), err=True)
             ctx.exit(exc.exit_code)
         except VoiceguideError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"voiceguide: {exc}", err=True)
+            _line(f"voiceguide: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Aborted!", err=True)
@@ -55,12 +58,24 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort,
                 BrokenPipeError):
             raise  # click's own; a closed stdout is handled by run()
+        except OSError as exc:  # the machine: a full disk, a folder that is a file, ...
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            _line(f"voiceguide: {exc.strerror or exc}{where}; check the disk and the folders "
+                  "voiceguide writes to", err=True)
+            ctx.exit(1)
         except Exception as exc:  # a bug: one line by default, the traceback with --debug
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"voiceguide: internal error ({type(exc).__name__}: {exc}); run again "
+            _line(f"voiceguide: internal error ({type(exc).__name__}: {exc}); run again "
                        "with --debug for the traceback and please report it", err=True)
             ctx.exit(1)
+
+
+def _line(text: str, err: bool = False) -> None:
+    """One line of output with control characters shown escaped (see ``shown``)."""
+    click.echo(shown(text), err=err)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -146,12 +161,25 @@ def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--engine", type=click.Choice(engines.BUILT_IN),
                      help="The default voice's engine; alone, it speaks with that engine's "
                      "voice for the script's language."),
-        click.option("--speed", type=click.FloatRange(0.25, 4.0), default=1.0,
+        click.option("--speed", type=FiniteRange(0.25, 4.0), default=1.0,
                      show_default=True, help="Multiply every voice's rate by this."),
+        click.option("--allow-commands", is_flag=True, envvar=ALLOW_COMMANDS_ENV,
+                     help="Let the script's voice profiles with engine: command run their "
+                     f"programs (or set {ALLOW_COMMANDS_ENV}=1). Only for scripts you trust."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+class FiniteRange(click.FloatRange):
+    """click's FloatRange, refusing nan (which every range comparison lets through)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 def _settings(pace: float | None, length: int | None, voices: tuple, rates: tuple,
@@ -174,11 +202,14 @@ def _settings(pace: float | None, length: int | None, voices: tuple, rates: tupl
     )
 
 
-def _options(settings: Any, quiet: bool = True, **audio: Any) -> Any:
+def _options(choices: dict[str, Any], quiet: bool = True, **audio: Any) -> Any:
+    """The session's options from the shared command-line choices (see _build_options)."""
     from voiceguide.session import Options
 
+    allow_commands = choices.pop("allow_commands")
     progress = None if quiet or not sys.stderr.isatty() else _Progress()
-    return Options(settings=settings, progress=progress, **audio)
+    return Options(settings=_settings(**choices), progress=progress,
+                   allow_commands=allow_commands, **audio)
 
 
 class _Progress:
@@ -189,7 +220,7 @@ class _Progress:
         self.label = ""
 
     def __call__(self, what: str, done: int, total: int) -> None:
-        what = self.label + what
+        what = shown(self.label + what)
         line = f"\r{what}: {100 * done // max(total, 1):3d}%" if done else f"\r{what}…"
         if line != self.last:
             padding = " " * max(0, len(self.last) - len(line))
@@ -202,9 +233,9 @@ class _Progress:
 
 def _warn(plan: Any) -> None:
     for note in plan.notes:
-        click.echo(f"voiceguide: {note}", err=True)
+        _line(f"voiceguide: {note}", err=True)
     for warning in plan.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _line(f"warning: {warning}", err=True)
 
 
 # ---------------------------------------------------------------------------
@@ -250,32 +281,49 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
     """
     from voiceguide import session
 
-    settings = _settings(**choices)
-    options = _options(settings, quiet, sample_rate=int(sample_rate), bitrate=bitrate)
+    options = _options(choices, quiet, sample_rate=int(sample_rate), bitrate=bitrate)
     targets = [_target(script, output, len(scripts)) for script in scripts]
+    _refuse_clashes(scripts, targets)
     for script, target in zip(scripts, targets, strict=True):
         if options.progress is not None:
             options.progress.label = f"{script.name}: "
         plan = session.build(script, target, options)
         if not quiet:
             _warn(plan)
-        click.echo(str(target))
+        _line(str(target))
 
 
 def _target(script: Path, output: Path | None, count: int) -> Path:
-    """Where a script's MP3 goes; checked before any work so a typo costs nothing."""
+    """Where a script's MP3 goes; checked before any work so a typo costs nothing.
+
+    A symbolic link is followed (the file it points to is updated); anything at the
+    target but a regular, writable file is refused rather than replaced.
+    """
     name = script.stem + ".mp3"
     if output is None:
         folder = Path("output")
-        folder.mkdir(exist_ok=True)
-        return folder / name
-    if count > 1:
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot use the default output folder {folder}: "
+                              f"{exc.strerror}; give -o FILE") from exc
+        if not folder.is_dir():
+            raise OutputError(f"{folder} is not a folder; remove it, or give -o FILE")
+        output, count = folder / name, 1
+    elif count > 1:
         if not output.is_dir():
             raise OutputError(f"{output} is not a folder; with several scripts, -o names an "
                               "existing folder")
-        return output / name
-    if output.is_dir():
+        output = output / name
+    elif output.is_dir():
         raise OutputError(f"{output} is a folder; give a file name such as {output / name}")
+    if output.is_symlink():
+        output = Path(os.path.realpath(output))
+    if output.exists() and not output.is_file():
+        raise click.BadParameter(f"{output} is not a regular file; voiceguide replaces only "
+                                 "regular files", param_hint="-o")
+    if output.exists() and not os.access(output, os.W_OK):
+        raise OutputError(f"{output} is read-only; make it writable or choose another -o")
     folder = output.parent
     if not folder.is_dir():
         raise OutputError(f"folder {folder} does not exist; create it first (mkdir -p "
@@ -283,6 +331,27 @@ def _target(script: Path, output: Path | None, count: int) -> Path:
     if not os.access(folder, os.W_OK):
         raise OutputError(f"cannot write to folder {folder}: permission denied")
     return output
+
+
+def _refuse_clashes(scripts: tuple[Path, ...], targets: list[Path]) -> None:
+    """Two sessions into one file, or a session over a script: refused before any work."""
+    seen: dict[Path, Path] = {}
+    inputs = {_identity(s): s for s in scripts}
+    for script, target in zip(scripts, targets, strict=True):
+        where = _identity(target)
+        if where in inputs:
+            raise click.BadParameter(f"{target} is the script {inputs[where]}; write the MP3 "
+                                     "somewhere else", param_hint="-o")
+        if where in seen:
+            raise click.BadParameter(f"{seen[where]} and {script} would both be written to "
+                                     f"{target}; build them one at a time with -o FILE",
+                                     param_hint="-o")
+        seen[where] = script
+
+
+def _identity(path: Path) -> Path:
+    """One name per file: the resolved path (the same file however it is named)."""
+    return Path(os.path.realpath(path))
 
 
 @main.command()
@@ -302,13 +371,13 @@ def plan(script: Path, as_json: bool, **choices: Any) -> None:
     from voiceguide import session
     from voiceguide.plan import describe
 
-    the_plan = session.plan(script, _options(_settings(**choices)))
+    the_plan = session.plan(script, _options(choices))
     _warn(the_plan)
     if as_json:
         click.echo(the_plan.dumps())
     else:
         for line in describe(the_plan):
-            click.echo(line)
+            _line(line)
 
 
 @main.command()
@@ -325,7 +394,7 @@ def check(scripts: tuple[Path, ...], **choices: Any) -> None:
     """
     from voiceguide import session
 
-    options = _options(_settings(**choices))
+    options = _options(choices)
     problems: list = []
     for script in scripts:
         try:
@@ -334,7 +403,7 @@ def check(scripts: tuple[Path, ...], **choices: Any) -> None:
             problems += exc.problems
             continue
         _warn(the_plan)
-        click.echo(f"{script}: ok, {clock(the_plan.duration_ms)}, "
+        _line(f"{script}: ok, {clock(the_plan.duration_ms)}, "
                    f"{len(the_plan.chapters)} chapters")
     if problems:
         raise ScriptError(problems)
@@ -430,7 +499,7 @@ def say(text: str, voice: str | None, rate: float | None, engine: str | None,
     if not text.strip():
         raise click.BadParameter("give some text to speak", param_hint="TEXT")
     audition(text, engine=engine, voice=voice, rate=rate, target=output)
-    click.echo(str(output))
+    _line(str(output))
 
 
 @main.group()
@@ -449,7 +518,7 @@ def cache_info() -> None:
     from voiceguide.speech.cache import cache_info as info
 
     entries, size, path = info()
-    click.echo(f"{path}: {entries} clips, {size / 1e6:.1f} MB")
+    _line(f"{path}: {entries} clips, {size / 1e6:.1f} MB")
 
 
 @cache.command("clear")

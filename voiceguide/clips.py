@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from voiceguide import scratch
 from voiceguide.dsp import gcd_ratio, resample_poly
 from voiceguide.loudness import SILENCE, clip_loudness, level_clip, trim
 from voiceguide.speech.cache import SpeechCache
@@ -194,7 +194,7 @@ class ClipStore:
         if key in self._spilled or key in self._on_disk:
             return
         if self._spill_dir is None:
-            self._spill_dir = Path(tempfile.mkdtemp(prefix="voiceguide-clips-"))
+            self._spill_dir = scratch.make()
             weakref.finalize(self, shutil.rmtree, self._spill_dir, ignore_errors=True)
         path = self._spill_dir / f"{len(self._spilled)}.npy"
         np.save(path, clip, allow_pickle=False)

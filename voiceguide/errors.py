@@ -7,7 +7,17 @@ traceback (shown with ``--debug``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# Control characters, lone surrogates and bidirectional overrides: shown escaped, never sent raw
+# to a terminal, where they could clear the screen, retitle the window or reorder a line.
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """*text* safe to print as one line: hidden characters appear as escapes like ``\\x1b``."""
+    return _HIDDEN.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class VoiceguideError(Exception):
@@ -26,7 +36,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        return shown(f"{self.file}:{self.line}:{self.column}: {self.message}")
 
 
 class ScriptError(VoiceguideError, ValueError):
@@ -45,6 +55,10 @@ class EngineError(VoiceguideError):
 
 class AudioError(VoiceguideError):
     """A sound file cannot be used, or ffmpeg failed."""
+
+
+class CacheError(VoiceguideError):
+    """The speech cache's folder cannot be used."""
 
 
 class OutputError(VoiceguideError):

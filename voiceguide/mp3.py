@@ -24,11 +24,11 @@ import os
 import secrets
 import signal
 import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Protocol
 
+from voiceguide import scratch
 from voiceguide.errors import AudioError, OutputError
 from voiceguide.sounds import ffmpeg_path, last_line
 
@@ -58,7 +58,7 @@ def write_mp3(
     with _replacing(target) as temp:
         audio = _create_temp(target)
         try:
-            with tempfile.TemporaryDirectory(prefix="voiceguide-") as work:
+            with scratch.folder() as work:
                 metadata = Path(work) / "metadata.txt"
                 metadata.write_text(ffmetadata(tags, chapters), encoding="utf-8")
                 log = Path(work) / "ffmpeg.log"
@@ -114,21 +114,11 @@ def remove_stale_temps(target: Path) -> list[Path]:
     removed = []
     for entry in target.parent.glob(glob.escape(prefix) + "*.tmp"):
         pid, _, token = entry.name[len(prefix) : -len(".tmp")].partition(".")
-        if pid.isdigit() and len(token) == 12 and not _alive(int(pid)):
+        if pid.isdigit() and len(token) == 12 and not scratch.alive(int(pid)):
             with contextlib.suppress(OSError):
                 entry.unlink()
                 removed.append(entry)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def encode_command(ffmpeg: str, output: Path, sample_rate: int, bitrate: str) -> list[str]:
@@ -138,19 +128,24 @@ def encode_command(ffmpeg: str, output: Path, sample_rate: int, bitrate: str) ->
         "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
         "-c:a", "libmp3lame", "-b:a", bitrate, "-ac", "1", "-ar", str(sample_rate),
         "-fflags", "+bitexact", "-flags:a", "+bitexact",
-        "-write_xing", "1", "-f", "mp3", str(output),
+        "-write_xing", "1", "-f", "mp3", file_url(output),
     ]  # fmt: skip
+
+
+def file_url(path: Path) -> str:
+    """*path* for ffmpeg as a file, even when its name looks like a protocol (``5:00.mp3``)."""
+    return "file:" + str(path)
 
 
 def remux_command(ffmpeg: str, audio: Path, metadata: Path, output: Path) -> list[str]:
     """The encoded audio, copied as it is, plus tags and chapters from an ffmetadata file."""
     return [
         ffmpeg, "-nostats", "-hide_banner", "-v", "error", "-y",
-        "-f", "mp3", "-i", str(audio),
-        "-f", "ffmetadata", "-i", str(metadata),
+        "-f", "mp3", "-i", file_url(audio),
+        "-f", "ffmetadata", "-i", file_url(metadata),
         "-map", "0:a", "-map_metadata", "1", "-map_chapters", "1", "-c", "copy",
         "-fflags", "+bitexact", "-id3v2_version", "3", "-write_xing", "1",
-        "-f", "mp3", str(output),
+        "-f", "mp3", file_url(output),
     ]  # fmt: skip
 
 
@@ -196,6 +191,9 @@ def ffmetadata(tags: Mapping[str, str], chapters: Sequence[ChapterLike]) -> str:
 
 
 def _escape(text: str) -> str:
+    """A value for the ffmetadata format: its specials escaped, characters it cannot carry
+    (NUL ends a value early, a carriage return ends a line) replaced."""
+    text = "".join("\ufffd" if ord(c) < 32 and c != "\n" else c for c in text)
     for special in ("\\", "=", ";", "#", "\n"):
         text = text.replace(special, "\\" + special)
     return text

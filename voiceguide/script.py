@@ -14,6 +14,7 @@ import contextlib
 import difflib
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from voiceguide.durations import (
     parse_range,
 )
 from voiceguide.errors import Problem, ScriptError
-from voiceguide.yamlsource import Node, load
+from voiceguide.yamlsource import MAX_BYTES, Node, load
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -47,6 +48,9 @@ DEFAULT_ANNOUNCE = {
     "nl": "Fase {number}. {name}.",
 }
 MAX_TEXT_CHARS = 2000
+# All the different texts of a script together: about two and a half hours of speech,
+# which bounds what a script can make voiceguide synthesise before any timing check.
+MAX_SPEECH_CHARS = 150_000
 MAX_RATE = 1000
 ENGINES = engines.ALL
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
@@ -193,7 +197,8 @@ def load_script(path: str | Path) -> Script:
     path = Path(path)
     filename = str(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as source:  # bounded: /dev/zero or a FIFO must not fill memory
+            data = source.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ScriptError([Problem(filename, 1, 1, "no such file")]) from None
     except IsADirectoryError:
@@ -210,6 +215,13 @@ def parse_script(data: bytes, path: Path) -> Script:
 
 # ---------------------------------------------------------------------------
 # The reader: one method per part of the format, collecting every problem.
+
+
+def _unprintable(char: str, lines: bool) -> bool:
+    """Control characters and lone surrogates: they would reach terminals, tags and chapters."""
+    if char == "\t" or (lines and char == "\n"):
+        return False
+    return unicodedata.category(char) in ("Cc", "Cs")
 
 _TOP_KEYS = (
     "version", "title", "description", "artist", "album", "language", "voices", "voice",
@@ -232,6 +244,8 @@ class _Reader:
         self.filename = str(path)
         self.problems: list[Problem] = []
         self.sound_names: set[str] = set(BUILTIN_SOUNDS)
+        self.spoken: set[str] = set()  # the different texts so far, for MAX_SPEECH_CHARS
+        self.spoken_chars = 0
 
     # -- reporting ---------------------------------------------------------
 
@@ -271,7 +285,7 @@ class _Reader:
             path=self.path,
             version=version,
             title=title or "",
-            description=self.optional(top, "description", self.text, None),
+            description=self.optional(top, "description", self.lines, None),
             artist=self.optional(top, "artist", self.text, None),
             album=self.optional(top, "album", self.text, None),
             language=language,
@@ -314,18 +328,29 @@ class _Reader:
 
     # -- scalar values -----------------------------------------------------
 
-    def text(self, node: Node) -> str:
+    def text(self, node: Node, lines: bool = False) -> str:
+        """A text as its author wrote it (``1.50`` stays ``1.50``); one line unless *lines*."""
         if isinstance(node.value, bool) or node.value is None or isinstance(
             node.value, list | dict
         ):
             raise self.invalid(node, f"expected text, got {_kind(node)}")
-        text = str(node.value).strip()
+        text = (node.value if isinstance(node.value, str) else node.raw or str(node.value)).strip()
         if not text:
             raise self.invalid(node, "expected text, got an empty value")
         if len(text) > MAX_TEXT_CHARS:
             raise self.invalid(node, f"text of {len(text):,} characters; at most "
                                f"{MAX_TEXT_CHARS:,} per item (split it into a list)")
+        bad = next((c for c in text if _unprintable(c, lines)), None)
+        if bad is not None:
+            what = ("a line break" if bad in "\n\r" else f"the unpaired surrogate U+{ord(bad):04X}"
+                    if unicodedata.category(bad) == "Cs"
+                    else f"the control character U+{ord(bad):04X}")
+            raise self.invalid(node, f"this text contains {what}; write it "
+                               + ("without it" if lines or bad not in "\n\r" else "on one line"))
         return text
+
+    def lines(self, node: Node) -> str:
+        return self.text(node, lines=True)
 
     def version(self, node: Node) -> int:
         if node.value != 1 or isinstance(node.value, bool):
@@ -437,7 +462,12 @@ class _Reader:
             self.problem(node, f"sound path '{relative}' is absolute; give a path relative to "
                          "the script's folder")
             return candidate
-        resolved = (folder / candidate).resolve()
+        try:
+            resolved = (folder / candidate).resolve()
+        except (RuntimeError, OSError):  # a loop of symbolic links, or a name too long
+            self.problem(node, f"sound path '{relative}' cannot be followed (a loop of "
+                         "symbolic links?)")
+            return candidate
         if not resolved.is_relative_to(folder):
             self.problem(node, f"sound path '{relative}' leads outside the script's folder")
         elif not resolved.is_file():
@@ -528,8 +558,15 @@ class _Reader:
             return Pause(self.duration(node.value["pause"]), Loc(node.line, node.column))
         if node.is_list:
             raise self.invalid(node, "a speech item is a text or {pause: DURATION}, not a list")
-        text = self.text(node)
+        text = self.lines(node)
         self.placeholders(node, text, allowed)
+        if text not in self.spoken:
+            self.spoken.add(text)
+            self.spoken_chars += len(text)
+            if self.spoken_chars > MAX_SPEECH_CHARS >= self.spoken_chars - len(text):
+                self.problem(node, f"the script's texts add up to more than "
+                             f"{MAX_SPEECH_CHARS:,} characters here (hours of speech); "
+                             "split it into several scripts")
         return Text(text, Loc(node.line, node.column))
 
     # -- stages and cues -----------------------------------------------------

@@ -44,6 +44,7 @@ class Options:
     sample_rate: int = DEFAULT_SAMPLE_RATE
     bitrate: str = DEFAULT_BITRATE
     progress: Progress | None = None
+    allow_commands: bool = False  # the user's opt-in: a script alone never runs programs
 
 
 @dataclass
@@ -73,6 +74,8 @@ def open_session(path: str | Path, options: Options) -> Session:
     from voiceguide.speech import SpeechLibrary
 
     script = load_script(path)
+    if not options.allow_commands:
+        _refuse_commands(script)
     speech = SpeechLibrary()
     settings, notes = _choose_voices(script, options.settings, speech)
     options = replace(options, settings=settings)
@@ -233,6 +236,19 @@ def _voice_problems(script: Script, settings: Settings, speech: SpeechLibrary) -
         if reason is not None:
             report(profile.voice_loc or profile.loc, f"voice profile '{profile.name}': {reason}")
     return problems
+
+
+def _refuse_commands(script: Script) -> None:
+    """Profiles that would run a program: located errors, unless the user allowed them."""
+    problems = [
+        Problem(script.filename, p.loc.line, p.loc.column,
+                f"voice profile '{p.name}' would run the program {p.command[0]!r}; a script "
+                "runs programs only when you allow it: add --allow-commands (or set "
+                "VOICEGUIDE_ALLOW_COMMANDS=1) if you trust this script")
+        for p in script.voices.values() if p.engine == engines.COMMAND and p.command
+    ]
+    if problems:
+        raise ScriptError(problems)
 
 
 def _option_behind(settings: Settings, voice: Voice, is_default: bool) -> str | None:

@@ -7,11 +7,15 @@ container saved as ``x.mp3`` cannot make ffmpeg open further files.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
+import tempfile
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import IO
 
 import numpy as np
 
@@ -20,6 +24,8 @@ from voiceguide.speech import wav
 
 FORMATS = ("wav", "flac", "ogg", "mp3")
 MAX_FILE_BYTES = 64 * 1024 * 1024  # sounds are short; this bounds what a script can make us decode
+MIN_RATE, MAX_RATE = 8000, 192_000  # Hz: telephone quality to studio masters
+MAX_SOUND_MS = 5 * 60 * 1000  # a chime, a whistle, a spoken sample: never an hour
 _SNIFF_BYTES = 16
 _MPEG_BITRATE_BAD = (0x0, 0xF)
 FFMPEG_MISSING = "ffmpeg is not installed: sudo apt-get install ffmpeg"
@@ -102,7 +108,12 @@ def ffmpeg_path() -> str:
 
 
 def decode_bytes(data: bytes, fmt: str, label: str) -> tuple[np.ndarray, int]:
-    """Decode *data* of format *fmt* through ffmpeg's forced demuxer, fed on stdin only."""
+    """Decode *data* of format *fmt* through ffmpeg's forced demuxer, fed on stdin only.
+
+    The output is read as it comes and bounded: a sample rate outside
+    ``MIN_RATE..MAX_RATE`` or more than ``MAX_SOUND_MS`` of audio stops the
+    decoder at once, so a small hostile file cannot cost minutes or gigabytes.
+    """
     if fmt not in FORMATS:
         raise AudioError(f"{label}: unsupported format {fmt}")
     command = [
@@ -110,10 +121,66 @@ def decode_bytes(data: bytes, fmt: str, label: str) -> tuple[np.ndarray, int]:
         "-protocol_whitelist", "pipe", "-f", fmt, "-i", "pipe:0",
         "-map", "0:a:0", "-ac", "1", "-c:a", "pcm_f32le", "-f", "wav", "pipe:1",
     ]  # fmt: skip
-    result = subprocess.run(command, input=data, capture_output=True, check=False)
-    if result.returncode != 0:
-        raise AudioError(f"{label} cannot be decoded: {last_line(result.stderr, 'ffmpeg failed')}")
-    return _parse_streamed_wav(result.stdout, label)
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=errors)
+        feeder = threading.Thread(target=_feed_all, args=(process.stdin, data), daemon=True)
+        feeder.start()
+        try:
+            output = _read_bounded(process.stdout, label)
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            status = process.wait()
+            feeder.join()
+            if process.stdout is not None:
+                process.stdout.close()
+        errors.seek(0)
+        said = errors.read()
+    if status != 0:
+        raise AudioError(f"{label} cannot be decoded: {last_line(said, 'ffmpeg failed')}")
+    return _parse_streamed_wav(output, label)
+
+
+def _feed_all(stdin: IO[bytes] | None, data: bytes) -> None:
+    assert stdin is not None
+    with contextlib.suppress(BrokenPipeError, OSError), stdin:  # killed: it stops reading
+        stdin.write(data)
+
+
+def _read_bounded(stdout: IO[bytes] | None, label: str) -> bytes:
+    """ffmpeg's WAV output, refused as soon as its rate or its length is out of bounds."""
+    assert stdout is not None
+    output = bytearray()
+    limit: int | None = None
+    while block := stdout.read1(1 << 16):  # type: ignore[attr-defined]
+        output += block
+        if limit is None:
+            header = _data_start(output)
+            if header is not None:
+                rate, start = header
+                if not MIN_RATE <= rate <= MAX_RATE:
+                    raise AudioError(f"{label} has a sample rate of {rate:,} Hz; sounds must be "
+                                     f"{MIN_RATE:,} to {MAX_RATE:,} Hz")
+                limit = start + 4 * (MAX_SOUND_MS * rate // 1000 + 1)
+        if limit is not None and len(output) > limit:
+            raise AudioError(f"{label} lasts more than {MAX_SOUND_MS // 60_000} minutes; a "
+                             f"sound is at most {MAX_SOUND_MS // 60_000} minutes long")
+    return bytes(output)
+
+
+def _data_start(data: bytes | bytearray) -> tuple[int, int] | None:
+    """(sample rate, offset of the samples) once a WAV's header has arrived, else None."""
+    pos, rate = 12, None
+    while pos + 8 <= len(data):
+        kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if kind == b"fmt " and pos + 16 <= len(data):
+            rate = int.from_bytes(data[pos + 12 : pos + 16], "little")
+        elif kind == b"data":
+            return (rate, pos + 8) if rate is not None else None
+        pos += 8 + size + (size & 1)
+    return None
 
 
 def last_line(output: bytes, default: str) -> str:
@@ -124,19 +191,13 @@ def last_line(output: bytes, default: str) -> str:
 
 def _parse_streamed_wav(data: bytes, label: str) -> tuple[np.ndarray, int]:
     """Read ffmpeg's float WAV written to a pipe (its size fields are not filled in)."""
-    pos, rate = 12, None
-    while pos + 8 <= len(data):
-        kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
-        if kind == b"fmt ":
-            rate = int.from_bytes(data[pos + 12 : pos + 16], "little")
-        elif kind == b"data":
-            body = data[pos + 8 :]
-            body = body[: len(body) // 4 * 4]
-            samples = np.frombuffer(body, dtype="<f4").astype(np.float32)
-            if rate is None or samples.size == 0:
-                break
+    header = _data_start(data)
+    if header is not None:
+        rate, start = header
+        body = data[start : start + (len(data) - start) // 4 * 4]
+        samples = np.frombuffer(body, dtype="<f4").astype(np.float32)
+        if samples.size:
             return np.clip(samples, -1.0, 1.0), rate
-        pos += 8 + size + (size & 1)
     raise AudioError(f"{label} contains no audio")
 
 

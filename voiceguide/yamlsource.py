@@ -9,6 +9,7 @@ file cannot exhaust memory. Every value comes back as a ``Node`` carrying its
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ class Node:
     line: int
     column: int
     keys: dict[str, Node] = field(default_factory=dict)
+    raw: str | None = None  # a plain scalar's text as written, e.g. "1.50" for 1.5
 
     @property
     def is_mapping(self) -> bool:
@@ -54,8 +56,8 @@ class Node:
 def load(data: bytes, filename: str) -> Node:
     """Parse one YAML document into ``Node``s, or raise a located ``ScriptError``."""
     if len(data) > MAX_BYTES:
-        _fail(filename, 1, 1, f"the file is {len(data):,} bytes; drill scripts are at most "
-              f"{MAX_BYTES:,} bytes")
+        _fail(filename, 1, 1, f"the file is too large: drill scripts are at most {MAX_BYTES:,} "
+              "bytes")
     text = _decode(data, filename)
     try:
         loader = _Loader(text)
@@ -87,7 +89,12 @@ class _TooDeep(Exception):
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing deep nesting before its recursive composer overflows."""
+    """PyYAML's safe loader, refusing deep nesting before its recursive composer overflows.
+
+    Numbers follow YAML 1.2, not 1.1: ``3:2`` is text (not 182 in base 60),
+    ``060`` is sixty (not 48 in octal), and ``1_000``, ``0b1`` or ``0x1f`` are
+    text, so a value means what its author sees.
+    """
 
     _depth = 0
 
@@ -172,7 +179,8 @@ class _Builder:
             return self._mapping(node, depth, line, column)
         if isinstance(node, yaml.SequenceNode):
             return Node([self.build(item, depth + 1) for item in node.value], line, column)
-        return Node(self._scalar(node), line, column)
+        raw = node.value if node.style is None and isinstance(node.value, str) else None
+        return Node(self._scalar(node), line, column, raw=raw)
 
     def _scalar(self, node: yaml.Node) -> Any:
         if node.tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"):
@@ -180,7 +188,12 @@ class _Builder:
         if node.tag not in _SCALAR_TAGS:
             _fail(self.filename, node.start_mark.line + 1, node.start_mark.column + 1,
                   f"unsupported YAML tag {node.tag}")
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, TypeError, OverflowError, yaml.YAMLError):
+            tag = node.tag.rpartition(":")[2]
+            _fail(self.filename, node.start_mark.line + 1, node.start_mark.column + 1,
+                  f"the value {node.value[:40]!r} is not a valid !!{tag}")
 
     def _mapping(self, node: yaml.MappingNode, depth: int, line: int, column: int) -> Node:
         values: dict[str, Node] = {}
@@ -202,6 +215,18 @@ class _Builder:
             values[key.value] = self.build(value_node, depth + 1)
         return Node(values, line, column, keys)
 
+
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"),
+                              list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    _FLOAT, re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                       r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",

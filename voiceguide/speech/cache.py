@@ -1,10 +1,11 @@
 """The speech cache: synthesised WAVs keyed by everything that changes the audio.
 
 Each entry is one file, a header line then the WAV bytes. The header holds
-the WAV's length and sha256, so a truncated or altered entry is noticed,
-deleted and made again, never used. Entries are written to a temporary file in
-the same folder and renamed into place, so processes sharing the cache only
-ever see whole entries.
+the entry's own key and the WAV's length and sha256, so a truncated or
+altered entry is noticed, deleted and made again, never used; so is a whole
+entry moved or copied under another key (it names the key it belongs to).
+Entries are written to a temporary file in the same folder and renamed into
+place, so processes sharing the cache only ever see whole entries.
 """
 
 from __future__ import annotations
@@ -17,17 +18,30 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from voiceguide.errors import CacheError
 from voiceguide.speech.request import SpeechRequest
 
-MAGIC = b"voiceguide-speech/1"
+MAGIC = b"voiceguide-speech/2"
 SUFFIX = ".clip"
 
 
 def default_dir() -> Path:
-    """``$XDG_CACHE_HOME/voiceguide``, else ``~/.cache/voiceguide``."""
+    """``$XDG_CACHE_HOME/voiceguide``, else ``~/.cache/voiceguide``; CacheError if unusable."""
     xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "voiceguide"
+    if xdg and Path(xdg).is_absolute():
+        base = Path(xdg)
+    else:
+        try:
+            base = Path.home() / ".cache"
+        except (RuntimeError, KeyError) as exc:  # no HOME and no passwd entry
+            raise CacheError("no home folder to keep the speech cache in: set HOME, or "
+                             "XDG_CACHE_HOME to a folder") from exc
+    folder = base / "voiceguide"
+    for part in (base, folder):
+        if part.exists() and not part.is_dir():
+            raise CacheError(f"the speech cache needs {part} to be a folder, but it is a file: "
+                             "remove it, or set XDG_CACHE_HOME to a folder")
+    return folder
 
 
 def cache_key(request: SpeechRequest, engine_version: str) -> str:
@@ -61,7 +75,7 @@ class SpeechCache:
             blob = path.read_bytes()
         except FileNotFoundError:
             return None
-        data = _verified(blob)
+        data = _verified(blob, key)
         if data is None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -70,7 +84,8 @@ class SpeechCache:
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = b"%s %d %s\n" % (MAGIC, len(data), hashlib.sha256(data).hexdigest().encode())
+        header = b"%s %s %d %s\n" % (MAGIC, key.encode(), len(data),
+                                     hashlib.sha256(data).hexdigest().encode())
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=SUFFIX)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -87,14 +102,15 @@ class SpeechCache:
         return sorted(self.folder.glob(f"??/*{SUFFIX}")) if self.folder.is_dir() else []
 
 
-def _verified(blob: bytes) -> bytes | None:
+def _verified(blob: bytes, key: str) -> bytes | None:
+    """The entry's data when it is whole and belongs to *key*, else None."""
     header, newline, data = blob.partition(b"\n")
     parts = header.split(b" ")
-    if not newline or len(parts) != 3 or parts[0] != MAGIC or not parts[1].isdigit():
+    if not newline or len(parts) != 4 or parts[0] != MAGIC or parts[1] != key.encode():
         return None
-    if int(parts[1]) != len(data) or hashlib.sha256(data).hexdigest().encode() != parts[2]:
+    if not parts[2].isdigit() or int(parts[2]) != len(data):
         return None
-    return data
+    return data if hashlib.sha256(data).hexdigest().encode() == parts[3] else None
 
 
 def cache_info(folder: Path | None = None) -> tuple[int, int, Path]:
@@ -109,5 +125,9 @@ def cache_clear(folder: Path | None = None) -> int:
     cache = SpeechCache(folder)
     count = len(cache.entries())
     if cache.folder.is_dir():
-        shutil.rmtree(cache.folder)
+        try:
+            shutil.rmtree(cache.folder)
+        except OSError as exc:
+            raise CacheError(f"cannot clear the speech cache: {exc.strerror} "
+                             f"({exc.filename}); check its permissions") from exc
     return count

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from voiceguide import scratch
 from voiceguide.errors import EngineError
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
 from voiceguide.speech.request import SpeechRequest
@@ -63,7 +63,7 @@ class CommandEngine(Engine):
         return [self._one(r) for r in requests]
 
     def _one(self, request: SpeechRequest) -> bytes:
-        with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
+        with scratch.folder() as tmp:
             output, text_file = Path(tmp) / "clip.wav", Path(tmp) / "text.txt"
             text_file.write_text(request.text, encoding="utf-8")
             values = {

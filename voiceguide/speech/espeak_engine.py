@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
+from voiceguide import scratch
 from voiceguide.errors import EngineError
 from voiceguide.speech import espeak_voices
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
@@ -65,7 +65,7 @@ class EspeakEngine(Engine):
             return list(pool.map(self._one, requests))
 
     def _one(self, request: SpeechRequest) -> bytes:
-        with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
+        with scratch.folder() as tmp:
             out = Path(tmp) / "clip.wav"
             argv = [self._require(), "-w", str(out)]
             if request.voice:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
+from voiceguide import scratch
 from voiceguide.errors import EngineError
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
 from voiceguide.speech.request import SpeechRequest
@@ -78,7 +78,7 @@ class FestivalEngine(Engine):
     def _voices(self) -> list[VoiceInfo]:
         if self._exe is None:
             return []
-        with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
+        with scratch.folder() as tmp:
             script = Path(tmp) / "voices.scm"
             script.write_text("(print (voice.list))\n")
             out = subprocess.run([self._exe, "-b", str(script)], capture_output=True, text=True)
@@ -98,7 +98,7 @@ class FestivalEngine(Engine):
     def synthesize(self, requests: Sequence[SpeechRequest]) -> list[bytes]:
         if not requests:
             return []
-        with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
+        with scratch.folder() as tmp:
             outputs = [Path(tmp) / f"{n}.wav" for n in range(len(requests))]
             self._run_festival(requests, outputs, Path(tmp) / "batch.scm")
             return [self._retime(r, out) for r, out in zip(requests, outputs, strict=True)]

@@ -18,12 +18,12 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import tempfile
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from voiceguide import scratch
 from voiceguide.errors import EngineError
 from voiceguide.speech import wav
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
@@ -144,7 +144,7 @@ class HibariEngine(Engine):
         if not requests:
             return []
         try:
-            with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp, \
+            with scratch.folder() as tmp, \
                     WorkerProcess([], self.timeout_s, self.command) as worker:
                 return [self._one(worker, r, Path(tmp) / f"{n}.wav")
                         for n, r in enumerate(requests)]

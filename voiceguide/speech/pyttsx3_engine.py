@@ -14,7 +14,6 @@ import importlib.metadata
 import importlib.util
 import math
 import sys
-import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
+from voiceguide import scratch
 from voiceguide.errors import EngineError
 from voiceguide.speech import espeak_voices, wav
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
@@ -133,7 +133,7 @@ class Pyttsx3Engine(Engine):
         self, chunk: Chunk, cancelled: threading.Event
     ) -> tuple[list[int], list[bytes]]:
         clips = []
-        with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
+        with scratch.folder() as tmp:
             session = _Session(chunk.setting, self.timeout_s, cancelled)
             try:
                 for n, text in enumerate(chunk.texts):

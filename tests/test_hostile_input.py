@@ -1,0 +1,432 @@
+"""Hostile and careless input: one-line errors, nothing injected, nothing lost, bounded cost.
+
+Each kind of failure a careless user or a hostile script author can cause is
+tried for real: real builds, real files, real signals and real processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from voiceguide import scratch
+from voiceguide.cli import main
+from voiceguide.errors import ScriptError
+from voiceguide.mp3 import ffmetadata, write_mp3
+from voiceguide.plan import Chapter
+from voiceguide.script import parse_script
+from voiceguide.speech.cache import SpeechCache
+
+SHORT = "title: T\nstages:\n  - name: A\n    duration: 5\n    say: Go.\n"
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cache = tmp_path_factory.getbasetemp() / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write(folder: Path, text: str = SHORT, name: str = "drill.yaml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def voiceguide(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+               **popen: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "voiceguide", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=120, check=False, **popen)
+
+
+def one_line(err: str, code: int, expected_code: int, *parts: str) -> None:
+    assert code == expected_code, err
+    assert "internal error" not in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    for part in parts:
+        assert part in err, err
+
+
+# ---------------------------------------------------------------------------
+# 1. Errors nothing caught
+
+
+@pytest.mark.parametrize(("yaml_text", "expected"), [
+    ('title: "A\\ud800"\nstages: [{name: A, duration: 5}]\n',
+     "1:8: this text contains the unpaired surrogate U+D800"),
+    ("title: T\nstages: [{name: A, duration: !!int 1e3}]\n",
+     "is not a valid !!int"),
+    ("title: T\nstages: [{name: A, duration: !!float x}]\n",
+     "is not a valid !!float"),
+])
+def test_values_no_one_caught_are_located_errors(tmp_path: Path, yaml_text: str,
+                                                 expected: str) -> None:
+    code, _, err = run("check", str(write(tmp_path, yaml_text)))
+    one_line(err, code, 2, expected)
+
+
+def test_a_symlink_loop_among_sounds(tmp_path: Path) -> None:
+    (tmp_path / "a.wav").symlink_to("b.wav")
+    (tmp_path / "b.wav").symlink_to("a.wav")
+    script = write(tmp_path, SHORT.replace("stages:", "sounds: {a: a.wav}\nstages:"))
+    code, _, err = run("check", str(script))
+    one_line(err, code, 2, "2:13: sound path 'a.wav' cannot be followed")
+
+
+def test_a_cache_home_that_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    code, _, err = run("check", str(write(tmp_path)))
+    one_line(err, code, 1, "needs", "to be a folder", "XDG_CACHE_HOME")
+
+
+@pytest.fixture
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder anyone may use (pytest's own are private to their owner)."""
+    folder = Path(tempfile.mkdtemp(prefix="vg-shared-", dir="/tmp"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def as_stranger(command: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """*command* as a user with no passwd entry and no HOME (root drops to uid 54321)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to become a user without a passwd entry")
+    clean = {k: v for k, v in os.environ.items() if k not in ("HOME", "XDG_CACHE_HOME")}
+    return subprocess.run(["setpriv", "--reuid", "54321", "--regid", "54321", "--clear-groups",
+                           *command], capture_output=True, text=True, timeout=120,
+                          env={**clean, **env}, cwd=tmp_path, check=False)
+
+
+def test_no_home_and_no_passwd_entry(shared: Path) -> None:
+    tmp_path = shared
+    script = write(tmp_path)
+    script.chmod(0o644)
+    done = as_stranger([sys.executable, "-m", "voiceguide", "check", str(script)], tmp_path)
+    one_line(done.stderr, done.returncode, 1, "no home folder", "XDG_CACHE_HOME")
+
+
+def test_cache_clear_on_a_cache_it_may_not_change(shared: Path) -> None:
+    tmp_path = shared
+    cache = tmp_path / "cache"
+    (cache / "voiceguide" / "speech" / "ab").mkdir(parents=True)
+    (cache / "voiceguide" / "speech" / "ab" / ("ab" + "0" * 62 + ".clip")).write_bytes(b"x")
+    done = as_stranger([sys.executable, "-m", "voiceguide", "cache", "clear"], tmp_path,
+                       XDG_CACHE_HOME=str(cache))
+    one_line(done.stderr, done.returncode, 1, "cannot clear the speech cache")
+    assert list((cache / "voiceguide" / "speech" / "ab").iterdir())  # nothing half-removed
+
+
+@pytest.mark.parametrize("make", ["file", "read-only"])
+def test_the_default_output_folder_unusable(shared: Path, make: str) -> None:
+    tmp_path = shared
+    write(tmp_path)
+    if make == "file":
+        (tmp_path / "output").write_text("not a folder")
+        done = voiceguide("build", "drill.yaml", cwd=tmp_path)
+        one_line(done.stderr, done.returncode, 1, "cannot use the default output folder output")
+    else:
+        (tmp_path / "output").mkdir(mode=0o555)
+        done = as_stranger([sys.executable, "-m", "voiceguide", "build", "drill.yaml"], tmp_path,
+                           XDG_CACHE_HOME=str(tmp_path / "c"))
+        one_line(done.stderr, done.returncode, 1, "permission denied")
+
+
+def test_plan_into_a_full_disk(tmp_path: Path) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "voiceguide", "plan", str(write(tmp_path)),
+                               "--json"], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=120, check=False)
+    one_line(done.stderr, done.returncode, 1, "No space left on device")
+
+
+def wav_header(rate: int, frames: int = 100) -> bytes:
+    """A WAV file whose header claims *rate* Hz."""
+    import io
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\x10\x20" * frames)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("rate", "frames", "expected"), [
+    (2_000_000_000, 2000, "sample rate of 2,000,000,000 Hz"),
+    (1, 2000, "sample rate of 1 Hz"),
+])
+def test_a_sound_whose_header_lies_is_refused_quickly(tmp_path: Path, rate: int, frames: int,
+                                                      expected: str) -> None:
+    (tmp_path / "s.wav").write_bytes(wav_header(rate, frames))
+    script = write(tmp_path, SHORT.replace("stages:", "sounds: {s: s.wav}\nstages:"))
+    started = time.monotonic()
+    done = voiceguide("check", str(script))
+    one_line(done.stderr, done.returncode, 2, expected)
+    assert time.monotonic() - started < 60  # was minutes; the real bound is in the benchmark
+
+
+# ---------------------------------------------------------------------------
+# 2. Script text that reaches places it must not
+
+
+def test_names_cannot_inject_chapters(tmp_path: Path) -> None:
+    hostile = 'name: "Warm up\\0\\n[CHAPTER]\\nTIMEBASE=1/1000\\nSTART=1\\nEND=2\\ntitle=evil"'
+    code, _, err = run("check", str(write(tmp_path, SHORT.replace("name: A", hostile))))
+    one_line(err, code, 2, "3:11: this text contains the control character U+0000")
+    # the MP3 writer escapes on its own too, whatever reaches it: ffmpeg reads one chapter
+    title = "x\0y\n[CHAPTER]\rz=1;#"
+    assert "\0" not in ffmetadata({}, [Chapter(title, 0, 1000)])
+    target = tmp_path / "one.mp3"
+    write_mp3([bytes(2 * 44100)], target, tags={"title": title}, chapters=[Chapter(title, 0, 1000)])
+    chapters = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(target)],
+        capture_output=True, text=True, check=True).stdout)["chapters"]
+    assert len(chapters) == 1
+    assert chapters[0]["tags"]["title"] == "x\ufffdy\n[CHAPTER]\ufffdz=1;#"
+
+
+def test_text_fields_keep_what_the_author_wrote(tmp_path: Path) -> None:
+    script = write(tmp_path, "title: 1.50\nstages:\n  - name: 3:2\n    duration: 060\n")
+    code, out, err = run("plan", str(script), "--json")
+    assert code == 0, err
+    assert '"title": "1.50"' in out and '"Stage 1: 3:2"' in out and '"end_s": 60.0' in out
+
+
+@pytest.mark.parametrize("value", ['"a\\nb"', '"tab\\tok\\rno"', '"\\e[2J"', '"\\x9b31m"'])
+def test_control_characters_in_names_are_located_errors(tmp_path: Path, value: str) -> None:
+    code, _, err = run("check", str(write(tmp_path, SHORT.replace("name: A", f"name: {value}"))))
+    assert code == 2
+    assert err.startswith(f"{tmp_path / 'drill.yaml'}:3:11: this text contains")
+    assert "\x1b" not in err and "\x9b" not in err and len(err.splitlines()) == 1
+
+
+def test_escape_sequences_never_reach_the_terminal(tmp_path: Path) -> None:
+    script = write(tmp_path, '"\\e]0;owned\\a\\e[2J": 1\n' + SHORT)
+    code, _, err = run("check", str(script))
+    assert code == 2
+    assert "\x1b" not in err and "\x07" not in err
+    assert "unknown key '\\x1b]0;owned\\x07\\x1b[2J'" in err
+
+
+def test_a_script_cannot_run_programs_without_the_users_consent(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    program = [sys.executable, "-c", f"open({str(marker)!r}, 'w'); raise SystemExit(1)",
+               "{output}"]
+    argv = ", ".join(repr(a) for a in program)
+    script = write(tmp_path, SHORT.replace(
+        "stages:", f"voices: {{c: {{engine: command, command: [{argv}]}}}}\nvoice: c\nstages:"))
+    for command in ("check", "plan", "build"):
+        code, _, err = run(command, str(script), *(["-o", str(tmp_path / "o.mp3")]
+                                                    if command == "build" else []))
+        one_line(err, code, 2, "2:13: voice profile 'c' would run the program",
+                 "--allow-commands")
+    assert not marker.exists() and not (tmp_path / "o.mp3").exists()
+    code, _, err = run("check", str(script), "--allow-commands")
+    assert code == 1 and marker.exists()  # allowed: it ran (and failed, as written)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=40))
+def test_any_text_in_any_field_is_accepted_as_written_or_refused(text: str) -> None:
+    quoted = json.dumps(text)  # a JSON string is a YAML double-quoted scalar, escapes and all
+    source = f"title: {quoted}\nstages:\n  - name: {quoted}\n    duration: 5\n"
+    try:
+        script = parse_script(source.encode(), Path("drill.yaml"))
+    except ScriptError as exc:
+        assert all("\n" not in str(p) and "\x1b" not in str(p) for p in exc.problems)
+        return
+    assert script.title == text.strip() == script.stages[0].name
+
+
+# ---------------------------------------------------------------------------
+# 3. Output paths that would destroy things
+
+
+def test_two_scripts_into_one_file_are_refused_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = write(tmp_path / "a"), write(tmp_path / "b")
+    code, _, err = run("build", str(first), str(second), "-o", str(tmp_path))
+    assert code == 2 and "would both be written to" in err
+    assert not (tmp_path / "drill.mp3").exists()
+
+
+def test_the_output_cannot_be_the_script(tmp_path: Path) -> None:
+    script = write(tmp_path)
+    code, _, err = run("build", str(script), "-o", str(script))
+    assert code == 2 and "is the script" in err
+    assert script.read_text(encoding="utf-8") == SHORT
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_special_files_are_never_replaced(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "target.mp3"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("/dev/null")
+    code, _, err = run("build", str(write(tmp_path)), "-o", str(target))
+    assert code == 2 and "is not a regular file" in err
+    assert target.is_fifo() if kind == "fifo" else os.readlink(target) == "/dev/null"
+
+
+def test_a_read_only_file_is_not_replaced(shared: Path) -> None:
+    tmp_path = shared
+    target = tmp_path / "kept.mp3"
+    target.write_bytes(b"precious")
+    target.chmod(0o444)
+    done = as_stranger([sys.executable, "-m", "voiceguide", "build", str(write(tmp_path)), "-o",
+                        str(target)], tmp_path, XDG_CACHE_HOME=str(tmp_path / "c"))
+    one_line(done.stderr, done.returncode, 1, "is read-only")
+    assert target.read_bytes() == b"precious"
+
+
+def test_a_symlink_target_updates_the_file_it_points_to(tmp_path: Path) -> None:
+    (tmp_path / "sessions").mkdir()
+    real = tmp_path / "sessions" / "real.mp3"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.mp3"
+    link.symlink_to(real)
+    code, out, err = run("build", str(write(tmp_path)), "-o", str(link))
+    assert code == 0, err
+    assert link.is_symlink() and real.read_bytes()[:3] == b"ID3"
+    assert out == f"{real}\n"
+
+
+def test_an_output_name_that_looks_like_a_protocol(tmp_path: Path) -> None:
+    write(tmp_path)
+    done = voiceguide("build", "drill.yaml", "-o", "5:00.mp3", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "5:00.mp3").read_bytes()[:3] == b"ID3"
+
+
+def test_a_killed_build_leaves_no_scratch_folder_behind(tmp_path: Path) -> None:
+    """SIGKILL while the speech engine works: the next build removes its scratch folders."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    long = SHORT.replace("say: Go.", "say: [" + ", ".join(
+        f"Sentence {n} keeps the engine busy for a while" for n in range(40)) + "]")
+    long = long.replace("duration: 5", "duration: 600")
+    env = {**os.environ, "TMPDIR": str(tmp), "XDG_CACHE_HOME": str(tmp_path / "c")}
+    process = subprocess.Popen([sys.executable, "-m", "voiceguide", "check",
+                                str(write(tmp_path, long))], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith("voiceguide-") for p in tmp.iterdir()):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    left = [p for p in tmp.iterdir() if p.name.startswith(scratch.PREFIX)]
+    assert left  # the kill left them
+    time.sleep(1)  # the killed build's workers die with it
+    done = voiceguide("build", str(write(tmp_path)), "-o", str(tmp_path / "o.mp3"), env=env)
+    assert done.returncode == 0, done.stderr
+    assert [p for p in tmp.iterdir() if p.name.startswith(scratch.PREFIX)] == []
+
+
+def test_sighup_stops_a_build_like_sigterm(tmp_path: Path) -> None:
+    long = SHORT.replace("duration: 5", "duration: 3600")
+    target = tmp_path / "o.mp3"
+    target.write_bytes(b"earlier")
+    process = subprocess.Popen([sys.executable, "-m", "voiceguide", "build",
+                                str(write(tmp_path, long)), "-o", str(target)],
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".o.mp3.*.tmp")):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGHUP)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and err.strip() == "voiceguide: terminated"
+    assert target.read_bytes() == b"earlier" and not list(tmp_path.glob(".o.mp3.*"))
+
+
+# ---------------------------------------------------------------------------
+# 4. Cost in proportion to the input
+
+
+def peak_child_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def test_reading_dev_zero_is_bounded() -> None:
+    done = voiceguide("check", "/dev/zero")
+    one_line(done.stderr, done.returncode, 2, "/dev/zero:1:1: the file is too large: drill scripts are at most 1,000,000 bytes")
+
+
+def test_hours_of_silence_in_a_small_file_are_refused(tmp_path: Path) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono",
+                    "-t", "36000", "-c:a", "flac", str(tmp_path / "s.flac")], check=True)
+    assert (tmp_path / "s.flac").stat().st_size < 10_000_000
+    script = write(tmp_path, SHORT.replace("stages:", "sounds: {s: s.flac}\nstages:"))
+    done = voiceguide("check", str(script))
+    one_line(done.stderr, done.returncode, 2, "s.flac lasts more than 5 minutes")
+    assert peak_child_rss_mb() < 500
+
+
+def test_too_much_text_is_refused_before_any_speech(tmp_path: Path) -> None:
+    lines = [f"  - Sentence {n} is one of very many that no session could ever say out loud."
+             for n in range(2500)]
+    script = write(tmp_path, "title: T\nintro:\n" + "\n".join(lines) + SHORT[8:])
+    cache = tmp_path / "cold"
+    done = voiceguide("check", str(script), env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+    one_line(done.stderr, done.returncode, 2, "add up to more than 150,000 characters")
+    assert not (cache / "voiceguide" / "speech").exists()  # nothing was synthesised
+
+
+# ---------------------------------------------------------------------------
+# 5. Cache entries must prove they belong to their key
+
+
+def test_a_swapped_cache_entry_is_remade(tmp_path: Path) -> None:
+    cache = SpeechCache(tmp_path)
+    cache.put("a" * 64, b"clip for a")
+    cache.put("b" * 64, b"clip for b")
+    entry_a = cache.folder / "aa" / ("a" * 64 + ".clip")
+    entry_b = cache.folder / "bb" / ("b" * 64 + ".clip")
+    entry_b.write_bytes(entry_a.read_bytes())  # a whole, valid entry, under the wrong key
+    assert cache.get("a" * 64) == b"clip for a"
+    assert cache.get("b" * 64) is None and not entry_b.exists()
+
+
+def test_swapped_entries_do_not_change_a_build(tmp_path: Path) -> None:
+    script = write(tmp_path, SHORT.replace("say: Go.", "say: [Go., Stop., Again.]")
+                   .replace("duration: 5", "duration: 15"))
+    cache = tmp_path / "c"
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    first = voiceguide("build", str(script), "-o", str(tmp_path / "1.mp3"), env=env)
+    assert first.returncode == 0, first.stderr
+    entries = sorted((cache / "voiceguide" / "speech").glob("??/*.clip"))
+    assert len(entries) >= 3
+    blobs = [e.read_bytes() for e in entries]
+    for entry, blob in zip(entries, blobs[1:] + blobs[:1], strict=True):
+        entry.write_bytes(blob)  # every entry now holds another's whole, valid content
+    second = voiceguide("build", str(script), "-o", str(tmp_path / "2.mp3"), env=env)
+    assert second.returncode == 0, second.stderr
+    assert (tmp_path / "1.mp3").read_bytes() == (tmp_path / "2.mp3").read_bytes()
