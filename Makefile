@@ -21,6 +21,7 @@ lint: venv
 bench: venv
 	$(BIN)/python benchmarks/build_speed.py
 	$(BIN)/python benchmarks/voice_cost.py
+	$(BIN)/python benchmarks/hostile_cost.py
 
 sounds: venv
 	$(BIN)/python -m voiceguide.soundgen sounds
