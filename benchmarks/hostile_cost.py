@@ -13,7 +13,6 @@ check of a tiny valid script, measured in the same run. Prints figures only.
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import shutil
@@ -21,24 +20,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_speed import VOICEGUIDE, TreeMemory  # noqa: E402 -- the sibling benchmark's poller
+
+from voiceguide.speech import wav  # noqa: E402
 
 TARGET_S, TARGET_MB = 10.0, 500.0
 SCRIPT = "title: T\n{extra}stages:\n  - name: A\n    duration: 30\n    say: Go.\n"
 
 
 def wav_claiming(rate: int, frames: int) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(bytes(random.Random(rate).randbytes(2 * frames)))
-    return out.getvalue()
+    return wav.wrap_pcm16(random.Random(rate).randbytes(2 * frames), rate)
 
 
 def cases(folder: Path) -> dict[str, Path]:
