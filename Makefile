@@ -22,6 +22,7 @@ bench: venv
 	$(BIN)/python benchmarks/build_speed.py
 	$(BIN)/python benchmarks/voice_cost.py
 	$(BIN)/python benchmarks/hostile_cost.py
+	$(BIN)/python benchmarks/import_time.py
 
 sounds: venv
 	$(BIN)/python -m voiceguide.soundgen sounds

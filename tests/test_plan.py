@@ -5,12 +5,16 @@ each word of speech lasts 200 ms at 300 wpm-equivalent, each sound 1 s.
 """
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from voiceguide.durations import parse_duration
 from voiceguide.errors import ScriptError
 from voiceguide.plan import (
     AFTER_INTRO_MS,
@@ -332,14 +336,35 @@ stage_strategy = st.fixed_dictionaries({
 })
 
 
+def assert_justified(message: str) -> None:
+    """A timing error's own figures show it: what is needed does not fit what there is."""
+    order = re.search(r"'from' (\S+) is after 'until' (\S+)$", message)
+    if order:
+        assert parse_duration(order.group(1)) > parse_duration(order.group(2)), message
+        return
+    found = re.search(r"needs (a stage longer than )?([\d.]+) s.*?has ([\d.]+) s", message)
+    assert found, message
+    longer_than, needed, has = found.group(1), float(found.group(2)), float(found.group(3))
+    assert has <= needed if longer_than else needed > has, message
+
+
 @settings(deadline=None)
 @given(st.lists(stage_strategy, min_size=1, max_size=4), st.floats(0, 1))
 def test_plan_invariants(stages: list[dict], pace: float) -> None:
+    """Every drawn script either plans with all the invariants, or each of its errors is
+    justified by its own numbers; either way the speech requests cover what was asked."""
     doc = {"title": "Fuzz", "stages": [{"name": f"S{i}", **s} for i, s in enumerate(stages)]}
+    script = parse_script(json.dumps(doc).encode(), Path("drill.yaml"))
+    clips = FakeClips()
     try:
-        plan = plan_of(json.dumps(doc), pace=pace)
-    except ScriptError:
+        plan = make_plan(script, Settings(pace=pace), clips)
+    except ScriptError as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            assert_justified(problem.message)
         return
+    finally:
+        assert set(clips.asked) <= {r.text for r in speech_requests(script, Settings(pace=pace))}
     chapters = plan.chapters
     assert chapters[0].start_ms == 0 and chapters[-1].end_ms == plan.duration_ms
     for a, b in zip(chapters, chapters[1:], strict=False):
@@ -356,3 +381,12 @@ def test_plan_invariants(stages: list[dict], pace: float) -> None:
         countdown = stages[event.stage - 1]["countdown"] * 1000
         if event.text not in ("one", "two", "three", "four", "five"):
             assert event.end_ms <= chapter.end_ms - countdown
+
+
+def test_the_planner_imports_no_audio_library() -> None:
+    """Planning needs no numpy, no engine and no YAML parser loaded: a fresh interpreter shows."""
+    code = ("import sys, voiceguide.plan; print(sorted(m for m in sys.modules if m.split('.')[0]"
+            " in ('numpy', 'onnxruntime', 'pyttsx3', 'hibari') or m.startswith('voiceguide.speech.')"
+            " and m != 'voiceguide.speech.request'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

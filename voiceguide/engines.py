@@ -14,3 +14,8 @@ BUILT_IN = ("pyttsx3", "espeak-ng", "festival", NATURAL)
 # Installed with voiceguide: missing, they are the machine's fault, not the script's.
 CORE = ("pyttsx3", "espeak-ng", NATURAL)
 ALL = (*BUILT_IN, COMMAND)
+
+
+def is_command(engine: str) -> bool:
+    """``command`` and ``command:NAME``: a program of the user's, set up per voice profile."""
+    return engine == COMMAND or engine.startswith(COMMAND + ":")

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from voiceguide import engines
 from voiceguide.durations import (
@@ -30,7 +30,6 @@ from voiceguide.durations import (
     parse_range,
 )
 from voiceguide.errors import Problem, ScriptError
-from voiceguide.yamlsource import MAX_BYTES, Node, load
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -192,8 +191,14 @@ class Script:
         return stage.start_sound if stage.start_sound_set else self.start_sound
 
 
+if TYPE_CHECKING:  # the YAML reader loads only when a script is read
+    from voiceguide.yamlsource import Node
+
+
 def load_script(path: str | Path) -> Script:
     """Read and validate a drill script file; raise ``ScriptError`` on any problem."""
+    from voiceguide.yamlsource import MAX_BYTES
+
     path = Path(path)
     filename = str(path)
     try:
@@ -209,6 +214,8 @@ def load_script(path: str | Path) -> Script:
 
 
 def parse_script(data: bytes, path: Path) -> Script:
+    from voiceguide.yamlsource import load
+
     root = load(data, str(path))
     return _Reader(path).script(root)
 

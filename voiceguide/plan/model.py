@@ -1,0 +1,128 @@
+"""The plan: the exact timeline of a session, its JSON (format ``voiceguide.plan/1``) and
+its readable table. Pure data: no audio, no engines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from voiceguide.durations import clock
+from voiceguide.speech.request import SpeechRequest
+
+PLAN_FORMAT = "voiceguide.plan/1"
+
+
+class ClipLengths(Protocol):
+    """Lengths, in ms, of prepared (trimmed) clips as the render will place them."""
+
+    def speech_ms(self, request: SpeechRequest) -> int: ...
+
+    def sound_ms(self, name: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class Event:
+    type: Literal["speech", "sound"]
+    start_ms: int
+    end_ms: int
+    stage: int | None
+    text: str | None = None
+    voice: str | None = None
+    request: SpeechRequest | None = None
+    volume: float = 1.0
+    sound: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "type": self.type,
+            "start_s": _seconds(self.start_ms),
+            "end_s": _seconds(self.end_ms),
+            "stage": self.stage,
+        }
+        if self.type == "speech":
+            data["text"] = self.text
+            data["voice"] = self.voice
+        else:
+            data["sound"] = self.sound
+        return data
+
+
+@dataclass(frozen=True)
+class Chapter:
+    title: str
+    start_ms: int
+    end_ms: int
+
+    def to_json(self) -> dict[str, object]:
+        return {"title": self.title, "start_s": _seconds(self.start_ms),
+                "end_s": _seconds(self.end_ms)}
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    """How a stage's length was chosen, for the plan's pacing summary."""
+
+    number: int
+    name: str
+    min_ms: int
+    max_ms: int
+    pace: float
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    title: str
+    duration_ms: int
+    chapters: tuple[Chapter, ...]
+    events: tuple[Event, ...]
+    warnings: tuple[str, ...] = ()
+    stages: tuple[StageTiming, ...] = ()
+    notes: tuple[str, ...] = ()  # how --length was met; not part of the plan format
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "format": PLAN_FORMAT,
+            "title": self.title,
+            "duration_s": _seconds(self.duration_ms),
+            "chapters": [c.to_json() for c in self.chapters],
+            "events": [e.to_json() for e in self.events],
+            "warnings": list(self.warnings),
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+
+
+def _seconds(ms: int) -> float:
+    return round(ms / 1000, 3)
+
+
+def describe(plan: Plan) -> Iterator[str]:
+    """The plan as a readable table, one line per event, chapters as headings."""
+    chapters = iter(plan.chapters)
+    chapter = next(chapters, None)
+    yield f"{plan.title} — {clock(plan.duration_ms)}"
+    for timing in plan.stages:
+        span = (clock(timing.min_ms) if timing.min_ms == timing.max_ms
+                else f"{clock(timing.min_ms)}..{clock(timing.max_ms)} at pace {timing.pace:g}")
+        yield f"  stage {timing.number}: {clock(timing.duration_ms)}  ({span})"
+    for event in plan.events:
+        while chapter is not None and event.start_ms >= chapter.start_ms:
+            yield ""
+            yield f"[{clock(chapter.start_ms)} – {clock(chapter.end_ms)}] {chapter.title}"
+            chapter = next(chapters, None)
+        what = (f"{event.voice}: {event.text}" if event.type == "speech"
+                else f"♪ {event.sound}")
+        yield f"  {_stamp(event.start_ms)}  {what}"
+    while chapter is not None:
+        yield ""
+        yield f"[{clock(chapter.start_ms)} – {clock(chapter.end_ms)}] {chapter.title}"
+        chapter = next(chapters, None)
+
+
+def _stamp(ms: int) -> str:
+    minutes, rest = divmod(ms, 60_000)
+    return f"{minutes:3d}:{rest / 1000:06.3f}"

@@ -1,0 +1,193 @@
+"""The speech library: ``SpeechRequest`` → WAV through an engine, kept in the speech cache.
+
+Engines are built lazily, so importing this module starts no engine and does
+not import pyttsx3 or onnxruntime (those engines run them in worker processes).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from voiceguide import engines as names
+from voiceguide.errors import EngineError
+from voiceguide.speech import wav
+from voiceguide.speech.base import Engine, VoiceInfo, pick_voice, shorten, suggestion
+from voiceguide.speech.cache import SpeechCache, cache_key
+from voiceguide.speech.command_engine import CommandEngine
+from voiceguide.speech.espeak_engine import EspeakEngine
+from voiceguide.speech.festival_engine import FestivalEngine
+from voiceguide.speech.hibari_engine import HibariEngine
+from voiceguide.speech.pyttsx3_engine import Pyttsx3Engine
+from voiceguide.speech.request import SpeechRequest
+
+COMMAND = names.COMMAND
+
+
+def engines(jobs: int = 2) -> dict[str, Callable[[], Engine]]:
+    """The built-in engines by name; ``command`` / ``command:NAME`` are made per template."""
+    return {
+        "pyttsx3": lambda: Pyttsx3Engine(jobs=jobs),
+        "espeak-ng": lambda: EspeakEngine(jobs=jobs),
+        "festival": FestivalEngine,
+        names.NATURAL: HibariEngine,
+    }
+
+
+class SpeechLibrary:
+    """Speech audio for requests: from the cache, or synthesised in batches and cached."""
+
+    def __init__(self, cache_dir: Path | None = None, *, jobs: int = 2) -> None:
+        self.cache = SpeechCache(cache_dir)
+        self.jobs = jobs
+        self._factories = engines(jobs)
+        self._engines: dict[tuple[str, tuple[str, ...]], Engine] = {}
+        self._unsaved: dict[str, bytes] = {}  # made this run, but the cache could not keep it
+
+    def engine(self, name: str, options: tuple[str, ...] = ()) -> Engine:
+        """The engine called ``name`` (commands: per argv template); EngineError if unknown."""
+        slot = (name, options if names.is_command(name) else ())
+        if slot not in self._engines:
+            if names.is_command(name):
+                self._engines[slot] = CommandEngine(name, options)
+            elif name in self._factories:
+                self._engines[slot] = self._factories[name]()
+            else:
+                raise EngineError(self._unknown_engine(name))
+        return self._engines[slot]
+
+    def register(self, name: str, factory: Callable[[], Engine]) -> None:
+        """Adds an engine (or replaces a built-in one) for this library."""
+        self._factories[name] = factory
+        self._engines.pop((name, ()), None)
+
+    def engine_names(self) -> list[str]:
+        return [*self._factories, COMMAND]
+
+    def _unknown_engine(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self.engine_names(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown speech engine {name!r} (engines: {', '.join(self.engine_names())}){hint}"
+
+    def problem(self, engine: str, voice: str | None, options: tuple[str, ...] = ()) -> str | None:
+        """None when ``voice`` on ``engine`` is usable, else a one-line reason."""
+        if not names.is_command(engine) and engine not in self._factories:
+            return self._unknown_engine(engine)
+        chosen = self.engine(engine, options)
+        missing = chosen.problem()
+        if missing or voice is None:
+            return missing
+        trouble = chosen.voice_problem(voice)
+        if trouble is None:
+            return None
+        close = suggestion(chosen.voices(), voice)
+        return f"{trouble}; did you mean {close!r}?" if close else trouble
+
+    def default_voice(self, engine: str, language: str) -> str | None:
+        """A sensible voice for a language code (``en`` → ``gmw/en-us`` on espeak)."""
+        chosen = self.engine(engine)
+        if chosen.problem():
+            return None
+        return pick_voice(chosen.voices(), language)
+
+    def engine_for_voice(self, voice_id: str) -> str | None:
+        """The first installed engine that offers ``voice_id``, if any."""
+        for name in self._factories:
+            chosen = self.engine(name)
+            if chosen.problem() is None and chosen.voice_problem(voice_id) is None:
+                return name
+        return None
+
+    def list_voices(
+        self, language: str | None = None, engine: str | None = None
+    ) -> list[VoiceInfo]:
+        """The voices of every installed engine (or one), optionally for one language."""
+        return self._gather(lambda e: e.voices(), language, engine)
+
+    def fetchable_voices(
+        self, language: str | None = None, engine: str | None = None
+    ) -> list[VoiceInfo]:
+        """Voices installed engines know but that are not on this machine yet."""
+        return self._gather(lambda e: e.fetchable_voices(), language, engine)
+
+    def _gather(self, listing: Callable[[Engine], list[VoiceInfo]], language: str | None,
+                engine: str | None) -> list[VoiceInfo]:
+        names = [engine] if engine else list(self._factories)
+        found = []
+        for name in names:
+            chosen = self.engine(name)
+            if chosen.problem() is None:
+                found += listing(chosen)
+        if language:
+            lang = language.lower()
+            found = [v for v in found if f"{v.language.lower()}-".startswith(f"{lang}-")]
+        return found
+
+    def natural_or_default(self) -> str:
+        """The natural engine where it is usable, else the default engine."""
+        return names.NATURAL if self.engine(names.NATURAL).problem() is None else names.DEFAULT
+
+    def prefetch(self, requests: Iterable[SpeechRequest],
+                 announce: Callable[[int], None] | None = None) -> None:
+        """Synthesises what the cache lacks, batched by engine and (voice, rate).
+
+        ``announce`` hears how many clips are about to be made (for a progress line).
+        """
+        keyed = {self.key(r): r for r in requests}
+        missing = {key: r for key, r in keyed.items() if self._stored(key) is None}
+        if missing and announce is not None:
+            announce(len(missing))
+        batches: dict[tuple[str, tuple[str, ...]], list[tuple[str, SpeechRequest]]] = {}
+        for key, r in missing.items():
+            batches.setdefault((r.engine, r.options), []).append((key, r))
+        for (name, options), batch in batches.items():
+            batch.sort(key=lambda item: (item[1].voice or "", item[1].rate or 0.0))
+            self._check_voices(name, options, {r.voice for _, r in batch})
+            clips = self.engine(name, options).synthesize([r for _, r in batch])
+            for (key, r), data in zip(batch, clips, strict=True):
+                self._store(key, r, data)
+
+    def audio(self, request: SpeechRequest) -> tuple[np.ndarray, int]:
+        """Float32 mono samples in [-1, 1] and the engine's sample rate; untrimmed."""
+        key = self.key(request)
+        data = self._stored(key)
+        if data is None:
+            self.prefetch([request])
+            data = self._stored(key)
+        if data is None:  # the cache lost it between writing and reading: make it again
+            made = self.engine(request.engine, request.options).synthesize([request])[0]
+            data = self._checked(request, made)
+        return wav.decode(data)
+
+    def key(self, request: SpeechRequest) -> str:
+        """The speech cache's key: everything that changes the clip's audio."""
+        return cache_key(request, self.engine(request.engine, request.options).version())
+
+    def _stored(self, key: str) -> bytes | None:
+        return self._unsaved.get(key) or self.cache.get(key)
+
+    def _check_voices(self, name: str, options: tuple[str, ...], voices: set[str | None]) -> None:
+        for voice in sorted(voices, key=str):
+            reason = self.problem(name, voice, options)
+            if reason:
+                raise EngineError(reason)
+
+    def _checked(self, request: SpeechRequest, data: bytes) -> bytes:
+        """*data*, when it plausibly holds speech; else EngineError."""
+        reason = wav.speech_problem(data)
+        if reason:
+            raise EngineError(
+                f"the {request.engine} engine made no usable audio for "
+                f"{shorten(request.text)!r}: {reason}"
+            )
+        return data
+
+    def _store(self, key: str, request: SpeechRequest, data: bytes) -> None:
+        self._checked(request, data)
+        try:
+            self.cache.put(key, data)
+        except OSError:
+            self._unsaved[key] = data  # an unwritable cache slows builds but must not stop them
