@@ -70,6 +70,8 @@ def loud_gaps(db: np.ndarray, spans: list[tuple[int, int]], duration_ms: int) ->
                      strict=True))  # fmt: skip
     found = []
     for gap_start, gap_end in edges:
+        if gap_end - gap_start <= 60:
+            continue  # no silence planned there (e.g. a first stage at 0 s)
         gap = db[frame(gap_start / 1000 + 0.03) : frame(gap_end / 1000 - 0.03)]
         if gap.size and gap.max() >= SILENT_DB:
             found.append(gap_start)

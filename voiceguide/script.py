@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -35,9 +35,12 @@ T = TypeVar("T")
 D = TypeVar("D")
 
 BUILTIN_SOUNDS = frozenset({"chime", "bell", "gong", "tick"})
-PLACEHOLDERS = ("number", "name", "stages", "duration")
+PLACEHOLDERS = ("number", "name", "stages", "duration", "round", "rounds", "next", "remaining",
+                "elapsed", "total")
 STAGE_PLACEHOLDERS = frozenset(PLACEHOLDERS)
-SESSION_PLACEHOLDERS = frozenset({"stages"})
+SESSION_PLACEHOLDERS = frozenset({"stages", "total"})
+MAX_STAGES = 1000  # after repeat blocks are expanded
+MAX_ROUNDS = 100
 DEFAULT_ANNOUNCE = {
     "en": "Stage {number}. {name}.",
     "de": "Abschnitt {number}. {name}.",
@@ -52,7 +55,7 @@ MAX_TEXT_CHARS = 2000
 MAX_SPEECH_CHARS = 150_000
 MAX_RATE = 1000
 ENGINES = engines.ALL
-_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
+_PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")  # {{ and }} are literal braces
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,19 @@ class Stage:
     start_sound_set: bool = False  # True when the stage sets start_sound (even to null)
     start_sound_loc: Loc | None = None
     pace: float | None = None
+    countdown_sound: str | None = None  # played instead of spoken numbers
+    skip_last: bool = False  # left out of its block's last round
+    round: int = 1  # of the innermost repeat block; 1 outside any
+    rounds: int = 1
+    block: str | None = None  # the innermost block's name, if it has one
+    in_block: bool = False
+    block_loc: Loc | None = None  # the outermost block's `repeat`, for limits
+
+    @property
+    def title(self) -> str:
+        """The chapter title: ``Stage N: NAME``, with ``(R/T)`` inside a repeat block."""
+        rounds = f" ({self.round}/{self.rounds})" if self.in_block else ""
+        return f"Stage {self.number}: {self.name}{rounds}"
 
 
 @dataclass(frozen=True)
@@ -237,12 +253,22 @@ _TOP_KEYS = (
 _PROFILE_KEYS = ("engine", "voice", "rate", "volume", "command")
 _STAGE_KEYS = (
     "name", "duration", "say", "cues", "countdown", "voice", "announce", "start_sound", "pace",
+    "skip_last",
 )
+_BLOCK_KEYS = ("repeat", "name", "stages")
+_COUNTDOWN_KEYS = ("count", "sound")
 _CUE_KEYS = ("at", "every", "from", "until", "before_end", "say", "sound", "voice")
 
 
 class _Invalid(Exception):
     """A value was reported as a problem; the caller skips it."""
+
+
+class _TooMany(Exception):
+    """Repeat blocks expand past ``MAX_STAGES``; *node* is the outermost block's repeat."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
 
 
 class _Reader:
@@ -432,7 +458,7 @@ class _Reader:
     def placeholders(self, node: Node, text: str, allowed: frozenset[str]) -> None:
         for match in _PLACEHOLDER_RE.finditer(text):
             name = match.group(1)
-            if name in allowed:
+            if name is None or name in allowed:  # {{ or }}, or a known placeholder
                 continue
             if name in STAGE_PLACEHOLDERS:
                 self.problem(node, f"{{{name}}} only means something inside a stage")
@@ -583,34 +609,108 @@ class _Reader:
             raise self.invalid(node, f"stages is a list of stages, got {_kind(node)}")
         if not node.value:
             raise self.invalid(node, "stages is empty: a drill script needs at least one stage")
-        stages = []
-        for number, item in enumerate(node.value, start=1):
+        try:
+            stages = self.items(node.value, None)
+        except _TooMany as many:
+            raise self.invalid(many.node, f"the stages expand to more than {MAX_STAGES:,}; "
+                               "a session has at most that many: fewer rounds?") from None
+        return tuple(replace(s, number=n) for n, s in enumerate(stages, start=1))
+
+    def items(self, nodes: list[Node], outer: Node | None) -> list[Stage]:
+        """Stages and repeat blocks, blocks expanded in place; *outer*: the outermost block."""
+        found: list[Stage] = []
+        for item in nodes:
             try:
-                stages.append(self.stage(number, item))
+                if item.is_mapping and "repeat" in item.value:
+                    found += self.block(item, outer)
+                else:
+                    found.append(self.stage(item, outer))
             except _Invalid:
                 continue
-        return tuple(stages)
+            if len(found) > MAX_STAGES:
+                raise _TooMany(outer.value["repeat"] if outer else item)
+        return found
 
-    def stage(self, number: int, node: Node) -> Stage:
+    def block(self, node: Node, outer: Node | None) -> list[Stage]:
+        """A repeat block: its items read once (so problems are reported once), then repeated."""
+        self.keys(node, _BLOCK_KEYS, "repeat block")
+        values = node.value
+        outer = outer or node
+        repeat = self.rounds(values["repeat"])
+        name = self.optional(values, "name", self.text, None)
+        if "stages" not in values:
+            raise self.invalid(node, "a repeat block needs 'stages': the stages of one round")
+        body = values["stages"]
+        if not body.is_list or not body.value:
+            raise self.invalid(body, "a repeat block's stages is a list of at least one stage")
+        parts: list[Stage | list[Stage]] = []
+        for item in body.value:
+            try:
+                if item.is_mapping and "repeat" in item.value:
+                    parts.append(self.block(item, outer))
+                else:
+                    parts.append(self.stage(item, outer, in_block=True))
+            except _Invalid:
+                continue
+        if repeat is None:
+            raise _Invalid()
+        where = Loc(outer.value["repeat"].line, outer.value["repeat"].column)
+        expanded: list[Stage] = []
+        for round_ in range(1, repeat + 1):
+            for part in parts:
+                if isinstance(part, list):
+                    expanded += part
+                elif not (part.skip_last and round_ == repeat):
+                    expanded.append(replace(part, round=round_, rounds=repeat, block=name,
+                                            block_loc=where))
+            if len(expanded) > MAX_STAGES:
+                raise _TooMany(outer.value["repeat"])
+        if parts and not expanded:
+            raise self.invalid(values["repeat"], "this block expands to no stage: every stage "
+                               "is skip_last and it repeats once")
+        return expanded
+
+    def rounds(self, node: Node) -> int | None:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int) \
+                or not 1 <= value <= MAX_ROUNDS:
+            self.problem(node, f"repeat is a whole number of rounds 1..{MAX_ROUNDS}, got "
+                         f"{_kind(node)}")
+            return None
+        return value
+
+    def skip_last(self, node: Node) -> bool:
+        if not isinstance(node.value, bool):
+            raise self.invalid(node, f"skip_last is true or false, got {_kind(node)}")
+        return node.value
+
+    def stage(self, node: Node, outer: Node | None = None, in_block: bool = False) -> Stage:
         if not node.is_mapping:
-            raise self.invalid(node, f"stage {number} is a mapping with at least 'name' and "
+            raise self.invalid(node, "a stage is a mapping with at least 'name' and "
                                f"'duration', got {_kind(node)}")
         self.keys(node, _STAGE_KEYS, "stage")
+        if "skip_last" in node.value and not in_block:
+            self.problem(node.keys["skip_last"], "skip_last is only for stages inside a repeat "
+                         "block")
         values = node.value
         name = self.required(node, "name", self.text)
         duration = self.required(node, "duration", self.range)
         if name is None or duration is None:
             raise _Invalid()
         cues_node = values.get("cues")
+        count, countdown_sound = self.optional(values, "countdown", self.countdown, (0, None))
         return Stage(
-            number=number,
+            number=0,  # numbered once every block is expanded
             name=name,
             duration=duration,
             loc=Loc(node.line, node.column),
             duration_loc=Loc(values["duration"].line, values["duration"].column),
             say=self.optional(values, "say", self.stage_speech, ()),
             cues=self.cues(cues_node) if cues_node is not None else (),
-            countdown=self.optional(values, "countdown", self.countdown, 0),
+            countdown=count,
+            countdown_sound=countdown_sound,
+            skip_last=in_block and self.optional(values, "skip_last", self.skip_last, False),
+            in_block=in_block,
             voice=self.optional(values, "voice", self.voice_ref, None),
             announce=self.optional(values, "announce", self.announce, None),
             announce_loc=_loc(values.get("announce")),
@@ -626,12 +726,21 @@ class _Reader:
         except DurationError as exc:
             raise self.invalid(node, str(exc)) from None
 
-    def countdown(self, node: Node) -> int:
+    def countdown(self, node: Node) -> tuple[int, str | None]:
+        """``N``, or ``{count: N, sound: NAME}``: the count and the sound played instead."""
+        if node.is_mapping:
+            self.keys(node, _COUNTDOWN_KEYS, "countdown")
+            if "count" not in node.value:
+                raise self.invalid(node, "a countdown mapping needs 'count', e.g. "
+                                   "{count: 3, sound: tick}")
+            count, _ = self.countdown(node.value["count"])
+            return count, self.optional(node.value, "sound", self.sound_name, None)
         if isinstance(node.value, bool) or not isinstance(node.value, int):
-            raise self.invalid(node, f"countdown must be a whole number 0..10, got {_kind(node)}")
+            raise self.invalid(node, "countdown must be a whole number 0..10 or "
+                               f"{{count: N, sound: NAME}}, got {_kind(node)}")
         if not 0 <= node.value <= 10:
             raise self.invalid(node, f"countdown must be 0..10, got {node.value}")
-        return node.value
+        return node.value, None
 
     def cues(self, node: Node) -> tuple[Cue, ...]:
         if not node.is_list:

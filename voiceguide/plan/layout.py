@@ -9,6 +9,7 @@ those of the drill-script format, section 3.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from voiceguide.durations import clock, duration_in_words, number_in_words, seconds_text
@@ -28,16 +29,32 @@ TAIL_MS = 1000
 MAX_OCCURRENCES = 10_000
 
 
-def fill(text: str, script: Script, stage: Stage | None, duration_ms: int | None) -> str:
-    """Fill in {number}, {name}, {stages} and {duration}."""
-    values = {"stages": str(len(script.stages))}
-    if stage is not None:
-        values["number"] = str(stage.number)
-        values["name"] = stage.name
-        values["duration"] = duration_in_words(duration_ms or 0, script.language)
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", value)
-    return text
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
+
+
+def fill(text: str, values: dict[str, str]) -> str | None:
+    """*text* with its placeholders filled in; None when one has no value ({next} at the end).
+
+    ``{{`` and ``}}`` are literal braces.
+    """
+    missing = []
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)[0]
+        if name not in values:
+            missing.append(name)
+            return ""
+        return values[name]
+
+    filled = _PLACEHOLDER.sub(value, text)
+    return None if missing else filled
+
+
+def _whole(ms: int) -> int:
+    """*ms* rounded to whole seconds, as placeholders speak them."""
+    return (ms + 500) // 1000 * 1000
 
 
 def countdown_word(n: int, language: str) -> str:
@@ -51,10 +68,27 @@ class _Timeline:
     script: Script
     settings: Settings
     clips: ClipLengths
+    total_ms: int = 0  # every stage together, for {total}
     events: list[Event] = field(default_factory=list)
     chapters: list[Chapter] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+    def values(self, stage: Stage | None, length: int, at: int) -> dict[str, str]:
+        """The placeholders' values for a text scheduled *at* ms into *stage*."""
+        script, words = self.script, self.words
+        values = {"stages": str(len(script.stages)), "total": words(self.total_ms)}
+        if stage is not None:
+            values |= {"number": str(stage.number), "name": stage.name,
+                       "duration": words(length), "round": str(stage.round),
+                       "rounds": str(stage.rounds), "elapsed": words(_whole(at)),
+                       "remaining": words(length - _whole(at))}
+            if stage.number < len(script.stages):
+                values["next"] = script.stages[stage.number].name
+        return values
+
+    def words(self, ms: int) -> str:
+        return duration_in_words(ms, self.script.language)
 
     def problem(self, loc: Loc, message: str) -> None:
         self.problems.append(Problem(self.script.filename, loc.line, loc.column, message))
@@ -73,20 +107,27 @@ class _Timeline:
 
     def scratch(self) -> _Timeline:
         """An empty timeline for the same session, to try a layout without keeping it."""
-        return _Timeline(self.script, self.settings, self.clips)
+        return _Timeline(self.script, self.settings, self.clips, self.total_ms)
 
     def speech(self, voice: Voice, speech: Speech, start: int, stage: Stage | None,
-               length: int | None) -> int:
-        """Lay out a speech list from ``start``; return when it falls silent."""
+               length: int = 0, at: int = 0) -> int:
+        """Lay out a speech list from ``start`` (scheduled *at* ms into the stage); return
+        when it falls silent."""
         cursor, end, first = start, start, True
+        values = self.values(stage, length, at)
         for item in speech:
             if isinstance(item, Pause):
                 cursor = end + item.ms
                 first = True
                 continue
+            text = fill(item.text, values)
+            if text is None:
+                assert stage is not None  # only {next} can be missing, and only in the last stage
+                self.warnings.append(f"stage {stage.number} '{stage.name}': the last stage has "
+                                     f"no next stage; left out: {item.text!r}")
+                continue
             if not first:
                 cursor = end + BETWEEN_SPEECH_MS
-            text = fill(item.text, self.script, stage, length)
             end = self.say(voice, text, cursor, stage.number if stage else None)
             cursor, first = end, False
         return end
@@ -101,7 +142,8 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
     if line.problems:
         raise ScriptError(line.problems)
     timings = tuple(
-        StageTiming(s.number, s.name, s.duration[0], s.duration[1], p, n)
+        StageTiming(s.number, s.title, s.duration[0], s.duration[1], p, n,
+                    (s.block_loc.line, s.block_loc.column) if s.block_loc else None)
         for s, p, n in zip(script.stages, paces, lengths, strict=True)
     )
     events = sorted(line.events, key=lambda e: e.start_ms)  # stable: ties keep their order
@@ -142,14 +184,14 @@ def _lay_out(script: Script, settings: Settings, clips: ClipLengths,
              lengths: list[int]) -> tuple[_Timeline, int]:
     """The session's timeline with these stage lengths, and its duration."""
     check_session_length(script, lengths)  # before any work for an absurd session
-    line = _Timeline(script, settings, clips)
+    line = _Timeline(script, settings, clips, sum(lengths))
     default = resolve_voice(script, settings, None)
     cursor = _lay_out_intro(line, default)
     for stage, length in zip(script.stages, lengths, strict=True):
         _lay_out_stage(line, stage, cursor, length)
-        line.chapters.append(Chapter(f"Stage {stage.number}: {stage.name}", cursor,
-                                     cursor + length))
+        line.chapters.append(Chapter(stage.title, cursor, cursor + length))
         cursor += length
+    line.problems = merge_rounds(line.problems)
     return line, _lay_out_finish(line, default, cursor)
 
 
@@ -157,7 +199,7 @@ def _lay_out_intro(line: _Timeline, voice: Voice) -> int:
     """The intro and its chapter; returns when the first stage starts."""
     if not line.script.intro:
         return 0
-    start = line.speech(voice, line.script.intro, INTRO_LEAD_MS, None, None) + AFTER_INTRO_MS
+    start = line.speech(voice, line.script.intro, INTRO_LEAD_MS, None) + AFTER_INTRO_MS
     line.chapters.append(Chapter("Intro", 0, start))
     return start
 
@@ -171,7 +213,7 @@ def _lay_out_finish(line: _Timeline, voice: Voice, end_of_stages: int) -> int:
     if script.finish_sound is not None:
         cursor = line.sound(script.finish_sound, end_of_stages, None) + AFTER_SOUND_MS
     if script.outro:
-        cursor = line.speech(voice, script.outro, cursor, None, None)
+        cursor = line.speech(voice, script.outro, cursor, None)
     duration = cursor + TAIL_MS
     line.chapters.append(Chapter("Outro", end_of_stages, duration))
     return duration
@@ -264,7 +306,8 @@ def _lay_out_cues(line: _Timeline, stage: Stage, stage_voice: Voice, start: int,
         voice = resolve_voice(line.script, line.settings, cue.voice) if cue.voice \
             else stage_voice
         begin = occurrence.due if busy <= occurrence.due else busy + CUE_WAIT_MS
-        finish = _lay_out_cue(line.scratch(), stage, cue, voice, begin, length)
+        at = occurrence.due - start
+        finish = _lay_out_cue(line.scratch(), stage, cue, voice, begin, length, at)
         where = (f"stage {stage.number} '{stage.name}', {cue.describe()} due at "
                  f"{clock(occurrence.due - start)}")
         if cue.kind == "every":
@@ -284,21 +327,31 @@ def _lay_out_cues(line: _Timeline, stage: Stage, stage_voice: Voice, start: int,
         if begin != occurrence.due:
             line.warnings.append(f"{where}: waits {seconds_text(begin - occurrence.due)} for "
                                  f"speech to finish, starts at {clock(begin - start)}")
-        busy = _lay_out_cue(line, stage, cue, voice, begin, length)
+        busy = _lay_out_cue(line, stage, cue, voice, begin, length, at)
 
 
 def _lay_out_cue(line: _Timeline, stage: Stage, cue: Cue, voice: Voice, begin: int,
-                 length: int) -> int:
+                 length: int, at: int) -> int:
     cursor = end = begin
     if cue.sound is not None:
         end = line.sound(cue.sound, begin, stage.number)
         cursor = end + AFTER_SOUND_MS
     if cue.say:
-        end = line.speech(voice, cue.say, cursor, stage, length)
+        end = line.speech(voice, cue.say, cursor, stage, length, at)
     return end
 
 
 def _lay_out_countdown(line: _Timeline, stage: Stage, voice: Voice, end: int) -> None:
+    sound = stage.countdown_sound
+    if sound is not None:
+        clip = line.clips.sound_ms(sound) if stage.countdown else 0
+        if clip > 1000:
+            line.problem(stage.loc, f"stage {stage.number} '{stage.name}': countdown sound "
+                         f"'{sound}' lasts {seconds_text(clip)} but has 1.0 s between counts")
+            return
+        for n in range(stage.countdown, 0, -1):
+            line.sound(sound, end - n * 1000, stage.number)
+        return
     for n in range(stage.countdown, 0, -1):
         word = countdown_word(n, line.script.language)
         clip = line.clips.speech_ms(voice.request(word))
@@ -327,3 +380,26 @@ def _fixed_ms(script: Script, settings: Settings, clips: ClipLengths) -> int:
     scratch = _Timeline(script, settings, clips)
     default = resolve_voice(script, settings, None)
     return _lay_out_intro(scratch, default) + _lay_out_finish(scratch, default, 0)
+
+
+_STAGE_LABEL = re.compile(r"^stage (\d+) ")
+
+
+def merge_rounds(problems: list[Problem]) -> list[Problem]:
+    """A problem that recurs in several rounds of a block, once: at its line, naming every
+    stage it happens in (``stages 2, 4 and 6 'Walk back': ...``)."""
+    groups: dict[tuple[str, int, int, str], list[str]] = {}
+    for problem in problems:
+        label = _STAGE_LABEL.match(problem.message)
+        shape = _STAGE_LABEL.sub("stage # ", problem.message) if label else problem.message
+        groups.setdefault((problem.file, problem.line, problem.column, shape), []).append(
+            label.group(1) if label else "")
+    merged = []
+    for (file, line, column, shape), numbers in groups.items():
+        if len(numbers) > 1 and shape.startswith("stage # "):
+            listed = ", ".join(numbers[:-1]) + " and " + numbers[-1]
+            shape = shape.replace("stage # ", f"stages {listed} ", 1)
+        elif shape.startswith("stage # "):
+            shape = shape.replace("stage # ", f"stage {numbers[0]} ", 1)
+        merged.append(Problem(file, line, column, shape))
+    return merged

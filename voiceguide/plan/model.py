@@ -65,11 +65,12 @@ class StageTiming:
     """How a stage's length was chosen, for the plan's pacing summary."""
 
     number: int
-    name: str
+    title: str  # as its chapter: "Stage 3: Stride (2/6)"
     min_ms: int
     max_ms: int
     pace: float
     duration_ms: int
+    block: tuple[int, int] | None = None  # where its outermost repeat block stands
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,17 @@ def describe(plan: Plan) -> Iterator[str]:
     chapters = iter(plan.chapters)
     chapter = next(chapters, None)
     yield f"{plan.title} — {clock(plan.duration_ms)}"
+    block = None
     for timing in plan.stages:
+        if timing.block != block and timing.block is not None:
+            members = [t for t in plan.stages if t.block == timing.block]
+            yield (f"  repeat block (line {timing.block[0]}): stages {members[0].number}–"
+                   f"{members[-1].number}, {clock(sum(t.duration_ms for t in members))}")
+        block = timing.block
         span = (clock(timing.min_ms) if timing.min_ms == timing.max_ms
                 else f"{clock(timing.min_ms)}..{clock(timing.max_ms)} at pace {timing.pace:g}")
-        yield f"  stage {timing.number}: {clock(timing.duration_ms)}  ({span})"
+        indent = "    " if block else "  "
+        yield f"{indent}{timing.title}: {clock(timing.duration_ms)}  ({span})"
     for event in plan.events:
         while chapter is not None and event.start_ms >= chapter.start_ms:
             yield ""

@@ -28,7 +28,7 @@ def check_session_length(script: Script, lengths: list[int]) -> None:
     for stage, length in zip(script.stages, lengths, strict=True):
         end += length
         if end > MAX_SESSION_MS:
-            loc = stage.duration_loc
+            loc = stage.block_loc or stage.duration_loc  # a block's limit: at its repeat
             raise ScriptError([Problem(
                 script.filename, loc.line, loc.column,
                 f"stage {stage.number} '{stage.name}' would end at {clock(end)}; a session "
