@@ -65,7 +65,7 @@ def main() -> None:
         for _ in range(3):
             started = time.perf_counter()
             subprocess.run([str(VOICEGUIDE), "plan", str(rounds), "--json"], env=env,
-                           stdout=subprocess.DEVNULL, check=True)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
             plan_runs.append(time.perf_counter() - started)
         _, _, rounds_mb = build(rounds, folder / "rounds.mp3", env)
         _, _, drill_mb = build(drill, folder / "drill.mp3", env)

@@ -129,11 +129,23 @@ class LoudnessMeter:
 
     def integrated(self) -> float:
         """Gated integrated loudness in LUFS (mono); -inf when nothing passes the gates."""
-        hops = np.array(self._hops)
-        if hops.size < 4:
-            return SILENCE
-        blocks = hops[:-3] + hops[1:-2] + hops[2:-1] + hops[3:]
-        return gated_loudness(blocks / (4 * self._hop))
+        return integrated_from_hops(self.hop_energies())
+
+    def hop_energies(self) -> np.ndarray:
+        """The mean square of each complete 100 ms hop of the K-weighted signal so far."""
+        return np.array(self._hops) / self._hop
+
+
+def integrated_from_hops(hops: np.ndarray) -> float:
+    """Gated integrated loudness from 100 ms hop energies (400 ms blocks, 75 % overlap).
+
+    Hop energies of independent signals add, so the loudness of a mix at other
+    gains can be found from each part's hops without mixing it again.
+    """
+    if hops.size < 4:
+        return SILENCE
+    blocks = (hops[:-3] + hops[1:-2] + hops[2:-1] + hops[3:]) / 4
+    return gated_loudness(blocks)
 
 
 class TruePeakMeter:

@@ -9,15 +9,22 @@ Nothing but the current chunk and the clips playing in it is in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voiceguide.loudness import SILENCE, LoudnessMeter, TruePeakMeter, to_db
+from voiceguide.loudness import (
+    SILENCE,
+    LoudnessMeter,
+    TruePeakMeter,
+    integrated_from_hops,
+    to_db,
+)
 
 if TYPE_CHECKING:
+    from voiceguide.beds import BedMixer
     from voiceguide.clips import ClipStore
     from voiceguide.plan import Event, Plan
 
@@ -28,6 +35,9 @@ DUAL_MONO_DB = 10 * np.log10(2.0)  # a mono file counted in both ears reads this
 MP3_LOSS_LU = 0.3
 TARGET_MONO_LUFS = TARGET_LUFS - DUAL_MONO_DB + MP3_LOSS_LU
 PEAK_CEILING_DBTP = -1.5  # -1 is the promise; MP3 encoding may add a few tenths
+WHOLE_TOLERANCE_LU = 0.6  # -16 ± 1 is the promise; the rest is margin for the encoder
+BED_STEP_DB = 0.5
+BED_STEPS = 61  # beds are lowered by at most 30 dB
 CHUNK_S = 2
 
 
@@ -45,15 +55,37 @@ def to_sample(ms: int, rate: int) -> int:
     return round(ms * rate / 1000)
 
 
-def render(plan: Plan, clips: ClipStore, sample_rate: int) -> Iterator[bytes]:
-    """Yield the session as s16le mono chunks; their total is the plan's duration exactly."""
-    gain = session_gain(plan, clips, sample_rate)
+def render(plan: Plan, clips: ClipStore, sample_rate: int,
+           beds: Callable[[], BedMixer] | None = None,
+           bed_gain: list[float] | None = None) -> Iterator[bytes]:
+    """Yield the session as s16le mono chunks; their total is the plan's duration exactly.
+
+    *beds* makes a fresh mixer of the plan's beds (one per pass); the gain the beds
+    got (1.0 when at their level) is appended to *bed_gain*.
+    """
+    if beds is None:
+        gain, mixer = session_gain(plan, clips, sample_rate), None
+    else:
+        gain, lowered = levels(plan, clips, sample_rate, beds())
+        mixer = beds()
+        mixer.scale(lowered)
+        if bed_gain is not None:
+            bed_gain.append(lowered)
     silence: dict[int, bytes] = {}
-    for count, mix in mixed_chunks(plan, clips, sample_rate):
-        if mix is None:
-            yield silence.setdefault(count, bytes(2 * count))
-        else:
-            yield to_pcm16(mix * gain)
+    begin = 0
+    try:
+        for count, mix in mixed_chunks(plan, clips, sample_rate):
+            bed = mixer.chunk(begin, begin + count) if mixer is not None else None
+            begin += count
+            if mix is None and bed is None:
+                yield silence.setdefault(count, bytes(2 * count))
+            elif bed is None:
+                yield to_pcm16(mix * gain)
+            else:
+                yield to_pcm16(bed if mix is None else mix * gain + bed)
+    finally:
+        if mixer is not None:
+            mixer.close()
 
 
 def session_gain(plan: Plan, clips: ClipStore, sample_rate: int) -> float:
@@ -61,21 +93,56 @@ def session_gain(plan: Plan, clips: ClipStore, sample_rate: int) -> float:
     loudness = LoudnessMeter(sample_rate)
     peak = TruePeakMeter()
     for count, mix in mixed_chunks(plan, clips, sample_rate):
-        sounding = np.flatnonzero(mix) if mix is not None else np.zeros(0, dtype=int)
-        if sounding.size == 0:
-            loudness.skip(count)
-            peak.skip()
-            continue
-        first, last = int(sounding[0]), int(sounding[-1]) + 1  # measure only where sound is
-        if first:
-            loudness.skip(first)
-            peak.skip()
-        loudness.feed(mix[first:last])
-        peak.feed(mix[first:last])
-        if last < count:
-            loudness.skip(count - last)
-            peak.skip()
+        _measure(loudness, peak, mix, count)
     return gain_for(loudness.integrated(), to_db(peak.finish()))
+
+
+def levels(plan: Plan, clips: ClipStore, sample_rate: int,
+           beds: BedMixer) -> tuple[float, float]:
+    """(the events' gain, the beds' gain): the speech lands on the target as without beds;
+    the beds keep their level below it unless that would take the whole file off its
+    target (bed-only stretches count in the gated loudness) or over the peak ceiling,
+    in which case they are lowered, in steps of half a decibel, just as far as needed."""
+    speech, speech_peak = LoudnessMeter(sample_rate), TruePeakMeter()
+    bed, bed_peak = LoudnessMeter(sample_rate), TruePeakMeter()
+    begin = 0
+    try:
+        for count, mix in mixed_chunks(plan, clips, sample_rate):
+            _measure(speech, speech_peak, mix, count)
+            _measure(bed, bed_peak, beds.chunk(begin, begin + count), count)
+            begin += count
+    finally:
+        beds.close()
+    gain = gain_for(speech.integrated(), to_db(speech_peak.finish()))
+    hops_speech, hops_bed = speech.hop_energies(), bed.hop_energies()
+    size = min(len(hops_speech), len(hops_bed))
+    ceiling = 10 ** (PEAK_CEILING_DBTP / 20)
+    for step in range(BED_STEPS):
+        bed_gain = 10 ** (-step * BED_STEP_DB / 20)
+        whole = integrated_from_hops(gain**2 * hops_speech[:size] + bed_gain**2 * hops_bed[:size])
+        peak = gain * speech_peak.peak + bed_gain * bed_peak.finish()
+        if abs(whole - TARGET_MONO_LUFS) <= WHOLE_TOLERANCE_LU and peak <= ceiling:
+            return gain, bed_gain
+    return gain, 10 ** (-(BED_STEPS - 1) * BED_STEP_DB / 20)
+
+
+def _measure(loudness: LoudnessMeter, peak: TruePeakMeter, mix: np.ndarray | None,
+             count: int) -> None:
+    """Feed a chunk to the meters, skipping its digital silence cheaply."""
+    sounding = np.flatnonzero(mix) if mix is not None else np.zeros(0, dtype=int)
+    if mix is None or sounding.size == 0:
+        loudness.skip(count)
+        peak.skip()
+        return
+    first, last = int(sounding[0]), int(sounding[-1]) + 1  # measure only where sound is
+    if first:
+        loudness.skip(first)
+        peak.skip()
+    loudness.feed(mix[first:last])
+    peak.feed(mix[first:last])
+    if last < count:
+        loudness.skip(count - last)
+        peak.skip()
 
 
 def gain_for(loudness_lufs: float, peak_dbtp: float) -> float:

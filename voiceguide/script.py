@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from voiceguide import engines
+from voiceguide import builtins, engines
 from voiceguide.durations import (
     DurationError,
     Offset,
@@ -34,7 +34,9 @@ from voiceguide.errors import Problem, ScriptError
 T = TypeVar("T")
 D = TypeVar("D")
 
-BUILTIN_SOUNDS = frozenset({"chime", "bell", "gong", "tick"})
+BUILTIN_SOUNDS = frozenset(builtins.SOUNDS)
+BUILTIN_MUSIC = frozenset(builtins.MUSIC)
+MIN_CADENCE, MAX_CADENCE = 100, 220  # steps per minute
 PLACEHOLDERS = ("number", "name", "stages", "duration", "round", "rounds", "next", "remaining",
                 "elapsed", "total")
 STAGE_PLACEHOLDERS = frozenset(PLACEHOLDERS)
@@ -151,6 +153,8 @@ class Stage:
     start_sound_loc: Loc | None = None
     pace: float | None = None
     countdown_sound: str | None = None  # played instead of spoken numbers
+    cadence: int | None | bool = None  # None: the script's; False: none; else steps per minute
+    music: bool = True  # False: no music bed under this stage
     skip_last: bool = False  # left out of its block's last round
     round: int = 1  # of the innermost repeat block; 1 outside any
     rounds: int = 1
@@ -163,6 +167,24 @@ class Stage:
         """The chapter title: ``Stage N: NAME``, with ``(R/T)`` inside a repeat block."""
         rounds = f" ({self.round}/{self.rounds})" if self.in_block else ""
         return f"Stage {self.number}: {self.name}{rounds}"
+
+
+@dataclass(frozen=True)
+class MusicFile:
+    """A music file of the bed, as the script names it and where it is."""
+
+    name: str  # as written in the script (or a built-in loop's name)
+    path: Path
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Music:
+    """The music bed: files played in order and looped under the stages that have music."""
+
+    files: tuple[MusicFile, ...]
+    level: float = -14.0  # LU relative to the speech
+    duck: float = 10.0  # dB lower while speech or a sound plays
 
 
 @dataclass(frozen=True)
@@ -188,6 +210,10 @@ class Script:
     finish_sound_loc: Loc | None = None
     intro: Speech = ()
     outro: Speech = ()
+    music: Music | None = None
+    cadence: int | None = None  # steps per minute under every stage
+    cadence_level: float = -18.0  # LU relative to the speech
+    cadence_sound: str = "tick"
 
     @property
     def filename(self) -> str:
@@ -249,11 +275,13 @@ def _unprintable(char: str, lines: bool) -> bool:
 _TOP_KEYS = (
     "version", "title", "description", "artist", "album", "language", "voices", "voice",
     "pace", "sounds", "announce", "start_sound", "finish_sound", "intro", "outro", "stages",
+    "music", "cadence", "cadence_level", "cadence_sound",
 )
+_MUSIC_KEYS = ("files", "level", "duck")
 _PROFILE_KEYS = ("engine", "voice", "rate", "volume", "command")
 _STAGE_KEYS = (
     "name", "duration", "say", "cues", "countdown", "voice", "announce", "start_sound", "pace",
-    "skip_last",
+    "skip_last", "cadence", "music",
 )
 _BLOCK_KEYS = ("repeat", "name", "stages")
 _COUNTDOWN_KEYS = ("count", "sound")
@@ -336,6 +364,11 @@ class _Reader:
             intro=self.optional(top, "intro", self.session_speech, ()),
             outro=self.optional(top, "outro", self.session_speech, ()),
             stages=self.required(root, "stages", self.stages) or (),
+            music=self.optional(top, "music", self.music, None),
+            cadence=self.optional(top, "cadence", self.cadence, None),
+            cadence_level=self.optional(top, "cadence_level",
+                                        lambda n: self.number(n, "cadence_level", -40, 0), -18.0),
+            cadence_sound=self.optional(top, "cadence_sound", self.sound_name, "tick"),
         )
         if self.problems:
             raise ScriptError(self.problems)
@@ -487,26 +520,26 @@ class _Reader:
             self.sound_names.add(name)
         return paths, locs
 
-    def sound_path(self, node: Node, relative: str) -> Path:
+    def sound_path(self, node: Node, relative: str, what: str = "sound") -> Path:
         """A sound path resolved inside the script's folder (symlinks followed)."""
         folder = self.path.parent.resolve()
         candidate = Path(relative)
         if candidate.is_absolute():
-            self.problem(node, f"sound path '{relative}' is absolute; give a path relative to "
+            self.problem(node, f"{what} path '{relative}' is absolute; give a path relative to "
                          "the script's folder")
             return candidate
         try:
             resolved = (folder / candidate).resolve()
         except (RuntimeError, OSError):  # a loop of symbolic links, or a name too long
-            self.problem(node, f"sound path '{relative}' cannot be followed (a loop of "
+            self.problem(node, f"{what} path '{relative}' cannot be followed (a loop of "
                          "symbolic links?)")
             return candidate
         if not resolved.is_relative_to(folder):
-            self.problem(node, f"sound path '{relative}' leads outside the script's folder")
+            self.problem(node, f"{what} path '{relative}' leads outside the script's folder")
         elif not resolved.is_file():
             reason = ("is a folder" if resolved.is_dir() else "is not a regular file"
                       if resolved.exists() else "does not exist")
-            self.problem(node, f"sound file '{relative}' {reason}")
+            self.problem(node, f"{what} file '{relative}' {reason}")
         return resolved
 
     def voices(self, node: Node) -> dict[str, VoiceProfile]:
@@ -670,6 +703,51 @@ class _Reader:
                                "is skip_last and it repeats once")
         return expanded
 
+    def music(self, node: Node) -> Music:
+        if not node.is_mapping:
+            raise self.invalid(node, "music is a mapping such as {files: [music/easy.mp3], "
+                               f"level: -14, duck: 10}}, got {_kind(node)}")
+        self.keys(node, _MUSIC_KEYS, "music bed")
+        values = node.value
+        if "files" not in values:
+            raise self.invalid(node, "music needs 'files': the music files, in order")
+        listed = values["files"]
+        items = listed.value if listed.is_list else [listed]
+        if not items:
+            raise self.invalid(listed, "music files is a list of at least one file")
+        files = []
+        for item in items:
+            with contextlib.suppress(_Invalid):
+                files.append(self.music_file(item))
+        level = self.optional(values, "level", lambda n: self.number(n, "music level", -40, 0),
+                              -14.0)
+        duck = self.optional(values, "duck", lambda n: self.number(n, "duck", 0, 40), 10.0)
+        return Music(tuple(files), level, duck)
+
+    def music_file(self, node: Node) -> MusicFile:
+        name = self.text(node)
+        loc = Loc(node.line, node.column)
+        if name in BUILTIN_MUSIC and not (self.path.parent / name).exists():
+            return MusicFile(name, builtins.music_path(name), loc)
+        return MusicFile(name, self.sound_path(node, name, what="music"), loc)
+
+    def cadence(self, node: Node) -> int:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int) \
+                or not MIN_CADENCE <= value <= MAX_CADENCE:
+            raise self.invalid(node, f"cadence is steps per minute, a whole number "
+                               f"{MIN_CADENCE}..{MAX_CADENCE}, got {_kind(node)}")
+        return value
+
+    def stage_cadence(self, node: Node) -> int | bool:
+        return False if node.value is False else self.cadence(node)
+
+    def music_switch(self, node: Node) -> bool:
+        if not isinstance(node.value, bool):
+            raise self.invalid(node, f"a stage's music is true or false (none under it), got "
+                               f"{_kind(node)}")
+        return node.value
+
     def rounds(self, node: Node) -> int | None:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int) \
@@ -710,6 +788,8 @@ class _Reader:
             countdown=count,
             countdown_sound=countdown_sound,
             skip_last=in_block and self.optional(values, "skip_last", self.skip_last, False),
+            cadence=self.optional(values, "cadence", self.stage_cadence, None),
+            music=self.optional(values, "music", self.music_switch, True),
             in_block=in_block,
             voice=self.optional(values, "voice", self.voice_ref, None),
             announce=self.optional(values, "announce", self.announce, None),

@@ -7,6 +7,7 @@ the script (exit 2), one-line errors for the machine (exit 1).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from voiceguide.plan.voices import choose_voices, refuse_commands, require_engin
 from voiceguide.script import Script, load_script
 
 if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
+    from voiceguide.beds import BedMixer, MusicLevels
     from voiceguide.clips import ClipStore
     from voiceguide.speech import SpeechLibrary
 
@@ -48,6 +50,19 @@ class Session:
     clips: ClipStore
     notes: list[str] = field(default_factory=list)  # how the voice was chosen, for stderr
 
+    def beds(self, plan: Plan) -> BedMixer:
+        """The music and cadence of *plan*, at their levels below the speech."""
+        from voiceguide.beds import BedMixer
+        from voiceguide.render import TARGET_MONO_LUFS
+
+        return BedMixer(plan, self.script, self.clips, self.options.sample_rate,
+                        TARGET_MONO_LUFS, self.music_levels())
+
+    def music_levels(self) -> MusicLevels:
+        from voiceguide.beds import MusicLevels
+
+        return MusicLevels(self.speech.cache.folder.parent, self.options.sample_rate)
+
     def plan(self) -> Plan:
         settings = self.options.settings
         pace, _ = choose_pace(self.script, settings, self.clips)
@@ -73,6 +88,7 @@ def open_session(path: str | Path, options: Options) -> Session:
     require_engines(script, options.settings, speech)
     problems = voice_problems(script, options.settings, speech)
     problems += _sound_problems(script)
+    problems += _music_problems(script, speech.cache.folder.parent, options.sample_rate)
     if problems:
         raise ScriptError(problems)
     sounds = SoundLibrary(script.sounds)
@@ -101,11 +117,18 @@ def build(path: str | Path, target: Path, options: Options) -> Plan:
     script = session.script
     tags = {"title": script.title, "artist": script.artist or "voiceguide",
             "album": script.album or script.title, "comment": script.description or ""}
-    chunks = render(the_plan, session.clips, options.sample_rate)
+    bed_gain: list[float] = []
+    beds = (lambda: session.beds(the_plan)) if the_plan.beds else None
+    chunks = render(the_plan, session.clips, options.sample_rate, beds, bed_gain)
     if options.progress is not None:
         chunks = _reporting(chunks, the_plan, options)
     write_mp3(chunks, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
               tags=tags, chapters=the_plan.chapters)
+    if bed_gain and bed_gain[0] < 1.0:
+        lowered = -20 * math.log10(bed_gain[0])
+        the_plan = replace(the_plan, notes=(*the_plan.notes, (
+            f"music and cadence play {lowered:.1f} dB below their levels: at the levels asked "
+            "for, the stretches without speech would take the whole file off -16 LUFS")))
     return the_plan
 
 
@@ -121,6 +144,25 @@ def _reporting(chunks: Iterator[bytes], the_plan: Plan, options: Options) -> Ite
 
 # ---------------------------------------------------------------------------
 # Checks that need the disk
+
+
+def _music_problems(script: Script, cache_dir: Path, rate: int) -> list[Problem]:
+    """Music files that cannot be played: located, before any speech is made."""
+    from voiceguide.beds import MusicLevels
+    from voiceguide.errors import AudioError
+
+    if script.music is None:
+        return []
+    levels, problems = MusicLevels(cache_dir, rate), []
+    for music in script.music.files:
+        if not music.path.is_file():
+            continue  # script.py reported it already
+        try:
+            levels.loudness(music)
+        except AudioError as exc:
+            problems.append(Problem(script.filename, music.loc.line, music.loc.column,
+                                    f"music file '{music.name}': {exc}"))
+    return problems
 
 
 def _sound_problems(script: Script) -> list[Problem]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voiceguide import builtins
 from voiceguide.speech import wav
 
 RATE = 44100
@@ -103,6 +104,42 @@ def double_chime() -> np.ndarray:
     return low
 
 
+LOOP_BPM = 90
+# C, G, A minor, F: four bars of one chord each, as MIDI notes (a pad and an arpeggio)
+PROGRESSION = ((48, 60, 64, 67), (43, 59, 62, 67), (45, 60, 64, 69), (41, 60, 65, 69))
+
+
+def _hz(note: int) -> float:
+    return 440.0 * 2 ** ((note - 69) / 12)
+
+
+def soft_loop() -> np.ndarray:
+    """A soft, even loop (~10.7 s) to run to: four chords of warm pads, a quiet bass and a
+    gentle plucked arpeggio at 90 beats per minute. Its end leads back into its start."""
+    beat = 60 / LOOP_BPM
+    bar = 4 * beat
+    t = _timeline(bar * len(PROGRESSION))
+    out = np.zeros_like(t)
+    for index, (bass, *pad) in enumerate(PROGRESSION):
+        start = index * bar
+        local = t - start
+        # a pad swells in and out over its bar, overlapping its neighbours (also across the loop)
+        for shift in (-len(t) / RATE, 0.0, len(t) / RATE):
+            x = (local - shift) / bar
+            window = np.where((x > -0.15) & (x < 1.15), np.sin(np.pi * (x + 0.15) / 1.3) ** 2, 0)
+            for note in pad:
+                out += 0.12 * window * np.sin(2 * np.pi * _hz(note) * t)
+            out += 0.18 * window * np.sin(2 * np.pi * _hz(bass) * t)
+        for step in range(8):  # eighth notes up and down the chord
+            note = (*pad, pad[-1] + 12, *reversed(pad))[step % 7]
+            at = start + step * beat / 2
+            pluck = (t >= at) & (t < at + 0.6)
+            since = t[pluck] - at
+            out[pluck] += (0.16 * np.exp(-since / 0.18) * np.sin(2 * np.pi * _hz(note + 12) * since)
+                           * np.minimum(1.0, since / 0.004))
+    return out
+
+
 BUILTINS: dict[str, Callable[[], np.ndarray]] = {
     "chime": chime,
     "bell": bell,
@@ -119,14 +156,18 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return np.round(scaled * 32767).astype("<i2").tobytes()
 
 
+MUSIC: dict[str, Callable[[], np.ndarray]] = {"soft_loop": soft_loop}
+
+
 def generate(folder: Path) -> list[Path]:
-    """Write every built-in sound as 16-bit mono 44.1 kHz WAV into *folder*."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write every built-in sound and music loop as 16-bit mono 44.1 kHz WAV into *folder*."""
     written = []
-    for name, make in BUILTINS.items():
-        path = folder / f"{name}.wav"
-        path.write_bytes(wav.wrap_pcm16(to_pcm16(make()), RATE))
-        written.append(path)
+    for where, makers in ((folder, BUILTINS), (folder / builtins.MUSIC_FOLDER, MUSIC)):
+        where.mkdir(parents=True, exist_ok=True)
+        for name, make in makers.items():
+            path = where / f"{name}.wav"
+            path.write_bytes(wav.wrap_pcm16(to_pcm16(make()), RATE))
+            written.append(path)
     return written
 
 

@@ -19,6 +19,7 @@ from typing import IO
 
 import numpy as np
 
+from voiceguide import builtins
 from voiceguide.errors import AudioError
 from voiceguide.speech import wav
 
@@ -32,10 +33,7 @@ FFMPEG_MISSING = "ffmpeg is not installed: sudo apt-get install ffmpeg"
 
 
 def builtin_folder() -> Path:
-    """``voiceguide/_sounds`` in an installed wheel, else ``sounds/`` of the source tree."""
-    package = Path(__file__).resolve().parent
-    installed = package / "_sounds"
-    return installed if installed.is_dir() else package.parent / "sounds"
+    return builtins.folder()
 
 
 def sniff_bytes(head: bytes) -> str | None:
@@ -206,7 +204,7 @@ class SoundLibrary:
 
     def __init__(self, user_sounds: Mapping[str, Path] = MappingProxyType({})) -> None:
         self._user = {name: Path(path) for name, path in user_sounds.items()}
-        self._builtin = {p.stem: p for p in sorted(builtin_folder().glob("*.wav"))}
+        self._builtin = {name: builtins.sound_path(name) for name in builtins.SOUNDS}
 
     def names(self) -> set[str]:
         return set(self._builtin) | set(self._user)

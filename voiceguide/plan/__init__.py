@@ -21,6 +21,7 @@ from voiceguide.plan.layout import (
 )
 from voiceguide.plan.model import (
     PLAN_FORMAT,
+    Bed,
     Chapter,
     ClipLengths,
     Event,
@@ -32,7 +33,7 @@ from voiceguide.plan.pacing import MAX_SESSION_MS, check_session_length
 from voiceguide.plan.voices import Settings, Voice, resolve_voice, voice_refs
 
 __all__ = [
-    "AFTER_INTRO_MS", "AFTER_SOUND_MS", "BETWEEN_SPEECH_MS", "CUE_WAIT_MS", "INTRO_LEAD_MS",
+    "AFTER_INTRO_MS", "AFTER_SOUND_MS", "BETWEEN_SPEECH_MS", "CUE_WAIT_MS", "INTRO_LEAD_MS", "Bed",
     "MAX_SESSION_MS", "PLAN_FORMAT", "TAIL_MS", "Chapter", "ClipLengths", "Event", "Plan",
     "Settings", "StageTiming", "Voice", "check_session_length", "choose_pace", "describe",
     "make_plan", "resolve_voice", "speech_requests", "voice_refs",

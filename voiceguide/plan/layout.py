@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from voiceguide.durations import clock, duration_in_words, number_in_words, seconds_text
 from voiceguide.errors import Problem, ScriptError
-from voiceguide.plan.model import Chapter, ClipLengths, Event, Plan, StageTiming
+from voiceguide.plan.model import Bed, Chapter, ClipLengths, Event, Plan, StageTiming
 from voiceguide.plan.pacing import check_session_length, pace_for_length, stage_lengths, stage_paces
 from voiceguide.plan.voices import Settings, Voice, resolve_voice
 from voiceguide.script import Cue, Loc, Pause, Script, Speech, Stage, Text
@@ -148,7 +148,29 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
     )
     events = sorted(line.events, key=lambda e: e.start_ms)  # stable: ties keep their order
     return Plan(script.title, duration, tuple(line.chapters), tuple(events),
-                tuple(line.warnings), timings, tuple(notes))
+                tuple(line.warnings), timings, tuple(notes), beds(script, line.chapters))
+
+
+def beds(script: Script, chapters: list[Chapter]) -> tuple[Bed, ...]:
+    """The music under every run of stages that have it, and each stage's cadence ticks
+    (from its start until its countdown)."""
+    spans = [c for c in chapters if c.title.startswith("Stage ")]
+    found: list[Bed] = []
+    if script.music is not None:
+        names = tuple(f.name for f in script.music.files)
+        run: list[Chapter] = []
+        for stage, span in zip(script.stages, spans, strict=True):
+            if stage.music:
+                run.append(span)
+            if run and (not stage.music or stage is script.stages[-1]):
+                found.append(Bed("music", run[0].start_ms, run[-1].end_ms, files=names))
+                run = []
+    for stage, span in zip(script.stages, spans, strict=True):
+        spm = script.cadence if stage.cadence is None else stage.cadence
+        if spm:
+            end = span.end_ms - stage.countdown * 1000
+            found.append(Bed("cadence", span.start_ms, end, stage=stage.number, spm=int(spm)))
+    return tuple(sorted(found, key=lambda b: (b.start_ms, b.type)))
 
 
 def speech_requests(script: Script, settings: Settings,

@@ -61,6 +61,25 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class Bed:
+    """Sound that runs under the session: the music, or a stage's cadence ticks."""
+
+    type: Literal["music", "cadence"]
+    start_ms: int
+    end_ms: int
+    files: tuple[str, ...] = ()  # music: as the script names them
+    stage: int | None = None  # cadence: the stage's number
+    spm: int | None = None  # cadence: steps per minute
+
+    def to_json(self) -> dict[str, object]:
+        if self.type == "music":
+            return {"type": "music", "start_s": _seconds(self.start_ms),
+                    "end_s": _seconds(self.end_ms), "files": list(self.files)}
+        return {"type": "cadence", "stage": self.stage, "start_s": _seconds(self.start_ms),
+                "end_s": _seconds(self.end_ms), "spm": self.spm}
+
+
+@dataclass(frozen=True)
 class StageTiming:
     """How a stage's length was chosen, for the plan's pacing summary."""
 
@@ -82,6 +101,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     stages: tuple[StageTiming, ...] = ()
     notes: tuple[str, ...] = ()  # how --length was met; not part of the plan format
+    beds: tuple[Bed, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -91,6 +111,7 @@ class Plan:
             "chapters": [c.to_json() for c in self.chapters],
             "events": [e.to_json() for e in self.events],
             "warnings": list(self.warnings),
+            **({"beds": [b.to_json() for b in self.beds]} if self.beds else {}),
         }
 
     def dumps(self) -> str:
@@ -117,6 +138,10 @@ def describe(plan: Plan) -> Iterator[str]:
                 else f"{clock(timing.min_ms)}..{clock(timing.max_ms)} at pace {timing.pace:g}")
         indent = "    " if block else "  "
         yield f"{indent}{timing.title}: {clock(timing.duration_ms)}  ({span})"
+    for bed in plan.beds:
+        what = (f"music ({', '.join(bed.files)})" if bed.type == "music"
+                else f"cadence {bed.spm} steps per minute, stage {bed.stage}")
+        yield f"  {clock(bed.start_ms)}–{clock(bed.end_ms)}  {what}"
     for event in plan.events:
         while chapter is not None and event.start_ms >= chapter.start_ms:
             yield ""

@@ -1,0 +1,172 @@
+"""Music and cadence beds (spec section 10), on real builds with real ffmpeg decoding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import measure
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from voiceguide.beds import DUCK_AFTER_MS, DUCK_BEFORE_MS, duck_spans, tick_samples
+from voiceguide.plan import Bed, Settings, make_plan
+from voiceguide.script import load_script
+from voiceguide.session import Options, open_session
+
+pytestmark = pytest.mark.slow
+
+RATE = 44100
+SCRIPT = """\
+title: Beds
+voices: {coach: {engine: hibari, voice: heart, rate: 170}}
+voice: coach
+music: {files: [soft_loop], level: -14, duck: 12}
+cadence: 150
+intro: Hello.
+stages:
+  - name: With music
+    duration: 24
+    say: Music runs under this stage.
+    cues: [{at: 12, say: Halfway.}]
+    countdown: 3
+  - name: Ticks only
+    duration: 12
+    music: false
+    cadence: 120
+  - name: Nothing
+    duration: 8
+    music: false
+    cadence: false
+outro: Done.
+"""
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main_cli(), list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def main_cli():  # type: ignore[no-untyped-def]
+    from voiceguide.cli import main
+
+    return main
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("beds")
+    script = folder / "beds.yaml"
+    script.write_text(SCRIPT, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+        code, out, err = run("plan", str(script), "--json")
+        assert code == 0, err
+        targets = [folder / "a.mp3", folder / "b.mp3"]
+        for target in targets:
+            code, _, err = run("build", str(script), "-o", str(target))
+            assert code == 0, err
+        session = open_session(script, Options())
+        plan = session.plan()
+        mixer = session.beds(plan)
+        bed = np.concatenate([c if (c := mixer.chunk(b, min(b + RATE, total))) is not None
+                              else np.zeros(min(RATE, total - b))
+                              for total in [round(plan.duration_ms * RATE / 1000)]
+                              for b in range(0, total, RATE)])
+        mixer.close()
+    return {"plan": json.loads(out), "mp3": targets[0], "again": targets[1], "bed": bed,
+            "object": plan, "stderr": err}
+
+
+def test_the_plan_lists_every_bed(built: dict) -> None:
+    chapters = {c["title"]: c for c in built["plan"]["chapters"]}
+    first, second = chapters["Stage 1: With music"], chapters["Stage 2: Ticks only"]
+    assert built["plan"]["beds"] == [
+        {"type": "cadence", "stage": 1, "start_s": first["start_s"],
+         "end_s": round(first["end_s"] - 3, 3), "spm": 150},
+        {"type": "music", "start_s": first["start_s"], "end_s": first["end_s"],
+         "files": ["soft_loop"]},
+        {"type": "cadence", "stage": 2, "start_s": second["start_s"], "end_s": second["end_s"],
+         "spm": 120},
+    ]
+
+
+def rms_db(samples: np.ndarray) -> float:
+    return 10 * np.log10(float(np.mean(samples.astype(np.float64) ** 2)) + 1e-20)
+
+
+def test_music_is_ducked_under_every_event_by_at_least_duck(built: dict) -> None:
+    plan, bed = built["object"], built["bed"]
+    music = next(b for b in plan.beds if b.type == "music")
+    start, end = round(music.start_ms * RATE / 1000), round(music.end_ms * RATE / 1000)
+    ticks = [t for b in plan.beds if b.type == "cadence" for t in tick_samples(b, RATE)]
+    no_ticks = np.ones(len(bed), dtype=bool)
+    for at in ticks:
+        no_ticks[at : at + round(0.1 * RATE)] = False
+    spans = duck_spans(plan, RATE)
+    inside = np.zeros(len(bed), dtype=bool)
+    for lo, hi in spans:
+        inside[lo:hi] = True
+    region = np.zeros(len(bed), dtype=bool)
+    region[start + RATE : end - 2 * RATE] = True  # past the fade-in, before the fade-out
+    ducked = bed[inside & region & no_ticks]
+    open_ = bed[~inside & region & no_ticks]
+    ramp = round(0.1 * RATE)
+    for lo, hi in spans:  # the margins themselves are fully ducked
+        event_start = lo + round(DUCK_BEFORE_MS * RATE / 1000)
+        assert inside[event_start - round(DUCK_BEFORE_MS * RATE / 1000)]
+        assert inside[hi - 1] and hi - round(DUCK_AFTER_MS * RATE / 1000) >= event_start
+    assert ducked.size > RATE and open_.size > RATE and ramp
+    assert rms_db(open_) - rms_db(ducked) >= 12 - 1.0  # duck: 12, over a loop of varying level
+
+
+def test_no_music_where_it_is_off_and_ticks_on_exact_samples(built: dict) -> None:
+    plan, bed = built["object"], built["bed"]
+    ticks_only = next(b for b in plan.beds if b.type == "cadence" and b.stage == 2)
+    start = round(ticks_only.start_ms * RATE / 1000)
+    expected = tick_samples(ticks_only, RATE)
+    assert expected[:3] == [start, start + RATE // 2, start + RATE]  # 120 steps: every 0.5 s
+    # every tick is the same clip, so its loudest sample sits at the same offset from its start
+    peaks = [at + int(np.argmax(np.abs(bed[at : at + RATE // 4]))) for at in expected]
+    offset = peaks[0] - expected[0]
+    assert 0 <= offset < RATE // 20 and [p - offset for p in peaks] == expected
+    last_stage = plan.chapters[-2]
+    silent = bed[round(last_stage.start_ms * RATE / 1000) : round(last_stage.end_ms * RATE / 1000)]
+    assert not np.any(silent)
+
+
+def test_the_mp3_keeps_its_promises(built: dict) -> None:
+    plan = built["plan"]
+    integrated, peak = measure.loudness(built["mp3"])
+    assert integrated == pytest.approx(-16.0, abs=1.0)
+    assert peak <= -1.0
+    decoded = measure.decode(built["mp3"])
+    assert abs(len(decoded) / measure.ANALYSIS_RATE - plan["duration_s"]) <= 0.050
+    nothing = next(c for c in plan["chapters"] if c["title"] == "Stage 3: Nothing")
+    events = [e for e in plan["events"] if nothing["start_s"] <= e["start_s"] < nothing["end_s"]]
+    quiet_from = max([nothing["start_s"]] + [e["end_s"] for e in events]) + 0.05
+    db = measure.frame_db(decoded)
+    window = db[measure.frame(quiet_from) : measure.frame(nothing["end_s"] - 0.05)]
+    assert window.size and window.max() < measure.SILENT_DB  # no music, no ticks there
+    assert built["mp3"].read_bytes() == built["again"].read_bytes()
+
+
+def test_bed_mixer_without_music_files_plays_ticks_only(tmp_path: Path) -> None:
+    script = tmp_path / "t.yaml"
+    script.write_text("title: T\ncadence: 200\nstages: [{name: A, duration: 3}]\n",
+                      encoding="utf-8")
+    loaded = load_script(script)
+
+    class Lengths:
+        def speech_ms(self, request: object) -> int:
+            return 500
+
+        def sound_ms(self, name: str) -> int:
+            return 1000
+
+    plan = make_plan(loaded, Settings(), Lengths())
+    assert plan.beds == (Bed("cadence", 0, 3000, stage=1, spm=200),)
+    assert tick_samples(plan.beds[0], RATE)[:4] == [0, 13230, 26460, 39690]

@@ -1,0 +1,304 @@
+"""Sound beds under the session: the music, ducked from the plan, and cadence ticks.
+
+Music files are decoded by ffmpeg as a stream (format from the file's content,
+the bytes piped in, no protocol but the pipe) at the session's rate, a block at
+a time, so an hour of music never sits in memory. Each file is levelled on its
+own to the bed's level below the speech: its loudness is measured once and kept
+in the cache folder under the file's content hash.
+
+The duck envelope comes from the plan, not from listening: from 100 ms before
+every speech or sound event until 300 ms after it the music is ``duck`` dB
+lower, with linear ramps of ``RAMP_MS`` outside those margins, computed per
+sample and so the same on every build. Cadence ticks are placed at exact sample
+positions (stage start + k × 60/C s) and are never ducked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import numpy as np
+
+from voiceguide.errors import AudioError
+from voiceguide.loudness import SILENCE, LoudnessMeter
+from voiceguide.sounds import ffmpeg_path, last_line, sniff_format
+
+if TYPE_CHECKING:
+    from voiceguide.clips import ClipStore
+    from voiceguide.plan import Bed, Plan
+    from voiceguide.script import MusicFile, Script
+
+DUCK_BEFORE_MS = 100
+DUCK_AFTER_MS = 300
+RAMP_MS = 80  # at least 50 ms: no clicks
+FADE_IN_MS = 1000
+FADE_OUT_MS = 2000
+BLOCK_SAMPLES = 1 << 16
+MEASURE = "voiceguide-music-level/1"  # change it when the measurement would change
+HOLD_S = 60  # files up to a minute are decoded once per pass and looped from memory
+MEASURE_S = 600  # a music file's level is that of its first ten minutes
+TICK_TRACK_S = 30  # how much of a tick track is measured to level the ticks
+
+
+def decode_stream(path: Path, label: str, rate: int) -> Iterator[np.ndarray]:
+    """The file's audio as float32 mono blocks at *rate*; AudioError on damage (any point)."""
+    fmt = sniff_format(path)
+    if fmt is None:
+        raise AudioError(f"{label} is not a WAV, FLAC, OGG or MP3 file")
+    command = [
+        ffmpeg_path(), "-nostats", "-hide_banner", "-v", "error", "-xerror",
+        "-protocol_whitelist", "pipe", "-f", fmt, "-i", "pipe:0",
+        "-map", "0:a:0", "-ac", "1", "-ar", str(rate), "-f", "f32le", "pipe:1",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as errors, open(path, "rb") as source:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=errors)
+        feeder = threading.Thread(target=_copy, args=(source, process.stdin), daemon=True)
+        feeder.start()
+        assert process.stdout is not None
+        done = 0
+        try:
+            while block := process.stdout.read(4 * BLOCK_SAMPLES):
+                done += len(block) // 4
+                yield np.frombuffer(block[: len(block) // 4 * 4], dtype="<f4")
+        finally:
+            if process.poll() is None:
+                process.kill()
+            status = process.wait()
+            feeder.join()
+            process.stdout.close()
+        errors.seek(0)
+        said = errors.read()
+    if status != 0:
+        raise AudioError(f"{label} cannot be decoded after {done / rate:.1f} s: "
+                         f"{last_line(said, 'ffmpeg failed')}")
+    if done == 0:
+        raise AudioError(f"{label} contains no audio")
+
+
+def _copy(source: IO[bytes], sink: IO[bytes] | None) -> None:
+    assert sink is not None
+    with contextlib.suppress(BrokenPipeError, OSError), sink:
+        while block := source.read(1 << 20):
+            sink.write(block)
+
+
+# ---------------------------------------------------------------------------
+# Levels
+
+
+class MusicLevels:
+    """Each music file's integrated loudness at a rate, measured once and kept on disk."""
+
+    def __init__(self, cache_dir: Path, rate: int) -> None:
+        self.folder = cache_dir / "music"
+        self.rate = rate
+
+    def loudness(self, music: MusicFile) -> float:
+        key = self._key(music.path)
+        stored = self.folder / f"{key}.json"
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            entry = json.loads(stored.read_text(encoding="utf-8"))
+            if entry["key"] == key:
+                return float(entry["lufs"])
+        meter, heard = LoudnessMeter(self.rate), 0
+        for block in decode_stream(music.path, music.name, self.rate):
+            meter.feed(block)
+            heard += len(block)
+            if heard >= MEASURE_S * self.rate:
+                break  # enough to know its level; an hour-long file costs no more
+        lufs = meter.integrated()
+        if lufs == SILENCE:
+            raise AudioError(f"{music.name} is silent")
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"key": key, "lufs": lufs}, out)
+            os.replace(temp, stored)
+        return lufs
+
+    def _key(self, path: Path) -> str:
+        digest = hashlib.sha256()
+        digest.update(f"{MEASURE} {self.rate}\n".encode())
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+        return digest.hexdigest()
+
+
+def gain_to(target_lufs: float, measured_lufs: float) -> float:
+    return float(10 ** ((target_lufs - measured_lufs) / 20))
+
+
+# ---------------------------------------------------------------------------
+# The mix
+
+
+def duck_spans(plan: Plan, rate: int) -> list[tuple[int, int]]:
+    """Sample spans (merged) where the music is fully ducked."""
+    spans: list[tuple[int, int]] = []
+    for event in sorted(plan.events, key=lambda e: e.start_ms):
+        lo = _sample(event.start_ms - DUCK_BEFORE_MS, rate)
+        hi = _sample(event.end_ms + DUCK_AFTER_MS, rate)
+        if spans and lo <= spans[-1][1] + 2 * _sample(RAMP_MS, rate):
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))  # no swell between close events
+        else:
+            spans.append((lo, hi))
+    return spans
+
+
+def _sample(ms: int, rate: int) -> int:
+    return round(ms * rate / 1000)
+
+
+class MusicBed:
+    """The playlist as one endless stream at the session's rate, each file at its gain."""
+
+    def __init__(self, files: Sequence[tuple[MusicFile, float]], rate: int) -> None:
+        self.files = files
+        self.rate = rate
+        self._stream = self._forever()
+        self._buffer = np.zeros(0, dtype=np.float32)
+
+    def _forever(self) -> Iterator[np.ndarray]:
+        held: dict[int, list[np.ndarray]] = {}  # short files (a loop), decoded once
+        while True:
+            for index, (music, gain) in enumerate(self.files):
+                if index in held:
+                    yield from held[index]
+                    continue
+                blocks: list[np.ndarray] | None = []
+                for block in decode_stream(music.path, music.name, self.rate):
+                    scaled = block * np.float32(gain)
+                    if blocks is not None:
+                        blocks.append(scaled)
+                        if len(blocks) * BLOCK_SAMPLES > HOLD_S * self.rate:
+                            blocks = None  # too long to keep: decode it again next time
+                    yield scaled
+                if blocks is not None:
+                    held[index] = blocks
+
+    def take(self, count: int) -> np.ndarray:
+        parts, have = [self._buffer], len(self._buffer)
+        while have < count:
+            block = next(self._stream)
+            parts.append(block)
+            have += len(block)
+        joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        self._buffer = joined[count:]
+        return joined[:count]
+
+    def close(self) -> None:
+        self._stream.close()  # ends the ffmpeg now decoding
+
+
+class BedMixer:
+    """The beds of a plan, chunk by chunk, at their levels relative to the speech target."""
+
+    def __init__(self, plan: Plan, script: Script, clips: ClipStore, rate: int,
+                 speech_lufs: float, levels: MusicLevels | None) -> None:
+        self.rate = rate
+        self.music_beds = [b for b in plan.beds if b.type == "music"]
+        self.ticks: list[tuple[int, np.ndarray]] = []
+        self.music: MusicBed | None = None
+        if self.music_beds and script.music is not None and levels is not None:
+            target = speech_lufs + script.music.level
+            files = [(f, gain_to(target, levels.loudness(f))) for f in script.music.files]
+            self.music = MusicBed(files, rate)
+            self.duck = 10 ** (-script.music.duck / 20)
+            self.spans = duck_spans(plan, rate)
+        cadence = [b for b in plan.beds if b.type == "cadence"]
+        if cadence:
+            tick = clips.sound_clip(script.cadence_sound)
+            gains = {b.spm: self._tick_gain(tick, b.spm, speech_lufs + script.cadence_level)
+                     for b in cadence if b.spm}
+            for bed in cadence:
+                assert bed.spm is not None
+                scaled = (tick * np.float32(gains[bed.spm])).astype(np.float32)
+                self.ticks += [(at, scaled) for at in tick_samples(bed, rate)]
+        self.ticks.sort(key=lambda t: t[0])
+        self._next_tick = 0
+        self.gain = 1.0
+
+    def scale(self, gain: float) -> None:
+        """Play every bed *gain* times as loud (the renderer lowers them if it must)."""
+        self.gain = gain
+
+    def _tick_gain(self, tick: np.ndarray, spm: int, target: float) -> float:
+        """The gain that makes a track of these ticks at *spm* read *target* LUFS."""
+        track = np.zeros(TICK_TRACK_S * self.rate)
+        for at in range(0, len(track), round(60 * self.rate / spm)):
+            part = tick[: len(track) - at]
+            track[at : at + len(part)] += part
+        meter = LoudnessMeter(self.rate)
+        meter.feed(track)
+        measured = meter.integrated()
+        return 1.0 if measured == SILENCE else gain_to(target, measured)
+
+    def chunk(self, begin: int, end: int) -> np.ndarray | None:
+        """The beds in samples [begin, end), or None where there are none."""
+        out: np.ndarray | None = None
+        if self.music is not None:
+            for bed in self.music_beds:
+                lo, hi = max(begin, _sample(bed.start_ms, self.rate)), \
+                    min(end, _sample(bed.end_ms, self.rate))
+                if lo >= hi:
+                    continue
+                audio = self.music.take(hi - lo).astype(np.float64)
+                audio *= self._fades(bed, lo, hi) * self._ducking(lo, hi)
+                out = np.zeros(end - begin) if out is None else out
+                out[lo - begin : hi - begin] += audio
+        while self._next_tick < len(self.ticks) and \
+                self.ticks[self._next_tick][0] + len(self.ticks[self._next_tick][1]) <= begin:
+            self._next_tick += 1
+        for at, tick in self.ticks[self._next_tick :]:
+            if at >= end:
+                break
+            lo, hi = max(begin, at), min(end, at + len(tick))
+            if lo < hi:
+                out = np.zeros(end - begin) if out is None else out
+                out[lo - begin : hi - begin] += tick[lo - at : hi - at]
+        return out if out is None or self.gain == 1.0 else out * self.gain
+
+    def _fades(self, bed: Bed, lo: int, hi: int) -> np.ndarray:
+        n = np.arange(lo, hi, dtype=np.float64)
+        start, stop = _sample(bed.start_ms, self.rate), _sample(bed.end_ms, self.rate)
+        fade_in = np.clip((n - start) / _sample(FADE_IN_MS, self.rate), 0.0, 1.0)
+        fade_out = np.clip((stop - n) / _sample(FADE_OUT_MS, self.rate), 0.0, 1.0)
+        return fade_in * fade_out
+
+    def _ducking(self, lo: int, hi: int) -> np.ndarray:
+        """1 where the music plays at its level, ``duck`` inside the spans, ramps between."""
+        ramp = _sample(RAMP_MS, self.rate)
+        n = np.arange(lo, hi, dtype=np.float64)
+        depth = np.zeros(hi - lo)
+        for a, b in self.spans:
+            if b + ramp < lo or a - ramp > hi:
+                continue
+            inside = np.clip((n - (a - ramp)) / ramp, 0, 1) * np.clip(((b + ramp) - n) / ramp, 0, 1)
+            np.maximum(depth, inside, out=depth)
+        return 1.0 - (1.0 - self.duck) * depth
+
+    def close(self) -> None:
+        if self.music is not None:
+            self.music.close()
+
+
+def tick_samples(bed: Bed, rate: int) -> list[int]:
+    """Where each tick starts: the stage start + k × 60/C s, on exact samples, before the end."""
+    assert bed.spm is not None
+    start, end = Fraction(bed.start_ms * rate, 1000), Fraction(bed.end_ms * rate, 1000)
+    step = Fraction(60 * rate, bed.spm)
+    count = int((end - start) / step) + 1
+    return [round(start + k * step) for k in range(count) if start + k * step < end]
