@@ -24,6 +24,7 @@ bench: venv
 	$(BIN)/python benchmarks/hostile_cost.py
 	$(BIN)/python benchmarks/import_time.py
 	$(BIN)/python benchmarks/rounds_cost.py
+	$(BIN)/python benchmarks/beds_cost.py
 
 sounds: venv
 	$(BIN)/python -m voiceguide.soundgen sounds

@@ -52,3 +52,16 @@ def test_every_built_in_engine_has_an_implementation() -> None:
 
     assert tuple(factories()) == engines.BUILT_IN
     assert [factories()[name]().name for name in engines.BUILT_IN] == list(engines.BUILT_IN)
+
+
+def test_every_script_key_is_documented() -> None:
+    """The reader's key tables are the one source: docs/drill-scripts.md must name each key."""
+    from voiceguide import script
+
+    docs = (ROOT / "docs" / "drill-scripts.md").read_text(encoding="utf-8")
+    tables = {name: getattr(script, name) for name in dir(script)
+              if name.startswith("_") and name.endswith("_KEYS")}
+    assert len(tables) >= 7
+    for name, keys in tables.items():
+        for key in keys:
+            assert f"`{key}`" in docs or f"{key}:" in docs, f"{name}: '{key}' is not documented"

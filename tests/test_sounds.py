@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide import soundgen
+from voiceguide import builtins, soundgen
 from voiceguide.errors import AudioError
 from voiceguide.sounds import SoundLibrary, builtin_folder, sniff_format, validate_sound_file
 
@@ -19,8 +19,19 @@ def test_generated_sounds_match_the_shipped_files(tmp_path: Path) -> None:
     written = soundgen.generate(tmp_path)
     assert {p.stem for p in written} >= REQUIRED
     for path in written:
-        shipped = builtin_folder() / path.name
+        shipped = builtin_folder() / path.relative_to(tmp_path)
         assert shipped.read_bytes() == path.read_bytes(), f"{path.name}: run `make sounds`"
+
+
+def test_one_list_names_the_built_in_sounds_and_loops() -> None:
+    """The generator, the shipped files and the script reader agree with builtins.py."""
+    assert tuple(soundgen.BUILTINS) == builtins.SOUNDS
+    assert tuple(soundgen.MUSIC) == builtins.MUSIC
+    assert sorted(p.stem for p in builtin_folder().glob("*.wav")) == sorted(builtins.SOUNDS)
+    assert SoundLibrary().names() == set(builtins.SOUNDS)
+    docs = (Path(__file__).parent.parent / "docs" / "drill-scripts.md").read_text("utf-8")
+    for name in (*builtins.SOUNDS, *builtins.MUSIC):
+        assert f"`{name}`" in docs, f"docs/drill-scripts.md does not name {name}"
 
 
 @pytest.mark.parametrize(

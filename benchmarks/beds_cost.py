@@ -1,0 +1,68 @@
+"""What beds cost: a 60-minute drill with a 60-minute music file and cadence ticks.
+
+    .venv/bin/python benchmarks/beds_cost.py
+
+Makes a 60-minute MP3 of music (voiceguide's own loop, repeated and encoded
+at 128 kbit/s, so it decodes like a user's file), writes build_speed.py's
+60-minute drill twice, with and without `music` and `cadence: 170`, warms the
+caches, then builds each warm (best of 2) and prints the time ratio (target
+<= 1.5) and the bed build's peak memory over the whole process tree (target
+<= 150 MB), plus whether two bed builds gave the same bytes. Prints figures only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_speed import build, script_yaml  # noqa: E402
+
+from voiceguide import builtins  # noqa: E402
+
+TARGETS = {"time": 1.5, "memory_mb": 150.0}
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="voiceguide-bench-"))
+    env = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache")}
+    subprocess.run(["ffmpeg", "-v", "error", "-stream_loop", "-1", "-i",
+                    str(builtins.music_path("soft_loop")), "-t", "3600", "-c:a", "libmp3lame",
+                    "-b:a", "128k", str(folder / "music.mp3")], check=True)
+    plain = script_yaml(60)
+    scripts = {"without beds": folder / "plain.yaml", "with beds": folder / "beds.yaml"}
+    scripts["without beds"].write_text(plain, encoding="utf-8")
+    scripts["with beds"].write_text(plain.replace(
+        "stages:\n", "music: {files: [music.mp3]}\ncadence: 170\nstages:\n", 1), encoding="utf-8")
+    try:
+        best: dict[str, float] = {}
+        peak, digests = 0.0, set()
+        for script in scripts.values():
+            build(script, folder / "warm.mp3", env)  # speech, prepared clips, music level
+        for _ in range(2):
+            for name, script in scripts.items():
+                target = folder / f"{name}.mp3"
+                seconds, _, tree_mb = build(script, target, env)
+                best[name] = min(best.get(name, seconds), seconds)
+                if name == "with beds":
+                    peak = max(peak, tree_mb)
+                    digests.add(hashlib.sha256(target.read_bytes()).hexdigest())
+        ratio = best["with beds"] / best["without beds"]
+        print(f"60-minute build with a 60-minute music bed and cadence {best['with beds']:.1f} s"
+              f" / without beds {best['without beds']:.1f} s = {ratio:.2f}"
+              f"  (target <= {TARGETS['time']})")
+        print(f"peak memory with beds, whole process tree: {peak:.0f} MB"
+              f"  (target <= {TARGETS['memory_mb']:.0f})")
+        same = "the same bytes" if len(digests) == 1 else "different files"
+        print(f"two builds with beds gave {same}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
