@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SYSTEM_TOOLS := espeak-ng ffmpeg ffprobe
+SYSTEM_TOOLS := espeak-ng ffmpeg ffprobe mpg123
 LINTED := voiceguide tests $(wildcard benchmarks)
 
 .PHONY: test run lint system venv sounds bench clean
@@ -45,10 +45,10 @@ system:
 	[ -n "$$(ldconfig -p 2>/dev/null | grep libespeak-ng)" ] || missing="$$missing libespeak-ng"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "voiceguide: installing espeak-ng and ffmpeg (missing:$$missing)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng ffmpeg >/dev/null; \
+	    echo "voiceguide: installing espeak-ng, ffmpeg and mpg123 (missing:$$missing)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng ffmpeg mpg123 >/dev/null; \
 	  else \
-	    echo "voiceguide needs$$missing: run  sudo apt-get install espeak-ng ffmpeg"; exit 1; \
+	    echo "voiceguide needs$$missing: run  sudo apt-get install espeak-ng ffmpeg mpg123"; exit 1; \
 	  fi; \
 	fi
 

@@ -88,6 +88,23 @@ def test_metadata_special_characters_survive(tmp_path: Path) -> None:
     assert probe["chapters"][0]["tags"]["title"] == title
 
 
+def test_the_description_is_a_comment_players_read(tmp_path: Path) -> None:
+    """A COMM frame (mutagen, ffprobe and mpg123 show it), chapters still in file order."""
+    from mutagen.id3 import ID3
+
+    target = tmp_path / "comment.mp3"
+    chapters = [Chapter(f"Stage {n}: {'x' * (9 - n)}", n * 500, n * 500 + 500) for n in range(4)]
+    text = "Engage the back; ünïcode — and a second line\nstays."
+    _write(target, _burst_at(0.5, 2.0), tags={"title": "T", "comment": text}, chapters=chapters)
+    tag = ID3(target)
+    assert [c.text for c in tag.getall("COMM")] == [[text]] and not tag.getall("TXXX")
+    probe = _probe(target)
+    assert probe["format"]["tags"]["comment"] == text
+    assert [c["tags"]["title"] for c in probe["chapters"]] == [c.title for c in chapters]
+    shown = subprocess.run(["mpg123", "-t", str(target)], capture_output=True, text=True).stderr
+    assert "Comment: Engage the back" in shown
+
+
 def test_ffmetadata_lists_chapters_in_milliseconds() -> None:
     text = ffmetadata({"title": "A=B"}, [Chapter("Intro", 0, 1500)])
     assert text.splitlines() == [";FFMETADATA1", "title=A\\=B", "[CHAPTER]", "TIMEBASE=1/1000",

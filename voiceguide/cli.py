@@ -267,7 +267,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--bitrate", default="96k", show_default=True,
               type=click.Choice(["48k", "64k", "96k", "128k", "160k", "192k", "256k", "320k"]),
               help="MP3 bit rate.")
-@click.option("--sample-rate", default=44100, show_default=True,
+@click.option("--sample-rate", default="44100", show_default=True,
               type=click.Choice(["22050", "24000", "32000", "44100", "48000"]),
               help="MP3 sample rate in Hz.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display or warnings.")

@@ -55,6 +55,8 @@ def write_mp3(
     """Encode s16le mono *chunks* into *target*; the file appears whole or not at all."""
     ffmpeg = ffmpeg_path()
     target = Path(target)
+    comment = tags.get("comment", "")
+    tags = {key: value for key, value in tags.items() if key != "comment"}
     with _replacing(target) as temp:
         audio = _create_temp(target)
         try:
@@ -64,8 +66,41 @@ def write_mp3(
                 log = Path(work) / "ffmpeg.log"
                 _encode(encode_command(ffmpeg, audio, sample_rate, bitrate), chunks, log, target)
                 _encode(remux_command(ffmpeg, audio, metadata, temp), (), log, target)
+            if comment:
+                add_comment(temp, comment)
         finally:
             audio.unlink(missing_ok=True)
+
+
+def add_comment(path: Path, text: str) -> None:
+    """Add the description as an ID3v2.3 comment frame (COMM), the frame players show.
+
+    ffmpeg can only write it as a TXXX frame, which no player reads as a comment,
+    and rewriting the tag with a library re-sorts its frames, so the chapters
+    would no longer be in order in the file. So the frame is appended to the
+    tag ffmpeg wrote, in place of some of its padding or before the audio: the
+    frames, the chapters and the encoder-delay header stay exactly as they are.
+    """
+    data = path.read_bytes()
+    if data[:4] != b"ID3\x03":
+        raise AudioError("ffmpeg wrote no ID3v2.3 tag to add the comment to")
+    size = _syncsafe(data[6:10])
+    frames, audio = data[10 : 10 + size], data[10 + size :]
+    end = 0
+    while end + 10 <= len(frames) and frames[end : end + 4] != b"\0\0\0\0":  # to the padding
+        end += 10 + int.from_bytes(frames[end + 4 : end + 8], "big")
+    body = b"\x01eng" + "\ufeff".encode("utf-16-le") + b"\0\0" + text.encode("utf-16")
+    frame = b"COMM" + len(body).to_bytes(4, "big") + b"\0\0" + body
+    tag = frames[:end] + frame
+    path.write_bytes(data[:6] + _to_syncsafe(len(tag)) + tag + audio)
+
+
+def _syncsafe(four: bytes) -> int:
+    return (four[0] << 21) | (four[1] << 14) | (four[2] << 7) | four[3]
+
+
+def _to_syncsafe(value: int) -> bytes:
+    return bytes([(value >> 21) & 0x7F, (value >> 14) & 0x7F, (value >> 7) & 0x7F, value & 0x7F])
 
 
 def write_atomically(target: Path, data: bytes) -> None:
