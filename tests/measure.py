@@ -101,3 +101,15 @@ def probe(path: Path) -> dict:
 def chapters(path: Path) -> list[tuple[str, float, float]]:
     return [(c["tags"]["title"], float(c["start_time"]), float(c["end_time"]))
             for c in probe(path)["chapters"]]
+
+
+def heard_as_planned(plan: dict, mp3: Path) -> tuple[float, dict[int, float], list[int]]:
+    """For a plan's JSON and its MP3: (share of events whose onset could be timed, the onsets
+    more than 30 ms off, the planned silences that are not silent)."""
+    events = plan["events"]
+    spans = busy((round(e["start_s"] * 1000), round(e["end_s"] * 1000)) for e in events)
+    db = frame_db(decode(mp3))
+    errors = onset_errors(db, [round(e["start_s"] * 1000) for e in events], spans)
+    late = {start: error for start, error in errors.items() if abs(error) > 0.030}
+    return len(errors) / len(events), late, loud_gaps(db, spans, round(plan["duration_s"] * 1000))
+
