@@ -170,3 +170,53 @@ def test_bed_mixer_without_music_files_plays_ticks_only(tmp_path: Path) -> None:
     plan = make_plan(loaded, Settings(), Lengths())
     assert plan.beds == (Bed("cadence", 0, 3000, stage=1, spm=200),)
     assert tick_samples(plan.beds[0], RATE)[:4] == [0, 13230, 26460, 39690]
+
+
+@pytest.fixture(scope="module")
+def damaged_music(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two minutes of music as MP3, its bytes overwritten from the middle on."""
+    import subprocess
+
+    from voiceguide import builtins
+
+    folder = tmp_path_factory.mktemp("damaged")
+    good = folder / "good.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-stream_loop", "-1", "-i",
+                    str(builtins.music_path("soft_loop")), "-t", "120", "-c:a", "libmp3lame",
+                    "-b:a", "128k", str(good)], check=True)
+    data = bytearray(good.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 40_000] = bytes((i * 7) & 0xFF for i in range(40_000))
+    (folder / "bad.mp3").write_bytes(bytes(data))
+    return folder
+
+
+def test_music_damaged_halfway_is_a_located_error(damaged_music: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(damaged_music / "cache"))
+    script = damaged_music / "bad.yaml"
+    script.write_text("title: T\nmusic: {files: [bad.mp3]}\nstages: [{name: A, duration: 30}]\n",
+                      encoding="utf-8")
+    code, _, err = run("check", str(script))
+    assert code == 2
+    assert err.startswith(f"{script}:2:17: music file 'bad.mp3': bad.mp3 cannot be decoded "
+                          "after ") and len(err.splitlines()) == 1
+
+
+def test_damage_found_while_mixing_keeps_the_earlier_file(
+        damaged_music: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Damage past what the level was measured on is found by the render: exit 1."""
+    from voiceguide import beds
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(damaged_music / "cache2"))
+    monkeypatch.setattr(beds, "MEASURE_S", 20)  # the level from the first 20 s only
+    script = damaged_music / "long.yaml"
+    script.write_text("title: T\nmusic: {files: [bad.mp3]}\nstages: [{name: A, duration: 100}]\n",
+                      encoding="utf-8")
+    target = damaged_music / "out.mp3"
+    target.write_bytes(b"earlier")
+    code, _, err = run("build", str(script), "-o", str(target))
+    assert code == 1
+    assert err.startswith("voiceguide: bad.mp3 cannot be decoded after ")
+    assert len(err.splitlines()) == 1 and target.read_bytes() == b"earlier"
+    assert not [p for p in damaged_music.iterdir() if p.name.startswith(".out.mp3.")]

@@ -185,3 +185,22 @@ def test_an_interrupted_natural_voice_leaves_no_worker(tmp_path: Path, signum: i
     process.wait(timeout=TIMEOUT_S)
     assert process.returncode == (-signal.SIGKILL if signum == signal.SIGKILL else 143)
     assert builds.wait_until_alone() == []
+
+
+def test_a_build_with_music_stops_cleanly(tmp_path: Path) -> None:
+    """SIGTERM while a build mixes its music bed: exit 143, the earlier file kept, no ffmpeg
+    decoding the music left behind, no temporary file."""
+    builds = Builds(tmp_path)
+    builds.script.write_text(drill(6).replace("stages:", "music: {files: [soft_loop]}\n"
+                                              "cadence: 170\nstages:"), encoding="utf-8")
+    builds.run(tmp_path / "warm.mp3")  # speech and the music's level cached
+    target = tmp_path / "session.mp3"
+    target.write_bytes(PREVIOUS)
+    process = builds.start(target)
+    wait_for_temp(process, target)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=TIMEOUT_S)
+    assert process.returncode == 143, err
+    assert target.read_bytes() == PREVIOUS
+    assert leftovers(target) == []
+    assert builds.wait_until_alone() == []
