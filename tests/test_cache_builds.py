@@ -98,17 +98,45 @@ def _verified(entry: Path) -> bool:
 
 
 def test_cache_info_and_clear(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    """info counts every file and byte the cache holds; clear removes them all and says so."""
     script, cache = setup
+    root = cache / "voiceguide"
     code, out, _ = run("cache", "info")
-    assert code == 0 and out.strip() == f"{cache / 'voiceguide'}: 0 clips, 0.0 MB"
+    assert code == 0 and out.startswith(f"{root}: 0 speech clips, 0 prepared clips, 0 music "
+                                        "levels; 0.0 MB of 2,000 MB")
     first = build(script, tmp_path / "first.mp3")
-    count = len(entries(cache))
+    files = [p for p in root.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    clips, prepared = len(entries(cache)), len(list((root / "speech" / "prepared").rglob("*.clip")))
+    assert clips and prepared and clips + prepared == len(files)
     code, out, _ = run("cache", "info")
-    assert out.startswith(f"{cache / 'voiceguide'}: {count} clips, ")
+    assert out.startswith(f"{root}: {clips} speech clips, {prepared} prepared clips, 0 music "
+                          f"levels; {size / 1e6:.1f} MB of 2,000 MB")
     code, out, _ = run("cache", "clear")
-    assert code == 0 and out.strip() == f"removed {count} clips"
-    assert entries(cache) == []
+    assert code == 0 and out.strip() == f"removed {len(files)} files, {size / 1e6:.1f} MB"
+    assert [p for p in root.rglob("*") if p.is_file()] == []
     assert build(script, tmp_path / "again.mp3") == first
+
+
+def test_the_size_limit_evicts_the_least_recently_used(
+        setup: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script, cache = setup
+    root = cache / "voiceguide"
+    stale = root / "speech" / "ab" / ("ab" + "0" * 62 + ".clip")
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"x" * 3_000_000)
+    os.utime(stale, (1_000_000, 1_000_000))  # used long ago
+    build(script, tmp_path / "first.mp3")
+    used = [p for p in root.rglob("*.clip") if p != stale]
+    total = sum(p.stat().st_size for p in used) + 3_000_000
+    limit = (total - 3_000_000) * 10 // 9 + 1000  # over it, and nine tenths of it keep the rest
+    assert limit < total
+    monkeypatch.setenv("VOICEGUIDE_CACHE_LIMIT", f"{limit / 1e6}MB")
+    build(script, tmp_path / "second.mp3")
+    assert not stale.exists() and all(p.exists() for p in used)  # the old one went first
+    monkeypatch.setenv("VOICEGUIDE_CACHE_LIMIT", "plenty")
+    code, _, err = run("build", str(script), "-o", str(tmp_path / "x.mp3"))
+    assert code == 1 and "VOICEGUIDE_CACHE_LIMIT='plenty' is not a size" in err
 
 
 def test_two_builds_sharing_a_cold_cache(setup: tuple[Path, Path], tmp_path: Path) -> None:

@@ -149,10 +149,12 @@ def test_concurrent_writers_leave_one_whole_entry(tmp_path: Path) -> None:
 
 def test_info_and_clear(library: SpeechLibrary, tmp_path: Path) -> None:
     library.prefetch([req("one"), req("two")])
-    entries, size, path = cache_info(tmp_path / "cache")
-    assert entries == 2 and size > 2 * 800 * 2 and path == tmp_path / "cache"
-    assert cache_clear(tmp_path / "cache") == 2
-    assert cache_info(tmp_path / "cache")[:2] == (0, 0)
+    found = cache_info(tmp_path / "cache")
+    assert found.counts()["speech clips"] == 2 and found.size > 2 * 800 * 2
+    assert found.root == tmp_path / "cache"
+    removed = cache_clear(tmp_path / "cache")
+    assert len(removed.files) == 2 and removed.size == found.size
+    assert cache_info(tmp_path / "cache").files == []
 
 
 def test_cache_lives_under_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -516,9 +516,12 @@ def cache_info() -> None:
         voiceguide cache info
     """
     from voiceguide.speech.cache import cache_info as info
+    from voiceguide.speech.cache import cache_limit
 
-    entries, size, path = info()
-    _line(f"{path}: {entries} clips, {size / 1e6:.1f} MB")
+    found = info()
+    counts = ", ".join(f"{count} {kind}" for kind, count in found.counts().items())
+    _line(f"{found.root}: {counts}; {found.size / 1e6:.1f} MB of {cache_limit() / 1e6:,.0f} MB "
+          "(VOICEGUIDE_CACHE_LIMIT)")
 
 
 @cache.command("clear")
@@ -532,7 +535,7 @@ def cache_clear() -> None:
     from voiceguide.speech.cache import cache_clear as clear
 
     removed = clear()
-    click.echo(f"removed {removed} clips")
+    click.echo(f"removed {len(removed.files)} files, {removed.size / 1e6:.1f} MB")
 
 
 def run() -> None:

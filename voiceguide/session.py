@@ -98,11 +98,19 @@ def open_session(path: str | Path, options: Options) -> Session:
 
 def check(path: str | Path, options: Options) -> Plan:
     """Everything ``build`` would refuse, found without making the MP3."""
-    return open_session(path, options).plan()
+    return _trimmed(open_session(path, options).plan())
 
 
 def plan(path: str | Path, options: Options) -> Plan:
-    return open_session(path, options).plan()
+    return _trimmed(open_session(path, options).plan())
+
+
+def _trimmed(result: Plan) -> Plan:
+    """*result*, once the cache is back within its size limit (least recently used out)."""
+    from voiceguide.speech.cache import trim
+
+    trim()
+    return result
 
 
 def build(path: str | Path, target: Path, options: Options) -> Plan:
@@ -129,7 +137,7 @@ def build(path: str | Path, target: Path, options: Options) -> Plan:
         the_plan = replace(the_plan, notes=(*the_plan.notes, (
             f"music and cadence play {lowered:.1f} dB below their levels: at the levels asked "
             "for, the stretches without speech would take the whole file off -16 LUFS")))
-    return the_plan
+    return _trimmed(the_plan)
 
 
 def _reporting(chunks: Iterator[bytes], the_plan: Plan, options: Options) -> Iterator[bytes]:

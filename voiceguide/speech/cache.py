@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from voiceguide.errors import CacheError
@@ -79,6 +80,9 @@ class SpeechCache:
         if data is None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used: the size limit evicts the least recent first
         return data
 
     def put(self, key: str, data: bytes) -> None:
@@ -113,21 +117,93 @@ def _verified(blob: bytes, key: str) -> bytes | None:
     return data if hashlib.sha256(data).hexdigest().encode() == parts[3] else None
 
 
-def cache_info(folder: Path | None = None) -> tuple[int, int, Path]:
-    """(entries, bytes, path) for ``voiceguide cache info``."""
-    cache = SpeechCache(folder)
-    sizes = [p.stat().st_size for p in cache.entries()]
-    return len(sizes), sum(sizes), cache.folder.parent
+LIMIT_ENV = "VOICEGUIDE_CACHE_LIMIT"
+DEFAULT_LIMIT = 2 * 1000**3  # bytes: thousands of sessions' speech
+KINDS = {"speech": "speech clips", "speech/prepared": "prepared clips", "music": "music levels"}
 
 
-def cache_clear(folder: Path | None = None) -> int:
-    """Deletes every cached clip; returns how many there were."""
-    cache = SpeechCache(folder)
-    count = len(cache.entries())
-    if cache.folder.is_dir():
+@dataclass(frozen=True)
+class Usage:
+    """What the cache folder holds: every file in it is voiceguide's."""
+
+    root: Path
+    files: list[tuple[Path, int, float]]  # path, bytes, last used
+
+    @property
+    def size(self) -> int:
+        return sum(size for _, size, _ in self.files)
+
+    def counts(self) -> dict[str, int]:
+        """Files per kind, the most specific folder first ('speech/prepared' before 'speech')."""
+        found = dict.fromkeys(KINDS.values(), 0) | {"other files": 0}
+        for path, _, _ in self.files:
+            relative = path.relative_to(self.root).as_posix()
+            kind = next((KINDS[k] for k in sorted(KINDS, key=len, reverse=True)
+                         if relative.startswith(k + "/")), "other files")
+            found[kind] += 1
+        return {kind: count for kind, count in found.items() if count or kind in KINDS.values()}
+
+
+def usage(root: Path | None = None) -> Usage:
+    root = root or default_dir()
+    files = []
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        with contextlib.suppress(OSError):
+            if path.is_file() and not path.is_symlink():
+                stat = path.stat()
+                files.append((path, stat.st_size, stat.st_mtime))
+    return Usage(root, files)
+
+
+def cache_limit() -> int:
+    """The size limit in bytes: ``VOICEGUIDE_CACHE_LIMIT`` (``500MB``, ``2GB``, or megabytes)."""
+    text = os.environ.get(LIMIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_LIMIT
+    number, unit = text.upper().rstrip("B"), 1000**2
+    if number.endswith(("M", "G")):
+        number, unit = number[:-1], 1000 ** (2 if number.endswith("M") else 3)
+    try:
+        limit = float(number) * unit
+    except ValueError:
+        limit = -1.0
+    if not 0 < limit < float("inf"):
+        raise CacheError(f"{LIMIT_ENV}={text!r} is not a size such as 500MB or 2GB")
+    return int(limit)
+
+
+def trim(root: Path | None = None, limit: int | None = None) -> int:
+    """Removes the least recently used files until the cache is within its limit (down to
+    nine tenths of it, so that every build does not trim again); returns bytes freed."""
+    found = usage(root)
+    limit = cache_limit() if limit is None else limit
+    total, freed = found.size, 0
+    if total <= limit:
+        return 0
+    for path, size, _ in sorted(found.files, key=lambda f: f[2]):
+        if total - freed <= limit * 9 // 10:
+            break
+        with contextlib.suppress(OSError):
+            path.unlink()
+            freed += size
+    return freed
+
+
+def cache_info(folder: Path | None = None) -> Usage:
+    """What ``voiceguide cache info`` reports."""
+    return usage(folder)
+
+
+def cache_clear(folder: Path | None = None) -> Usage:
+    """Deletes everything in the cache folder; returns what there was."""
+    found = usage(folder)
+    for entry in sorted(found.root.iterdir()) if found.root.is_dir() else []:
         try:
-            shutil.rmtree(cache.folder)
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
         except OSError as exc:
             raise CacheError(f"cannot clear the speech cache: {exc.strerror} "
                              f"({exc.filename}); check its permissions") from exc
-    return count
+    return found
