@@ -242,3 +242,28 @@ def test_a_closed_stdout_is_not_an_error() -> None:
     pipe.stdout.close()
     _, err = pipe.communicate(timeout=60)
     assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_init_writes_a_starter_that_builds_from_an_empty_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code, out, err = run("init")
+    assert code == 0 and out == "drill.yaml\n", err
+    assert (tmp_path / "drill.yaml").read_text(encoding="utf-8").startswith("# A starter drill")
+    code, out, err = run("build", "drill.yaml")
+    assert code == 0, err
+    assert out == "output/drill.mp3\n" and (tmp_path / "output" / "drill.mp3").stat().st_size
+    code, _, err = run("init")
+    assert code == 2 and "drill.yaml exists already" in err
+    code, out, _ = run("init", "hills.yaml", "--from", "hill_repeats")
+    assert code == 0 and (tmp_path / "hills.yaml").read_bytes() == (
+        Path(__file__).parent.parent / "scripts_yaml" / "hill_repeats.yaml").read_bytes()
+
+
+def test_help_examples_name_no_file_of_the_checkout() -> None:
+    """A user outside a checkout has no scripts_yaml/: the examples in --help must not need it."""
+    from voiceguide.cli import main as group
+
+    texts = [group.help or ""] + [c.help or "" for c in group.commands.values()]
+    assert not [t for t in texts if "scripts_yaml" in t]

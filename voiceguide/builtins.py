@@ -21,6 +21,18 @@ def folder() -> Path:
     return installed if installed.is_dir() else package.parent / "sounds"
 
 
+def examples_folder() -> Path:
+    """The example drills: ``voiceguide/_examples`` in a wheel, else ``scripts_yaml/``."""
+    package = Path(__file__).resolve().parent
+    installed = package / "_examples"
+    return installed if installed.is_dir() else package.parent / "scripts_yaml"
+
+
+def examples() -> dict[str, Path]:
+    """The shipped example drills by name (``starter`` is what ``voiceguide init`` writes)."""
+    return {p.stem: p for p in sorted(examples_folder().glob("*.yaml"))}
+
+
 def sound_path(name: str) -> Path:
     return folder() / f"{name}.wav"
 

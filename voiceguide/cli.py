@@ -20,9 +20,9 @@ from typing import Any
 
 import click
 
-from voiceguide import __version__, engines
+from voiceguide import __version__, builtins, engines
 from voiceguide.durations import DurationError, clock, parse_duration
-from voiceguide.errors import OutputError, ScriptError, VoiceguideError, shown
+from voiceguide.errors import OutputError, ScriptError, UsageError, VoiceguideError, shown
 
 ALLOW_COMMANDS_ENV = "VOICEGUIDE_ALLOW_COMMANDS"
 PACE_HELP = "Where each duration range resolves: 0 = shortest, 1 = longest."
@@ -251,9 +251,9 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Example:
-        voiceguide check scripts_yaml/back_engagement.yaml
-        voiceguide plan scripts_yaml/back_engagement.yaml --pace 0
-        voiceguide build scripts_yaml/back_engagement.yaml
+        voiceguide init                  # writes drill.yaml, a commented starter
+        voiceguide plan drill.yaml       # the timeline, second by second
+        voiceguide build drill.yaml      # output/drill.mp3
     """
     ctx.obj = {"debug": debug}
 
@@ -277,7 +277,7 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
 
     \b
     Example:
-        voiceguide build scripts_yaml/back_engagement.yaml --pace 1 -o long.mp3
+        voiceguide build drill.yaml --pace 1 -o long.mp3
     """
     from voiceguide import session
 
@@ -366,7 +366,7 @@ def plan(script: Path, as_json: bool, **choices: Any) -> None:
 
     \b
     Example:
-        voiceguide plan scripts_yaml/back_engagement.yaml --length 15m
+        voiceguide plan drill.yaml --length 15m
     """
     from voiceguide import session
     from voiceguide.plan import describe
@@ -390,7 +390,7 @@ def check(scripts: tuple[Path, ...], **choices: Any) -> None:
 
     \b
     Example:
-        voiceguide check scripts_yaml/*.yaml
+        voiceguide check drill.yaml
     """
     from voiceguide import session
 
@@ -500,6 +500,29 @@ def say(text: str, voice: str | None, rate: float | None, engine: str | None,
         raise click.BadParameter("give some text to speak", param_hint="TEXT")
     audition(text, engine=engine, voice=voice, rate=rate, target=output)
     _line(str(output))
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path), default=Path("drill.yaml"))
+@click.option("--from", "example", type=click.Choice(sorted(builtins.examples())),
+              default="starter", show_default=True, help="The example to start from.")
+def init(file: Path, example: str) -> None:
+    """Write a drill script to start from (default: a commented starter) into FILE.
+
+    An existing file is never replaced. The starter builds as it is.
+
+    \b
+    Example:
+        voiceguide init
+        voiceguide init hills.yaml --from hill_repeats
+    """
+    from voiceguide.mp3 import write_atomically
+
+    if file.exists() or file.is_symlink():
+        raise UsageError(f"{file} exists already; give another name (voiceguide init "
+                          "NEW.yaml) or remove it first")
+    write_atomically(file, builtins.examples()[example].read_bytes())
+    _line(str(file))
 
 
 @main.group()
