@@ -10,6 +10,7 @@ LINTED := voiceguide tests $(wildcard benchmarks)
 
 test: venv
 	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 run: venv

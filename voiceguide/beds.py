@@ -22,7 +22,7 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -171,7 +171,7 @@ class MusicBed:
         self._stream = self._forever()
         self._buffer = np.zeros(0, dtype=np.float32)
 
-    def _forever(self) -> Iterator[np.ndarray]:
+    def _forever(self) -> Generator[np.ndarray, None, None]:
         held: dict[int, list[np.ndarray]] = {}  # short files (a loop), decoded once
         while True:
             for index, (music, gain) in enumerate(self.files):

@@ -468,7 +468,7 @@ class SayTargetType(click.Path):
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         path = super().convert(value, param, ctx)
-        if Path(path).suffix.lower() not in AUDITION_SUFFIXES:
+        if Path(str(path)).suffix.lower() not in AUDITION_SUFFIXES:
             self.fail(f"{value!r}: say writes {' or '.join(AUDITION_SUFFIXES)} files", param, ctx)
         return path
 

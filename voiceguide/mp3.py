@@ -38,9 +38,14 @@ KEPT = "any earlier file there is unchanged"
 
 
 class ChapterLike(Protocol):
-    title: str
-    start_ms: int
-    end_ms: int
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def start_ms(self) -> int: ...
+
+    @property
+    def end_ms(self) -> int: ...
 
 
 def write_mp3(

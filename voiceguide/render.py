@@ -80,9 +80,10 @@ def render(plan: Plan, clips: ClipStore, sample_rate: int,
             if mix is None and bed is None:
                 yield silence.setdefault(count, bytes(2 * count))
             elif bed is None:
+                assert mix is not None
                 yield to_pcm16(mix * gain)
             else:
-                yield to_pcm16(bed if mix is None else mix * gain + bed)
+                yield to_pcm16(bed if mix is None else np.asarray(mix * gain + bed))
     finally:
         if mixer is not None:
             mixer.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -98,7 +98,7 @@ class _Loader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH + 2:
@@ -151,7 +151,7 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, filename: str) -> Problem:
     return Problem(filename, line, column, message)
 
 
-def _fail(filename: str, line: int, column: int, message: str) -> None:
+def _fail(filename: str, line: int, column: int, message: str) -> NoReturn:
     raise ScriptError([Problem(filename, line, column, message)])
 
 
@@ -179,7 +179,8 @@ class _Builder:
             return self._mapping(node, depth, line, column)
         if isinstance(node, yaml.SequenceNode):
             return Node([self.build(item, depth + 1) for item in node.value], line, column)
-        raw = node.value if node.style is None and isinstance(node.value, str) else None
+        plain = getattr(node, "style", None) is None  # not quoted, not a block scalar
+        raw = node.value if plain and isinstance(node.value, str) else None
         return Node(self._scalar(node), line, column, raw=raw)
 
     def _scalar(self, node: yaml.Node) -> Any:

@@ -68,7 +68,7 @@ def pick_voice(voices: list[VoiceInfo], language: str) -> str | None:
     exact = [v.id for v in voices if v.language.lower() == wanted]
     base = wanted.split("-")[0]
     regional = [v.id for v in voices if f"{v.language.lower()}-".startswith(f"{base}-")]
-    return (exact or regional or [None])[0]
+    return next(iter(exact or regional), None)
 
 
 def suggestion(voices: list[VoiceInfo], voice_id: str) -> str | None:

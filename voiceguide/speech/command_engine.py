@@ -85,8 +85,11 @@ class CommandEngine(Engine):
 
     def _run(self, argv: list[str], stdin: bytes | None, text: str) -> None:
         try:
-            feed = {"stdin": subprocess.DEVNULL} if stdin is None else {"input": stdin}
-            done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT_S, **feed)
+            if stdin is None:
+                done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT_S,
+                                      stdin=subprocess.DEVNULL)
+            else:
+                done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT_S, input=stdin)
         except subprocess.TimeoutExpired as err:
             raise EngineError(f"{argv[0]} took over {TIMEOUT_S} s on {shorten(text)!r}") from err
         except OSError as err:
