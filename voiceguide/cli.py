@@ -525,6 +525,22 @@ def init(file: Path, example: str) -> None:
     _line(str(file))
 
 
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of drill scripts, for editors that complete and check YAML.
+
+    Save it beside your drills and name it on their first line:
+    # yaml-language-server: $schema=drill-script.schema.json
+
+    \b
+    Example:
+        voiceguide schema > drill-script.schema.json
+    """
+    from voiceguide.schema import dumps
+
+    click.echo(dumps(), nl=False)
+
+
 @main.group()
 def cache() -> None:
     """Inspect or empty the speech cache ($XDG_CACHE_HOME/voiceguide)."""

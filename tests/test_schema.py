@@ -1,0 +1,59 @@
+"""The JSON Schema for editors: made from the reader's key tables, shipped, and right."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from voiceguide import schema, script
+from voiceguide.cli import main
+from voiceguide.yamlsource import load
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "voiceguide" / "drill-script.schema.json"
+VALIDATOR = jsonschema.Draft202012Validator(json.loads(SHIPPED.read_text(encoding="utf-8")))
+
+# Bad scripts whose problem is one of structure (a key, a type, a bound): the schema must
+# refuse them as voiceguide does. The others are about timing, files or voices.
+STRUCTURAL = ["announce_true", "bad_language", "cadence_level", "cadence_too_high", "cadence_too_low", "countdown_fraction", "countdown_mapping_bad_key", "countdown_mapping_too_big", "countdown_mapping_without_count", "countdown_too_big", "cue_from_without_every", "cue_no_time", "cue_two_times", "duration_negative", "duration_zero", "every_zero", "just_text", "many_problems", "missing_title_and_stages", "music_duck", "music_level", "music_no_files", "music_stage_not_bool", "music_unknown_key", "not_a_mapping", "pace_is_text", "pace_out_of_range", "range_three_items", "rate_too_high", "repeat_empty_stages", "repeat_misspelt_key", "repeat_not_a_number", "repeat_too_many_rounds", "repeat_without_stages", "repeat_zero", "skip_last_not_bool", "speech_bad_item", "speech_empty_list", "stage_is_text", "stages_is_a_mapping", "stages_is_empty", "text_too_long", "title_is_a_list", "title_is_empty", "unknown_cue_key", "unknown_engine", "unknown_key_no_hint", "unknown_profile_key", "unknown_stage_key", "unknown_top_key", "version_2", "volume_zero"]
+
+
+def test_the_shipped_schema_is_the_generated_one() -> None:
+    assert SHIPPED.read_text(encoding="utf-8") == schema.dumps(), "run: voiceguide schema > " \
+        "voiceguide/drill-script.schema.json"
+    jsonschema.Draft202012Validator.check_schema(json.loads(schema.dumps()))
+    code = CliRunner().invoke(main, ["schema"])
+    assert code.exit_code == 0 and code.stdout == schema.dumps()
+
+
+def test_every_key_the_reader_accepts_is_in_the_schema_and_no_other() -> None:
+    made = schema.schema()
+    tables = {"_TOP_KEYS": made, "_STAGE_KEYS": made["$defs"]["stage"],
+              "_CUE_KEYS": made["$defs"]["cue"], "_PROFILE_KEYS": made["$defs"]["profile"],
+              "_BLOCK_KEYS": made["$defs"]["block"], "_MUSIC_KEYS": made["$defs"]["music"],
+              "_COUNTDOWN_KEYS": made["$defs"]["countdown"]}
+    for table, part in tables.items():
+        assert tuple(part["properties"]) == getattr(script, table)
+        assert part["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scripts_yaml").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_example_is_valid(path: Path) -> None:
+    errors = [e.message for e in VALIDATOR.iter_errors(load(path.read_bytes(), str(path)).plain())]
+    assert errors == []
+
+
+@pytest.mark.parametrize("name", STRUCTURAL)
+def test_structural_mistakes_fail_the_schema(name: str) -> None:
+    path = ROOT / "tests" / "corpus" / f"{name}.yaml"
+    assert list(VALIDATOR.iter_errors(load(path.read_bytes(), str(path)).plain()))
+
+
+def test_a_schema_without_a_key_cannot_be_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(script, "_CUE_KEYS", (*script._CUE_KEYS, "lap"))
+    with pytest.raises(KeyError, match="does not describe lap"):
+        schema.schema()

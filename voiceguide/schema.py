@@ -1,0 +1,126 @@
+"""A JSON Schema for drill scripts, so editors can complete and check them as you type.
+
+Generated from the reader's own key tables (``script._TOP_KEYS`` and the
+others): every key the reader accepts is a property here and no other, so the
+schema cannot drift from what ``voiceguide check`` accepts. What a key's
+value looks like is said once per key below; a key without a description is
+an error when the schema is made (a test makes it). The schema checks the
+structure; the rest (timing, files, voices) is for ``voiceguide check``.
+
+    voiceguide schema > drill-script.schema.json
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from voiceguide import builtins, engines, script
+
+SCHEMA_ID = "https://voiceguide.invalid/drill-script.schema.json"
+
+DURATION: dict[str, Any] = {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                                      {"type": "string", "minLength": 1}]}
+RANGE: dict[str, Any] = {"anyOf": [DURATION, {"type": "array", "items": DURATION,
+                                              "minItems": 2, "maxItems": 2}]}
+OFFSET: dict[str, Any] = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}
+TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": script.MAX_TEXT_CHARS}
+SOUND: dict[str, Any] = {"type": "string", "minLength": 1,
+                         "examples": list(builtins.SOUNDS)}
+SOUND_OR_NULL: dict[str, Any] = {"anyOf": [SOUND, {"type": "null"}]}
+SPEECH: dict[str, Any] = {"anyOf": [TEXT, {"type": "array", "minItems": 1, "items": {"anyOf": [
+    TEXT, {"type": "object", "properties": {"pause": DURATION}, "required": ["pause"],
+           "additionalProperties": False}]}}]}
+LEVEL: dict[str, Any] = {"type": "number", "minimum": -40, "maximum": 0}
+CADENCE: dict[str, Any] = {"type": "integer", "minimum": script.MIN_CADENCE,
+                           "maximum": script.MAX_CADENCE}
+COUNT: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 10}
+
+# What each key's value is, by table. Keys come from the reader; only their shape is here.
+VALUES: dict[str, dict[str, dict[str, Any]]] = {
+    "_TOP_KEYS": {
+        "version": {"const": 1}, "title": TEXT, "description": TEXT, "artist": TEXT,
+        "album": TEXT,
+        "language": {"type": "string", "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"},
+        "voices": {"type": "object", "additionalProperties": {"$ref": "#/$defs/profile"}},
+        "voice": TEXT, "pace": {"type": "number", "minimum": 0, "maximum": 1},
+        "sounds": {"type": "object", "additionalProperties": TEXT},
+        "announce": {"anyOf": [TEXT, {"const": False}]},
+        "start_sound": SOUND_OR_NULL, "finish_sound": SOUND_OR_NULL,
+        "intro": SPEECH, "outro": SPEECH,
+        "stages": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},
+        "music": {"$ref": "#/$defs/music"}, "cadence": CADENCE, "cadence_level": LEVEL,
+        "cadence_sound": SOUND,
+    },
+    "_PROFILE_KEYS": {
+        "engine": {"enum": list(engines.ALL)}, "voice": TEXT,
+        "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": script.MAX_RATE},
+        "volume": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "command": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    },
+    "_STAGE_KEYS": {
+        "name": TEXT, "duration": RANGE, "say": SPEECH,
+        "cues": {"type": "array", "items": {"$ref": "#/$defs/cue"}},
+        "countdown": {"anyOf": [COUNT, {"$ref": "#/$defs/countdown"}]},
+        "voice": TEXT, "announce": {"anyOf": [TEXT, {"const": False}]},
+        "start_sound": SOUND_OR_NULL, "pace": {"type": "number", "minimum": 0, "maximum": 1},
+        "skip_last": {"type": "boolean"}, "cadence": {"anyOf": [CADENCE, {"const": False}]},
+        "music": {"type": "boolean"},
+    },
+    "_BLOCK_KEYS": {
+        "repeat": {"type": "integer", "minimum": 1, "maximum": script.MAX_ROUNDS},
+        "name": TEXT,
+        "stages": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},
+    },
+    "_CUE_KEYS": {
+        "at": OFFSET, "every": DURATION, "from": OFFSET, "until": OFFSET,
+        "before_end": DURATION, "say": SPEECH, "sound": SOUND, "voice": TEXT,
+    },
+    "_MUSIC_KEYS": {
+        "files": {"anyOf": [TEXT, {"type": "array", "minItems": 1, "items": TEXT}]},
+        "level": LEVEL, "duck": {"type": "number", "minimum": 0, "maximum": 40},
+    },
+    "_COUNTDOWN_KEYS": {"count": COUNT, "sound": SOUND},
+}
+
+
+def _object(table: str, required: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+    keys: tuple[str, ...] = getattr(script, table)
+    shapes = VALUES[table]
+    missing = [key for key in keys if key not in shapes]
+    if missing:
+        raise KeyError(f"schema.VALUES['{table}'] does not describe {', '.join(missing)}")
+    return {"type": "object", "properties": {key: shapes[key] for key in keys},
+            "required": list(required), "additionalProperties": False, **extra}
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of drill script format version 1."""
+    top = _object("_TOP_KEYS", ("title", "stages"))
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "voiceguide drill script",
+        "description": "A drill script that voiceguide compiles into a guided MP3 session.",
+        **top,
+        "$defs": {
+            "profile": _object("_PROFILE_KEYS"),
+            "stage": _object("_STAGE_KEYS", ("name", "duration")),
+            "block": _object("_BLOCK_KEYS", ("repeat", "stages")),
+            "item": {"anyOf": [{"$ref": "#/$defs/block"}, {"$ref": "#/$defs/stage"}]},
+            "cue": _object("_CUE_KEYS", oneOf=[{"required": [k]} for k in
+                                               ("at", "every", "before_end")],
+                           anyOf=[{"required": ["say"]}, {"required": ["sound"]}],
+                           dependentRequired={"from": ["every"], "until": ["every"]}),
+            "countdown": _object("_COUNTDOWN_KEYS", ("count",)),
+            "music": _object("_MUSIC_KEYS", ("files",)),
+        },
+    }
+
+
+def dumps() -> str:
+    return json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    print(dumps(), end="")
