@@ -31,7 +31,8 @@ import numpy as np
 
 from voiceguide.errors import AudioError
 from voiceguide.loudness import SILENCE, LoudnessMeter
-from voiceguide.sounds import ffmpeg_path, last_line, sniff_format
+from voiceguide.sounds import ffmpeg_path, sniff_format
+from voiceguide.tools import last_line
 
 if TYPE_CHECKING:
     from voiceguide.clips import ClipStore

@@ -30,7 +30,8 @@ from typing import IO, Protocol
 
 from voiceguide import scratch
 from voiceguide.errors import AudioError, OutputError
-from voiceguide.sounds import ffmpeg_path, last_line
+from voiceguide.sounds import ffmpeg_path
+from voiceguide.tools import last_line
 
 SAMPLE_RATE = 44100
 BITRATE = "96k"

@@ -22,6 +22,7 @@ import numpy as np
 from voiceguide import builtins
 from voiceguide.errors import AudioError
 from voiceguide.speech import wav
+from voiceguide.tools import last_line
 
 FORMATS = ("wav", "flac", "ogg", "mp3")
 MAX_FILE_BYTES = 64 * 1024 * 1024  # sounds are short; this bounds what a script can make us decode
@@ -179,12 +180,6 @@ def _data_start(data: bytes | bytearray) -> tuple[int, int] | None:
             return (rate, pos + 8) if rate is not None else None
         pos += 8 + size + (size & 1)
     return None
-
-
-def last_line(output: bytes, default: str) -> str:
-    """The last line ffmpeg wrote (its error, usually), else *default*."""
-    lines = output.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1] if lines else default
 
 
 def _parse_streamed_wav(data: bytes, label: str) -> tuple[np.ndarray, int]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from voiceguide import scratch
+from voiceguide import scratch, tools
 from voiceguide.errors import EngineError
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
 from voiceguide.speech.request import SpeechRequest
@@ -84,20 +83,7 @@ class CommandEngine(Engine):
             return output.read_bytes()
 
     def _run(self, argv: list[str], stdin: bytes | None, text: str) -> None:
-        try:
-            if stdin is None:
-                done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT_S,
-                                      stdin=subprocess.DEVNULL)
-            else:
-                done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT_S, input=stdin)
-        except subprocess.TimeoutExpired as err:
-            raise EngineError(f"{argv[0]} took over {TIMEOUT_S} s on {shorten(text)!r}") from err
-        except OSError as err:
-            raise EngineError(f"cannot run {argv[0]}: {err.strerror}") from err
-        if done.returncode != 0:
-            said = done.stderr.decode(errors="replace").strip().splitlines() or [""]
-            failed = f"{argv[0]} failed on {shorten(text)!r} (exit {done.returncode})"
-            raise EngineError(f"{failed} {said[-1]}".strip())
+        tools.run(argv, doing=f"on {shorten(text)!r}", timeout=TIMEOUT_S, stdin=stdin)
 
 
 def fill(arg: str, values: dict[str, str]) -> str:

@@ -6,13 +6,12 @@ Deterministic bytes, and a fallback wherever the pyttsx3 binding fails.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
-from voiceguide import scratch
+from voiceguide import scratch, tools
 from voiceguide.errors import EngineError
 from voiceguide.speech import espeak_voices
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
@@ -41,18 +40,16 @@ class EspeakEngine(Engine):
 
     @cached_property
     def _version(self) -> str:
-        out = subprocess.run([self._require(), "--version"], capture_output=True, text=True)
-        return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "unknown"
+        return tools.first_line([self._require(), "--version"])
 
     def version(self) -> str:
         return self._version
 
     @cached_property
     def _voices(self) -> list[VoiceInfo]:
-        out = subprocess.run(
-            [self._require(), "--voices"], capture_output=True, text=True, timeout=TIMEOUT_S
-        )
-        return espeak_voices.parse_voice_table(self.name, out.stdout)
+        out = tools.run([self._require(), "--voices"], doing="listing its voices",
+                        timeout=tools.PROBE_TIMEOUT_S)
+        return espeak_voices.parse_voice_table(self.name, out.stdout.decode("utf-8", "replace"))
 
     def voices(self) -> list[VoiceInfo]:
         return list(self._voices)
@@ -72,18 +69,10 @@ class EspeakEngine(Engine):
                 argv += ["-v", request.voice]
             if request.rate:
                 argv += ["-s", str(round(request.rate))]
-            try:
-                done = subprocess.run(
-                    argv, input=request.text.encode(), capture_output=True, timeout=TIMEOUT_S
-                )
-            except subprocess.TimeoutExpired as err:
-                raise EngineError(
-                    f"espeak-ng took over {TIMEOUT_S} s on {shorten(request.text)!r}; "
-                    "try again, or shorten the text"
-                ) from err
-            if done.returncode != 0 or not out.exists():
-                reason = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
-                raise EngineError(f"espeak-ng failed on {shorten(request.text)!r}: {reason}")
+            tools.run(argv, doing=f"on {shorten(request.text)!r}", timeout=TIMEOUT_S,
+                      stdin=request.text.encode())
+            if not out.exists():
+                raise EngineError(f"espeak-ng wrote no audio for {shorten(request.text)!r}")
             return out.read_bytes()
 
     def _require(self) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from functools import cache
 from pathlib import Path
 
+from voiceguide import tools
 from voiceguide.speech.base import VoiceInfo
 
 KNOWN_DATA_DIRS = (
@@ -36,7 +36,8 @@ def _reported_data_dir() -> Path | None:
     exe = shutil.which("espeak-ng")
     if exe is None:
         return None
-    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout
+    out = tools.run([exe, "--version"], doing="when asked its version",
+                    timeout=tools.PROBE_TIMEOUT_S, check=False).stdout.decode("utf-8", "replace")
     _, found, rest = out.partition("Data at:")
     return Path(rest.strip()) if found and rest.strip() else None
 

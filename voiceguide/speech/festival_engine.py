@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
-from voiceguide import scratch
+from voiceguide import scratch, tools
 from voiceguide.errors import EngineError
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
 from voiceguide.speech.request import SpeechRequest
@@ -63,13 +62,9 @@ class FestivalEngine(Engine):
 
     @cached_property
     def _version(self) -> str:
-        out = subprocess.run([self._require(), "--version"], capture_output=True, text=True)
         ffmpeg = shutil.which("ffmpeg")
-        tempo = (
-            subprocess.run([ffmpeg, "-version"], capture_output=True, text=True) if ffmpeg else None
-        )
-        tempo_line = tempo.stdout.splitlines()[0] if tempo and tempo.stdout else "no ffmpeg"
-        return f"{out.stdout.strip()}; tempo by {tempo_line}"
+        tempo_line = tools.first_line([ffmpeg, "-version"]) if ffmpeg else "no ffmpeg"
+        return f"{tools.first_line([self._require(), '--version'])}; tempo by {tempo_line}"
 
     def version(self) -> str:
         return self._version
@@ -81,8 +76,9 @@ class FestivalEngine(Engine):
         with scratch.folder() as tmp:
             script = Path(tmp) / "voices.scm"
             script.write_text("(print (voice.list))\n")
-            out = subprocess.run([self._exe, "-b", str(script)], capture_output=True, text=True)
-        ids = out.stdout.strip().strip("()").split()
+            out = tools.run([self._exe, "-b", str(script)], doing="listing its voices",
+                            timeout=tools.PROBE_TIMEOUT_S, check=False)
+        ids = out.stdout.decode("utf-8", "replace").strip().strip("()").split()
         return [VoiceInfo(self.name, i, self._language(i), i.replace("_", " ")) for i in ids]
 
     @staticmethod
@@ -117,23 +113,15 @@ class FestivalEngine(Engine):
                 f"{scheme_string(str(out))} 'riff)"
             )
         script.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        try:
-            done = subprocess.run(
-                [self._require(), "-b", str(script)],
-                capture_output=True,
-                timeout=TIMEOUT_PER_CLIP_S * len(requests),
-                stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired as err:
-            raise EngineError(
-                f"festival took too long on {len(requests)} clips; try again"
-            ) from err
+        done = tools.run([self._require(), "-b", str(script)], check=False,
+                         doing=f"on {len(requests)} clips",
+                         timeout=TIMEOUT_PER_CLIP_S * len(requests))
         missing = next(
             (r for r, out in zip(requests, outputs, strict=True) if not out.exists()), None
         )
         if missing is not None:
-            reason = done.stderr.decode(errors="replace").strip().splitlines() or ["no output"]
-            raise EngineError(f"festival failed on {shorten(missing.text)!r}: {reason[0]}")
+            raise EngineError(f"festival failed on {shorten(missing.text)!r}: "
+                              f"{done.said or 'no output'}")
 
     def _retime(self, request: SpeechRequest, clip: Path) -> bytes:
         if not request.rate or abs(request.rate - NATURAL_WPM) < 0.5:
@@ -159,12 +147,7 @@ class FestivalEngine(Engine):
             "-bitexact",
             str(retimed),
         ]
-        done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT_PER_CLIP_S)
-        if done.returncode != 0:
-            raise EngineError(
-                f"ffmpeg could not retime {shorten(request.text)!r}: "
-                f"{done.stderr.decode(errors='replace').strip()[:200]}"
-            )
+        tools.run(argv, doing=f"retiming {shorten(request.text)!r}", timeout=TIMEOUT_PER_CLIP_S)
         return retimed.read_bytes()
 
     def _require(self) -> str:

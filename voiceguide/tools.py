@@ -1,0 +1,68 @@
+"""Running the programs voiceguide uses: one place for timeouts, stderr and the message.
+
+Every one-shot program voiceguide runs — espeak-ng, festival, ffmpeg for a
+tempo change, a user's TTS command, and their ``--version`` probes — goes
+through ``run``: never a shell, stdin closed unless given, a timeout always,
+and a failure turned into one line that names the program and what it was
+doing. (Programs that stream, such as the encoder and the decoders, keep
+their own pipes; their failures are read with ``last_line``.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from voiceguide.errors import EngineError, VoiceguideError
+
+PROBE_TIMEOUT_S = 30  # --version and voice lists
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a finished program gave back."""
+
+    status: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def said(self) -> str:
+        return last_line(self.stderr, "")
+
+
+def last_line(output: bytes, default: str) -> str:
+    """The last line a program wrote (its error, usually), else *default*."""
+    lines = output.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else default
+
+
+def run(argv: list[str], *, doing: str, timeout: float, stdin: bytes | None = None,
+        check: bool = True, error: type[VoiceguideError] = EngineError) -> Ran:
+    """Run *argv*; *doing* says what for, as in "failed on 'Ten seconds.'" (e.g. "on '…'")."""
+    name = Path(argv[0]).name
+    try:
+        if stdin is None:
+            done = subprocess.run(argv, capture_output=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+        else:
+            done = subprocess.run(argv, capture_output=True, timeout=timeout, input=stdin)
+    except subprocess.TimeoutExpired as err:
+        raise error(f"{name} took over {timeout:g} s {doing}; try again") from err
+    except OSError as err:
+        raise error(f"cannot run {name} {doing}: {err.strerror}") from err
+    ran = Ran(done.returncode, done.stdout, done.stderr)
+    if check and ran.status != 0:
+        raise error(f"{name} failed {doing} (exit {ran.status}) {ran.said}".strip())
+    return ran
+
+
+def first_line(argv: list[str], default: str = "unknown") -> str:
+    """The first line a program prints, e.g. of ``--version``; *default* if it says nothing."""
+    try:
+        out = run(argv, doing="when asked its version", timeout=PROBE_TIMEOUT_S, check=False)
+    except VoiceguideError:
+        return default
+    lines = out.stdout.decode("utf-8", "replace").strip().splitlines()
+    return lines[0] if lines else default
