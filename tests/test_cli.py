@@ -193,17 +193,26 @@ def test_an_engine_a_profile_chooses_but_is_missing_is_a_located_script_error(
 def test_progress_line_counts_up_and_clears_itself(capsys: pytest.CaptureFixture[str]) -> None:
     from voiceguide.cli import _Progress
 
-    progress = _Progress()
+    now = [100.0]
+    progress = _Progress(clock=lambda: now[0])
     progress.label = "drill.yaml: "
-    progress("speaking 3 new clips", 0, 3)
-    progress("rendering", 50, 100)
+    progress("speaking clips", 0, 30)
+    now[0] += 10  # ten clips in ten seconds: twenty more take twenty
+    progress("speaking clips", 10, 30)
+    progress("speaking clips", 30, 30)
+    progress("rendering", 0, 100)
+    now[0] += 3
+    progress("rendering", 75, 100)
     progress("rendering", 100, 100)
     err = capsys.readouterr().err
-    steps = err.split("\r")
-    assert steps[1].startswith("drill.yaml: speaking 3 new clips…")
-    assert steps[2].startswith("drill.yaml: rendering:  50%")
-    assert steps[3] == "drill.yaml: rendering: 100%"
-    assert steps[-2].strip() == "" and steps[-1] == ""
+    steps = [s.rstrip() for s in err.split("\r") if s.strip()]
+    assert steps == ["drill.yaml: speaking clips…",
+                     "drill.yaml: speaking clips: 10/30  33%, about 0:20 left",
+                     "drill.yaml: speaking clips: 30/30 100%",
+                     "drill.yaml: rendering…",
+                     "drill.yaml: rendering:  75%, about 0:01 left",
+                     "drill.yaml: rendering: 100%"]
+    assert err.endswith("\r")
 
 
 def test_quiet_or_not_a_terminal_means_no_progress(tmp_path: Path) -> None:

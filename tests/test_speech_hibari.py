@@ -241,3 +241,12 @@ def test_an_engine_crash_mid_build_keeps_the_earlier_file(
     assert target.read_bytes() == b"an earlier session"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["drill.yaml", "out.mp3", "worker.py"]
     assert not _live
+
+
+@pytest.mark.parametrize("engine", ["hibari", "espeak-ng", "pyttsx3"])
+def test_prefetch_reports_every_clip_as_it_is_made(engine: str) -> None:
+    heard: list[tuple[int, int]] = []
+    voice = "heart" if engine == "hibari" else "gmw/en-us"
+    requests = [SpeechRequest(engine, voice, 170, f"Clip number {n}.") for n in range(5)]
+    SpeechLibrary().prefetch(requests, lambda done, total: heard.append((done, total)))
+    assert heard == [(n, 5) for n in range(6)]

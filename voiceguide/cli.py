@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -213,15 +214,24 @@ def _options(choices: dict[str, Any], quiet: bool = True, **audio: Any) -> Any:
 
 
 class _Progress:
-    """A one-line progress display on stderr for terminals."""
+    """A one-line progress display on stderr for terminals: counts, percent and time left."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.last = ""
         self.label = ""
+        self.clock = clock
+        self.started: dict[str, float] = {}
 
     def __call__(self, what: str, done: int, total: int) -> None:
+        now = self.clock()
+        began = self.started.setdefault(what, now)
+        left = ""
+        if 0 < done < total and now - began >= 1:
+            left = f", about {clock(round((now - began) * (total - done) / done * 1000))} left"
+        count = f"{done:,}/{total:,} " if what.endswith("clips") else ""
         what = shown(self.label + what)
-        line = f"\r{what}: {100 * done // max(total, 1):3d}%" if done else f"\r{what}…"
+        line = (f"\r{what}: {count}{100 * done // max(total, 1):3d}%{left}" if done
+                else f"\r{what}…")
         if line != self.last:
             padding = " " * max(0, len(self.last) - len(line))
             click.echo(line + padding, nl=False, err=True)
@@ -229,6 +239,7 @@ class _Progress:
         if done and done >= total:
             click.echo("\r" + " " * len(line) + "\r", nl=False, err=True)
             self.last = ""
+            self.started.pop(what, None)
 
 
 def _warn(plan: Any) -> None:

@@ -67,8 +67,8 @@ class Session:
         settings = self.options.settings
         pace, _ = choose_pace(self.script, settings, self.clips)
         progress = self.options.progress
-        announce = (lambda n: progress(f"speaking {n} new clips", 0, n)) if progress else None
-        self.speech.prefetch(speech_requests(self.script, settings, pace), announce)
+        spoken = (lambda done, total: progress("speaking clips", done, total)) if progress else None
+        self.speech.prefetch(speech_requests(self.script, settings, pace), spoken)
         plan = make_plan(self.script, settings, self.clips)
         return replace(plan, notes=(*self.notes, *plan.notes))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from voiceguide.speech.request import SpeechRequest
@@ -26,6 +26,11 @@ class Engine(ABC):
     """A TTS engine: turns requests into WAV bytes, one per request, in order."""
 
     name: str
+    on_clip: Callable[[], None] | None = None  # told each time a clip is made, for progress
+
+    def clip_done(self) -> None:
+        if self.on_clip is not None:
+            self.on_clip()
 
     @abstractmethod
     def version(self) -> str:

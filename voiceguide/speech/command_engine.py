@@ -80,7 +80,9 @@ class CommandEngine(Engine):
                 raise EngineError(
                     f"{self.template[0]} wrote no audio for {shorten(request.text)!r}"
                 )
-            return output.read_bytes()
+            data = output.read_bytes()
+        self.clip_done()
+        return data
 
     def _run(self, argv: list[str], stdin: bytes | None, text: str) -> None:
         tools.run(argv, doing=f"on {shorten(text)!r}", timeout=TIMEOUT_S, stdin=stdin)

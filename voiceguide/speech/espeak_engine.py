@@ -73,7 +73,9 @@ class EspeakEngine(Engine):
                       stdin=request.text.encode())
             if not out.exists():
                 raise EngineError(f"espeak-ng wrote no audio for {shorten(request.text)!r}")
-            return out.read_bytes()
+            data = out.read_bytes()
+        self.clip_done()
+        return data
 
     def _require(self) -> str:
         if self._exe is None:

@@ -97,7 +97,11 @@ class FestivalEngine(Engine):
         with scratch.folder() as tmp:
             outputs = [Path(tmp) / f"{n}.wav" for n in range(len(requests))]
             self._run_festival(requests, outputs, Path(tmp) / "batch.scm")
-            return [self._retime(r, out) for r, out in zip(requests, outputs, strict=True)]
+            made = []
+            for request, output in zip(requests, outputs, strict=True):
+                made.append(self._retime(request, output))
+                self.clip_done()
+            return made
 
     def _run_festival(
         self, requests: Sequence[SpeechRequest], outputs: list[Path], script: Path

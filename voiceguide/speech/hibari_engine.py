@@ -172,5 +172,6 @@ class HibariEngine(Engine):
         if reason:
             raise EngineError(f"hibari made no usable audio for {shorten(request.text)!r}: "
                               f"{reason}")
+        self.clip_done()
         return data
 

@@ -7,6 +7,7 @@ not import pyttsx3 or onnxruntime (those engines run them in worker processes).
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -131,22 +132,36 @@ class SpeechLibrary:
         return names.NATURAL if self.engine(names.NATURAL).problem() is None else names.DEFAULT
 
     def prefetch(self, requests: Iterable[SpeechRequest],
-                 announce: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int, int], None] | None = None) -> None:
         """Synthesises what the cache lacks, batched by engine and (voice, rate).
 
-        ``announce`` hears how many clips are about to be made (for a progress line).
+        ``progress`` hears (clips made, clips to make) as they are made.
         """
         keyed = {self.key(r): r for r in requests}
         missing = {key: r for key, r in keyed.items() if self._stored(key) is None}
-        if missing and announce is not None:
-            announce(len(missing))
+        made, lock = 0, threading.Lock()  # engines may make clips on several threads
+
+        def one_more() -> None:
+            nonlocal made
+            with lock:
+                made += 1
+                if progress is not None:
+                    progress(made, len(missing))
+
+        if missing and progress is not None:
+            progress(0, len(missing))
         batches: dict[tuple[str, tuple[str, ...]], list[tuple[str, SpeechRequest]]] = {}
         for key, r in missing.items():
             batches.setdefault((r.engine, r.options), []).append((key, r))
         for (name, options), batch in batches.items():
             batch.sort(key=lambda item: (item[1].voice or "", item[1].rate or 0.0))
             self._check_voices(name, options, {r.voice for _, r in batch})
-            clips = self.engine(name, options).synthesize([r for _, r in batch])
+            engine = self.engine(name, options)
+            engine.on_clip = one_more
+            try:
+                clips = engine.synthesize([r for _, r in batch])
+            finally:
+                engine.on_clip = None
             for (key, r), data in zip(batch, clips, strict=True):
                 self._store(key, r, data)
 

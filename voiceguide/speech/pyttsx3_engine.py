@@ -138,6 +138,7 @@ class Pyttsx3Engine(Engine):
             try:
                 for n, text in enumerate(chunk.texts):
                     clips.append(session.render(text, Path(tmp) / f"{n}.wav"))
+                    self.clip_done()
             finally:
                 session.close()
         return chunk.indexes, clips
