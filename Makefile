@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 SYSTEM_TOOLS := espeak-ng ffmpeg ffprobe mpg123
 LINTED := voiceguide tests $(wildcard benchmarks)
 
-.PHONY: test run lint system venv sounds bench clean
+LOWEST := .venv-lowest
+
+.PHONY: test run lint system venv sounds bench clean lowest
 
 test: venv
 	$(BIN)/ruff check $(LINTED)
@@ -53,5 +55,18 @@ system:
 	  fi; \
 	fi
 
+# The lowest versions pyproject.toml declares, in their own venv, then a build from an
+# empty folder: the floors must really work.
+lowest: system
+	rm -rf $(LOWEST) && $(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/pip install --quiet uv
+	$(PYTHON) -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > $(LOWEST)/requirements.txt
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -r $(LOWEST)/requirements.txt
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --no-deps .
+	$(LOWEST)/bin/python -c "import click, yaml, numpy; print('lowest:', 'click', click.__version__, 'pyyaml', yaml.__version__, 'numpy', numpy.__version__)"
+	folder=$$(mktemp -d) && cd $$folder && export XDG_CACHE_HOME=$$folder/cache && \
+	  $(CURDIR)/$(LOWEST)/bin/voiceguide init && $(CURDIR)/$(LOWEST)/bin/voiceguide build drill.yaml && \
+	  rm -rf $$folder
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .ruff_cache .hypothesis

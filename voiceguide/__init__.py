@@ -1,3 +1,3 @@
 """voiceguide: compile a drill script into a guided audio session."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
