@@ -282,8 +282,9 @@ def main(ctx: click.Context, debug: bool) -> None:
               type=click.Choice(["22050", "24000", "32000", "44100", "48000"]),
               help="MP3 sample rate in Hz.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display or warnings.")
+@click.option("--vtt", is_flag=True, help="Also write a WebVTT transcript beside each MP3.")
 def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_rate: str,
-          quiet: bool, **choices: Any) -> None:
+          quiet: bool, vtt: bool, **choices: Any) -> None:
     """Compile each SCRIPT into an MP3 and print the path of each file written.
 
     \b
@@ -302,6 +303,12 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
         if not quiet:
             _warn(plan)
         _line(str(target))
+        if vtt:
+            from voiceguide.mp3 import write_atomically
+            from voiceguide.phone.vtt import transcript
+
+            write_atomically(target.with_suffix(".vtt"), transcript(plan).encode())
+            _line(str(target.with_suffix(".vtt")))
 
 
 def _target(script: Path, output: Path | None, count: int) -> Path:
@@ -369,7 +376,9 @@ def _identity(path: Path) -> Path:
 @click.argument("script", type=click.Path(path_type=Path))
 @_build_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def plan(script: Path, as_json: bool, **choices: Any) -> None:
+@click.option("--svg", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also draw the timeline picture into this SVG file.")
+def plan(script: Path, as_json: bool, svg: Path | None, **choices: Any) -> None:
     """Show the timeline that build would render for SCRIPT.
 
     A readable table by default, or with --json the plan object (format
@@ -383,6 +392,11 @@ def plan(script: Path, as_json: bool, **choices: Any) -> None:
     from voiceguide.plan import describe
 
     the_plan = session.plan(script, _options(choices))
+    if svg is not None:
+        from voiceguide.mp3 import write_atomically
+        from voiceguide.phone.timeline import picture
+
+        write_atomically(svg, picture(the_plan).encode())
     _warn(the_plan)
     if as_json:
         click.echo(the_plan.dumps())
@@ -534,6 +548,95 @@ def init(file: Path, example: str) -> None:
                           "NEW.yaml) or remove it first")
     write_atomically(file, builtins.examples()[example].read_bytes())
     _line(str(file))
+
+
+class BaseUrlType(click.ParamType):
+    """An absolute http(s) address where the published folder can be fetched."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
+                or parts.fragment or any(c.isspace() for c in str(value)):
+            self.fail(f"{value!r} is not an http:// or https:// address such as "
+                      "https://example.org/runs/", param, ctx)
+        return str(value) if str(value).endswith("/") else f"{value}/"
+
+
+@main.command()
+@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--to", "folder", required=True, type=click.Path(path_type=Path),
+              help="The folder to publish into (made if missing).")
+@click.option("--base-url", type=BaseUrlType(),
+              help="Where the folder will be served from; `serve` fills in its own.")
+@_build_options
+def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None,
+            **choices: Any) -> None:
+    """Build each SCRIPT into FOLDER as a podcast: MP3s, transcripts, chapters, feed.xml
+    and index.html. Publishing again updates those sessions and keeps the others.
+
+    \b
+    Example:
+        voiceguide publish drill.yaml hills.yaml --to runs
+        voiceguide serve runs
+    """
+    from voiceguide import session
+    from voiceguide.phone import feed
+
+    feed.check_folder(folder)
+    options = _options(choices)
+    targets = [folder / f"{script.stem}.mp3" for script in scripts]
+    _refuse_clashes(scripts, targets)
+    entries = feed.load(folder)
+    for script, target in zip(scripts, targets, strict=True):
+        plan = session.build(script, target, options)
+        _warn(plan)
+        feed.write_extras(plan, folder, script.stem)
+        description = session.open_script(script).description or ""
+        entries[script.stem] = feed.entry(plan, target, script.stem, description,
+                                          entries.get(script.stem))
+        _line(str(target))
+    feed.save(folder, entries, base_url)
+    _line(str(folder / feed.FEED))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="The address to listen on (0.0.0.0: every network of this machine).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--base-url", type=BaseUrlType(),
+              help="The address phones use, if not this machine's own (e.g. behind a proxy).")
+def serve(folder: Path, host: str, port: int, base_url: str | None) -> None:
+    """Serve a published FOLDER read-only to phones on the same network; prints the feed's
+    address and a QR code of it. Ctrl-C stops it.
+
+    \b
+    Example:
+        voiceguide serve runs --port 8000
+    """
+    import segno
+
+    from voiceguide.phone import server
+
+    if not folder.is_dir():
+        raise OutputError(f"{folder} is not a folder; serve a folder made by voiceguide publish")
+    try:
+        httpd = server.server(folder, host, port, base_url)
+    except OSError as exc:
+        raise OutputError(f"cannot listen on {host}:{port}: {exc.strerror}; try another "
+                          "--port") from exc
+    feed_url = (base_url or server.public_url(host, httpd.server_port)) + "feed.xml"
+    _line(f"serving {folder} — feed: {feed_url}")
+    segno.make(feed_url, error="m").terminal(compact=True)
+    _line("add the feed in a podcast app on your phone; Ctrl-C stops the server")
+    try:
+        httpd.serve_forever()
+    finally:
+        httpd.server_close()
 
 
 @main.command()

@@ -1,0 +1,304 @@
+"""Getting sessions to the phone: transcripts, the timeline, the feed, the page and the server,
+checked with real parsers (feedparser, webvtt-py, an XML parser), a real HTTP server on
+127.0.0.1 and a real headless browser."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import http.client
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import feedparser
+import jsonschema
+import pytest
+import webvtt
+from click.testing import CliRunner
+
+from voiceguide.cli import main
+from voiceguide.phone import server
+
+pytestmark = pytest.mark.slow
+
+WEIRD = """\
+title: "Hills <&> \\"fast\\" ü"
+description: "Speed & <power>"
+stages:
+  - name: "A <b>&"
+    duration: 12
+    say: ["Go & <run>", "Then --> stop."]
+  - name: Walk
+    duration: 6
+"""
+EASY = """\
+title: Easy
+stages:
+  - name: Jog
+    duration: 10
+    say: Easy jogging.
+    cues: [{at: 5, say: Halfway.}]
+  - name: Walk
+    duration: 8
+    say: Walk.
+"""
+CHAPTERS_SCHEMA = {  # Podcasting 2.0 JSON chapters: what podcast apps read
+    "type": "object", "required": ["version", "chapters"],
+    "properties": {"version": {"type": "string"}, "chapters": {"type": "array", "items": {
+        "type": "object", "required": ["startTime"],
+        "properties": {"startTime": {"type": "number", "minimum": 0},
+                       "title": {"type": "string"}}}}},
+}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("phone")
+    (folder / "weird.yaml").write_text(WEIRD, encoding="utf-8")
+    (folder / "easy.yaml").write_text(EASY, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+        code, out, err = run("publish", str(folder / "weird.yaml"), str(folder / "easy.yaml"),
+                             "--to", str(folder / "site"), "--base-url", "https://runs.example/a")
+    assert code == 0, err
+    assert out.splitlines()[-1] == str(folder / "site" / "feed.xml")
+    return folder / "site"
+
+
+def test_the_feed_parses_and_every_enclosure_is_its_file(site: Path) -> None:
+    parsed = feedparser.parse((site / "feed.xml").read_bytes())
+    assert not parsed.bozo, parsed.bozo_exception
+    items = {e.title: e for e in parsed.entries}
+    assert set(items) == {'Hills <&> "fast" ü', "Easy"}
+    weird = items['Hills <&> "fast" ü']
+    assert html.unescape(weird.summary) == "Speed & <power>"  # HTML, as RSS descriptions are
+    for item in parsed.entries:
+        enclosure = item.enclosures[0]
+        name = enclosure.href.rsplit("/", 1)[1]
+        assert enclosure.href == f"https://runs.example/a/{name}"
+        assert int(enclosure.length) == (site / name).stat().st_size
+        assert enclosure.type == "audio/mpeg"
+        assert item.id == hashlib.sha256((site / name).read_bytes()).hexdigest()
+        assert int(item.itunes_duration) > 0 and item.published_parsed
+    raw = (site / "feed.xml").read_text(encoding="utf-8")
+    root = ET.fromstring(raw)
+    ns = {"podcast": "https://podcastindex.org/namespace/1.0"}
+    assert len(root.findall(".//podcast:chapters", ns)) == 2
+    assert [t.get("type") for t in root.findall(".//podcast:transcript", ns)] == ["text/vtt"] * 2
+
+
+def test_chapters_and_transcripts_are_valid(site: Path) -> None:
+    for name in ("weird", "easy"):
+        chapters = json.loads((site / f"{name}.chapters.json").read_text(encoding="utf-8"))
+        jsonschema.validate(chapters, CHAPTERS_SCHEMA)
+        assert chapters["chapters"][0]["startTime"] == 0
+        captions = webvtt.read(str(site / f"{name}.vtt"))
+        assert len(captions) >= 2
+    texts = [html.unescape(c.text) for c in webvtt.read(str(site / "weird.vtt"))]
+    assert texts[:3] == ["Stage 1. A <b>&.", "Go & <run>", "Then --> stop."]
+
+
+def test_the_timeline_picture_is_well_formed_and_escaped(site: Path) -> None:
+    root = ET.fromstring((site / "weird.svg").read_text(encoding="utf-8"))
+    titles = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}title")]
+    assert any("Stage 1: A <b>&" in t for t in titles)
+    assert any("Go & <run>" in t for t in titles)
+
+
+def test_publishing_again_updates_one_and_keeps_the_others(site: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    before = {e.title: e for e in feedparser.parse((copy / "feed.xml").read_bytes()).entries}
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    easy = site.parent / "easy.yaml"
+    code, _, err = run("publish", str(easy), "--to", str(copy), "--base-url",
+                       "https://runs.example/a")  # the same audio: the same guid and date
+    assert code == 0, err
+    after = {e.title: e for e in feedparser.parse((copy / "feed.xml").read_bytes()).entries}
+    assert set(after) == set(before)
+    assert after["Easy"].id == before["Easy"].id and after["Easy"].published == \
+        before["Easy"].published
+    code, _, err = run("publish", str(easy), "--to", str(copy), "--pace", "1", "--length", "1m")
+    assert code == 2  # two ways to choose the pace
+    (copy / "weird.mp3").unlink()  # a session whose audio is gone leaves the feed
+    code, _, err = run("publish", str(easy), "--to", str(copy), "--speed", "1.2", "--base-url",
+                       "https://runs.example/a")
+    assert code == 0, err
+    final = {e.title: e for e in feedparser.parse((copy / "feed.xml").read_bytes()).entries}
+    assert set(final) == {"Easy"} and final["Easy"].id != before["Easy"].id
+
+
+@pytest.mark.parametrize(("args", "message", "status"), [
+    (["--to", "{file}"], "is not a folder", 1),
+    (["--to", "{dir}", "--base-url", "ftp://x"], "is not an http:// or https:// address", 2),
+    (["--to", "{dir}", "--base-url", "https://"], "is not an http:// or https:// address", 2),
+])
+def test_publish_refuses_bad_places(tmp_path: Path, args: list[str], message: str,
+                                    status: int) -> None:
+    (tmp_path / "file").write_text("x")
+    script = tmp_path / "easy.yaml"
+    script.write_text(EASY, encoding="utf-8")
+    filled = [a.format(file=tmp_path / "file", dir=tmp_path / "out") for a in args]
+    code, _, err = run("publish", str(script), *filled)
+    assert code == status and message in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------
+# The server, for real on 127.0.0.1
+
+
+@pytest.fixture(scope="module")
+def served(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    outside = tmp_path_factory.mktemp("outside") / "secret.txt"
+    outside.write_text("not for phones")
+    (site / "link-out.txt").symlink_to(outside)
+    (site / "sub").mkdir()
+    httpd = server.server(site, "127.0.0.1", 0, None)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield "127.0.0.1", httpd.server_port
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def get(where: tuple[str, int], path: str, headers: dict[str, str] | None = None
+        ) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection(*where, timeout=10)
+    connection.putrequest("GET", path, skip_accept_encoding=True)
+    for key, value in (headers or {}).items():
+        connection.putheader(key, value)
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+
+
+def test_range_requests_get_exactly_their_bytes(site: Path, served: tuple[str, int]) -> None:
+    data = (site / "easy.mp3").read_bytes()
+    status, headers, body = get(served, "/easy.mp3", {"Range": "bytes=100-1099"})
+    assert status == 206 and body == data[100:1100]
+    assert headers["content-range"] == f"bytes 100-1099/{len(data)}"
+    status, _, body = get(served, "/easy.mp3", {"Range": "bytes=-500"})
+    assert status == 206 and body == data[-500:]
+    for bad in ("bytes=5-2", "bytes=-0", f"bytes={len(data) + 10}-"):
+        assert get(served, "/easy.mp3", {"Range": bad})[0] == 416
+    status, _, body = get(served, "/easy.mp3")
+    assert status == 200 and body == data
+
+
+def test_content_types_and_the_feed_with_the_servers_own_address(
+        served: tuple[str, int]) -> None:
+    expected = {"/easy.mp3": "audio/mpeg", "/easy.vtt": "text/vtt; charset=utf-8",
+                "/easy.chapters.json": "application/json",
+                "/easy.svg": "image/svg+xml; charset=utf-8",
+                "/": "text/html; charset=utf-8", "/feed.xml": "application/rss+xml; charset=utf-8"}
+    for path, kind in expected.items():
+        status, headers, _ = get(served, path)
+        assert (status, headers["content-type"]) == (200, kind), path
+    _, _, body = get(served, "/feed.xml")
+    hrefs = [e.enclosures[0].href for e in feedparser.parse(body).entries]
+    assert hrefs and all(h.startswith(f"http://127.0.0.1:{served[1]}/") for h in hrefs)
+
+
+@pytest.mark.parametrize("path", ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
+                                  "/..%2f..%2fetc%2fpasswd", "//etc/passwd", "/link-out.txt",
+                                  "/sub", "/sub/", "/.voiceguide-feed.json", "/missing.mp3"])
+def test_nothing_outside_the_folder_and_no_listings(served: tuple[str, int], path: str) -> None:
+    status, _, body = get(served, path)
+    assert status == 404 and b"not for phones" not in body and b"root:" not in body
+
+
+def test_malformed_requests_get_a_4xx_and_the_server_goes_on(served: tuple[str, int]) -> None:
+    for raw in (b"GARBAGE\r\n\r\n", b"GET /easy.mp3 HTTP/1.1\r\nHost: x\r\nX-Big: "
+                + b"a" * 70_000 + b"\r\n\r\n", b"POST /easy.mp3 HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Length: 0\r\n\r\n"):
+        with socket.create_connection(served, timeout=10) as conn:
+            conn.sendall(raw)
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        status = answer.split(b" ", 2)[1] if answer.startswith(b"HTTP/") else b""
+        assert status[:1] == b"4" or b"Error code: 400" in answer, answer[:200]
+    assert get(served, "/easy.vtt")[0] == 200
+
+
+def test_fifty_range_requests_at_once(site: Path, served: tuple[str, int]) -> None:
+    data = (site / "easy.mp3").read_bytes()
+    starts = [(n * 7919) % (len(data) - 4096) for n in range(50)]
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(
+            lambda s: get(served, "/easy.mp3", {"Range": f"bytes={s}-{s + 4095}"}), starts))
+    assert all(status == 206 for status, _, _ in answers)
+    assert all(body == data[s : s + 4096] for s, (_, _, body) in zip(starts, answers, strict=True))
+
+
+# ---------------------------------------------------------------------------
+# The page, in a real headless browser
+
+
+def chromium() -> tuple[str, str] | None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+@pytest.mark.skipif(chromium() is None and not os.environ.get("CI"),
+                    reason="Debian's chromium and chromium-driver are not installed")
+def test_clicking_a_chapter_moves_the_player_there(served: tuple[str, int],
+                                                   tmp_path: Path) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    found = chromium()
+    assert found is not None, "CI installs chromium and chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = found[0]
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(found[1]), options=options)
+    try:
+        browser.get(f"http://{served[0]}:{served[1]}/")
+        assert browser.find_element(By.ID, "feed-address").text == \
+            "https://runs.example/a/feed.xml"  # where it was published for
+        section = browser.find_element(By.ID, "easy")
+        audio = section.find_element(By.TAG_NAME, "audio")
+        deadline = time.monotonic() + 20
+        while browser.execute_script("return arguments[0].readyState", audio) < 1:
+            assert time.monotonic() < deadline, "the audio never loaded"
+            time.sleep(0.1)
+        buttons = section.find_elements(By.CSS_SELECTOR, "button[data-start]")
+        target = buttons[-1]
+        start = float(target.get_attribute("data-start") or "nan")
+        target.click()
+        deadline = time.monotonic() + 10
+        position = -1.0
+        while time.monotonic() < deadline:
+            position = float(browser.execute_script("return arguments[0].currentTime", audio))
+            if abs(position - start) < 1.0:
+                break
+            time.sleep(0.1)
+        assert abs(position - start) < 1.0, (position, start)
+        browser.save_screenshot(str(tmp_path / "page.png"))
+    finally:
+        browser.quit()
