@@ -172,7 +172,7 @@ def served(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     httpd = server.server(site, "127.0.0.1", 0, None)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield "127.0.0.1", httpd.server_port
+    yield "127.0.0.1", server.port_of(httpd)
     httpd.shutdown()
     httpd.server_close()
 
@@ -302,3 +302,34 @@ def test_clicking_a_chapter_moves_the_player_there(served: tuple[str, int],
         browser.save_screenshot(str(tmp_path / "page.png"))
     finally:
         browser.quit()
+
+
+def test_serve_says_what_it_serves_and_stops_cleanly_on_ctrl_c(site: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "voiceguide", "serve", str(site),
+                                "--host", "127.0.0.1", "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert first.startswith(f"serving {site} — feed: http://127.0.0.1:")
+    port = int(first.rsplit(":", 1)[1].split("/")[0])
+    assert get(("127.0.0.1", port), "/easy.vtt")[0] == 200
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and err.strip() == "voiceguide: stopped serving"
+    assert "█" in out  # the QR code of the feed's address
+
+
+def test_serve_on_a_port_in_use_is_one_line(site: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code, _, err = run("serve", str(site), "--host", "127.0.0.1", "--port",
+                           str(taken.getsockname()[1]))
+    assert code == 1 and err.startswith("voiceguide: cannot listen on 127.0.0.1:")
+    assert len(err.splitlines()) == 1
+    code, _, err = run("serve", str(site / "easy.mp3"))
+    assert code == 2 and "is a file" in err

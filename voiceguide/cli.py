@@ -607,7 +607,8 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None,
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
 @click.option("--host", default="0.0.0.0", show_default=True,
               help="The address to listen on (0.0.0.0: every network of this machine).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="The port to listen on (0: any free one).")
 @click.option("--base-url", type=BaseUrlType(),
               help="The address phones use, if not this machine's own (e.g. behind a proxy).")
 def serve(folder: Path, host: str, port: int, base_url: str | None) -> None:
@@ -629,14 +630,15 @@ def serve(folder: Path, host: str, port: int, base_url: str | None) -> None:
     except OSError as exc:
         raise OutputError(f"cannot listen on {host}:{port}: {exc.strerror}; try another "
                           "--port") from exc
-    feed_url = (base_url or server.public_url(host, httpd.server_port)) + "feed.xml"
+    feed_url = (base_url or server.public_url(host, server.port_of(httpd))) + "feed.xml"
     _line(f"serving {folder} — feed: {feed_url}")
     segno.make(feed_url, error="m").terminal(compact=True)
     _line("add the feed in a podcast app on your phone; Ctrl-C stops the server")
     try:
-        httpd.serve_forever()
+        httpd.serve_forever()  # Ctrl-C ends it: the usual way to stop a server, so exit 0
     finally:
         httpd.server_close()
+    _line("voiceguide: stopped serving", err=True)
 
 
 @main.command()

@@ -90,7 +90,20 @@ def lan_address() -> str:
 def server(root: Path, host: str, port: int, base_url: str | None) -> BaseWSGIServer:
     """A threaded server for *root*, bound but not yet serving (OSError if the port is taken)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
-    return make_server(host, port, App(root, base_url), threaded=True)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:  # bound here, so that a port in use is our one-line error, not werkzeug's exit
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+        return make_server(host, listener.getsockname()[1], App(root, base_url),
+                           threaded=True, fd=listener.fileno())
+    finally:
+        listener.close()  # the server has its own copy of the socket
+
+
+def port_of(httpd: BaseWSGIServer) -> int:
+    return int(httpd.socket.getsockname()[1])
 
 
 def public_url(host: str, port: int) -> str:
