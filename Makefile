@@ -28,6 +28,7 @@ bench: venv
 	$(BIN)/python benchmarks/import_time.py
 	$(BIN)/python benchmarks/rounds_cost.py
 	$(BIN)/python benchmarks/beds_cost.py
+	$(BIN)/python benchmarks/publish_cost.py
 
 sounds: venv
 	$(BIN)/python -m voiceguide.soundgen sounds

@@ -1,0 +1,89 @@
+"""What publishing costs, and what serving a long session to many players costs.
+
+    .venv/bin/python benchmarks/publish_cost.py
+
+(a) Builds three example sessions with a warm cache, then publishes the same
+three into a folder (feed, page, chapters, transcripts, timelines too), best
+of two each, and prints publish ÷ build — target <= 1 (about 1: the extras
+are small next to the audio).
+(b) Serves a 60-minute session from a real `voiceguide serve` on 127.0.0.1,
+sends 50 concurrent Range requests, five times over, and prints the server's
+memory after the first and after the last round — target: flat.
+Prints figures only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_speed import VOICEGUIDE, _rss_kb, build, script_yaml  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = [ROOT / "scripts_yaml" / f"{n}.yaml" for n in ("easy", "strides", "core_circuit")]
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def ranged(port: int, start: int) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/long.mp3", headers={"Range": f"bytes={start}-{start + 65535}"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="voiceguide-bench-"))
+    env = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache")}
+    try:
+        paths = [str(p) for p in EXAMPLES]
+        timed([str(VOICEGUIDE), "build", *paths, "-o", str(folder)], env)  # warm the cache
+        builds = min(timed([str(VOICEGUIDE), "build", *paths, "-o", str(folder)], env)
+                     for _ in range(2))
+        publishes = min(timed([str(VOICEGUIDE), "publish", *paths, "--to",
+                               str(folder / "site")], env) for _ in range(2))
+        print(f"(a) publish of 3 examples {publishes:.1f} s / build {builds:.1f} s = "
+              f"{publishes / builds:.2f}  (target <= 1)")
+
+        (folder / "long.yaml").write_text(script_yaml(60), encoding="utf-8")
+        build(folder / "long.yaml", folder / "site" / "long.mp3", env)
+        size = (folder / "site" / "long.mp3").stat().st_size
+        server = subprocess.Popen([str(VOICEGUIDE), "serve", str(folder / "site"), "--host",
+                                   "127.0.0.1", "--port", "0"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert server.stdout is not None
+        port = int(re.search(r":(\d+)/feed", server.stdout.readline()).group(1))  # type: ignore[union-attr]
+        memory, failures = [], 0
+        with ThreadPoolExecutor(50) as pool:
+            for round_ in range(5):
+                starts = [((round_ * 50 + n) * 1_000_003) % (size - 65536) for n in range(50)]
+                failures += sum(status != 206 for status in pool.map(
+                    lambda s: ranged(port, s), starts))
+                memory.append(_rss_kb(server.pid) / 1024)
+        server.terminate()
+        server.wait(timeout=30)
+        print(f"(b) 5 x 50 concurrent Range requests on a {size / 1e6:.0f} MB session: "
+              f"{failures} failures; server memory {memory[0]:.0f} MB after the first round, "
+              f"{memory[-1]:.0f} MB after the last (target: flat)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
