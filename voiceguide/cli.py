@@ -595,9 +595,7 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None,
         plan = session.build(script, target, options)
         _warn(plan)
         feed.write_extras(plan, folder, script.stem)
-        description = session.open_script(script).description or ""
-        entries[script.stem] = feed.entry(plan, target, script.stem, description,
-                                          entries.get(script.stem))
+        entries[script.stem] = feed.entry(plan, target, script.stem, entries.get(script.stem))
         _line(str(target))
     feed.save(folder, entries, base_url)
     _line(str(folder / feed.FEED))

@@ -96,11 +96,6 @@ def open_session(path: str | Path, options: Options) -> Session:
     return Session(script, options, speech, clips, notes)
 
 
-def open_script(path: str | Path) -> Script:
-    """Just the script, read and validated (no engines, no audio)."""
-    return load_script(path)
-
-
 def check(path: str | Path, options: Options) -> Plan:
     """Everything ``build`` would refuse, found without making the MP3."""
     return _trimmed(open_session(path, options).plan())

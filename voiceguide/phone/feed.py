@@ -70,13 +70,12 @@ def chapters_json(plan: Plan) -> str:
                       ensure_ascii=False) + "\n"
 
 
-def entry(plan: Plan, mp3: Path, name: str, description: str,
-          earlier: Entry | None) -> Entry:
+def entry(plan: Plan, mp3: Path, name: str, earlier: Entry | None) -> Entry:
     digest = hashlib.sha256(mp3.read_bytes()).hexdigest()
     same = earlier is not None and earlier.guid == digest
     published = earlier.published if same and earlier else format_datetime(
         datetime.now(UTC).replace(microsecond=0))
-    return Entry(name, plan.title, description, plan.duration_ms, mp3.stat().st_size, digest,
+    return Entry(name, plan.title, plan.description, plan.duration_ms, mp3.stat().st_size, digest,
                  published, [(c.title, c.start_ms) for c in plan.chapters],
                  [(e.start_ms, e.text or "") for e in plan.events if e.type == "speech"])
 

@@ -148,7 +148,8 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
     )
     events = sorted(line.events, key=lambda e: e.start_ms)  # stable: ties keep their order
     return Plan(script.title, duration, tuple(line.chapters), tuple(events),
-                tuple(line.warnings), timings, tuple(notes), beds(script, line.chapters))
+                tuple(line.warnings), timings, tuple(notes), beds(script, line.chapters),
+                script.description or "")
 
 
 def beds(script: Script, chapters: list[Chapter]) -> tuple[Bed, ...]:

@@ -102,6 +102,7 @@ class Plan:
     stages: tuple[StageTiming, ...] = ()
     notes: tuple[str, ...] = ()  # how --length was met; not part of the plan format
     beds: tuple[Bed, ...] = ()
+    description: str = ""  # the script's, for the MP3's comment and a feed; not in the JSON
 
     def to_json(self) -> dict[str, object]:
         return {
