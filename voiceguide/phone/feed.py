@@ -164,6 +164,7 @@ def _session(e: Entry) -> str:
                        for start, text in e.spoken)
     about = f" · {escape(e.description)}" if e.description else ""
     alt = quoteattr("Timeline of " + e.title)
+    svg = quoteattr(quote(named["svg"]))
     return f"""    <section class="session" id={quoteattr(e.name)}>
       <h2>{escape(e.title)}</h2>
       <p class="meta">{clock(e.duration_ms)}{about}</p>
@@ -171,7 +172,7 @@ def _session(e: Entry) -> str:
       <ol class="chapters">
 {chapters}
       </ol>
-      <img src={quoteattr(quote(named["svg"]))} alt={alt} loading="lazy">
+      <div class="timeline"><img src={svg} alt={alt} loading="lazy"></div>
       <details>
         <summary>Transcript</summary>
         <ol class="transcript">
@@ -212,7 +213,9 @@ PAGE_TEMPLATE = """<!doctype html>
     .session {{ border-top: 1px solid #8884; padding: 1rem 0; }}
     .session h2 {{ font-size: 1.25rem; margin: 0; }}
     .meta {{ color: #777; margin: 0.25rem 0 0.75rem; }}
-    audio, img {{ width: 100%; }}
+    audio {{ width: 100%; }}
+    .timeline {{ overflow-x: auto; }}
+    .timeline img {{ height: 160px; max-width: none; }}
     .chapters {{ padding-left: 1.5rem; }}
     .chapters li {{ margin: 0.35rem 0; }}
     .chapters button {{ font: inherit; padding: 0.35rem 0.6rem; border-radius: 0.5rem;
