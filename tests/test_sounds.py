@@ -10,7 +10,7 @@ import pytest
 
 from voiceguide import builtins, soundgen
 from voiceguide.errors import AudioError
-from voiceguide.sounds import SoundLibrary, builtin_folder, sniff_format, validate_sound_file
+from voiceguide.sounds import SoundLibrary, sniff_format, validate_sound_file
 
 REQUIRED = {"chime", "bell", "gong", "tick"}
 
@@ -19,7 +19,7 @@ def test_generated_sounds_match_the_shipped_files(tmp_path: Path) -> None:
     written = soundgen.generate(tmp_path)
     assert {p.stem for p in written} >= REQUIRED
     for path in written:
-        shipped = builtin_folder() / path.relative_to(tmp_path)
+        shipped = builtins.folder() / path.relative_to(tmp_path)
         assert shipped.read_bytes() == path.read_bytes(), f"{path.name}: run `make sounds`"
 
 
@@ -27,7 +27,7 @@ def test_one_list_names_the_built_in_sounds_and_loops() -> None:
     """The generator, the shipped files and the script reader agree with builtins.py."""
     assert tuple(soundgen.BUILTINS) == builtins.SOUNDS
     assert tuple(soundgen.MUSIC) == builtins.MUSIC
-    assert sorted(p.stem for p in builtin_folder().glob("*.wav")) == sorted(builtins.SOUNDS)
+    assert sorted(p.stem for p in builtins.folder().glob("*.wav")) == sorted(builtins.SOUNDS)
     assert SoundLibrary().names() == set(builtins.SOUNDS)
     docs = (Path(__file__).parent.parent / "docs" / "drill-scripts.md").read_text("utf-8")
     for name in (*builtins.SOUNDS, *builtins.MUSIC):
@@ -56,7 +56,7 @@ def _encode(source: Path, target: Path, *codec: str) -> Path:
 @pytest.fixture(scope="module")
 def encoded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("encoded")
-    chime = builtin_folder() / "chime.wav"
+    chime = builtins.folder() / "chime.wav"
     return {
         "wav": _encode(chime, folder / "a.wav", "-ar", "48000"),
         "flac": _encode(chime, folder / "a.flac"),

@@ -33,10 +33,6 @@ _MPEG_BITRATE_BAD = (0x0, 0xF)
 FFMPEG_MISSING = "ffmpeg is not installed: sudo apt-get install ffmpeg"
 
 
-def builtin_folder() -> Path:
-    return builtins.folder()
-
-
 def sniff_bytes(head: bytes) -> str | None:
     """The audio format the first bytes announce: wav, flac, ogg, mp3, or None."""
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
