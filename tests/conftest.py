@@ -1,10 +1,22 @@
-"""Hypothesis profiles: ``default`` keeps ``make test`` fast; ``HYPOTHESIS_PROFILE=long`` digs."""
+"""Hypothesis profiles (``default`` keeps ``make test`` fast; ``HYPOTHESIS_PROFILE=long``
+digs) and the private speech cache tests share."""
 
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("default", max_examples=200, deadline=None)
 settings.register_profile("long", max_examples=20_000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A speech cache of this test session's own, shared by its tests, in XDG_CACHE_HOME."""
+    cache = tmp_path_factory.getbasetemp() / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
+

@@ -35,11 +35,7 @@ from voiceguide.speech.cache import SpeechCache
 SHORT = "title: T\nstages:\n  - name: A\n    duration: 5\n    say: Go.\n"
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cache = tmp_path_factory.getbasetemp() / "cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
-    return cache
+pytestmark = pytest.mark.usefixtures("private_cache")  # see conftest.py
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -19,11 +19,7 @@ from voiceguide.speech import command_engine
 SHORT = "title: T\nstages:\n  - name: A\n    duration: 6\n    say: Hello there.\n"
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cache = tmp_path_factory.getbasetemp() / "cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
-    return cache
+pytestmark = pytest.mark.usefixtures("private_cache")  # see conftest.py
 
 
 def write(folder: Path, text: str = SHORT) -> Path:
