@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from voiceguide import scratch
 from voiceguide.cli import main
 from voiceguide.errors import ScriptError
-from voiceguide.mp3 import ffmetadata, write_mp3
+from voiceguide.mp3 import write_mp3
 from voiceguide.plan import Chapter
 from voiceguide.script import parse_script
 from voiceguide.speech.cache import SpeechCache
@@ -194,9 +194,8 @@ def test_names_cannot_inject_chapters(tmp_path: Path) -> None:
     hostile = 'name: "Warm up\\0\\n[CHAPTER]\\nTIMEBASE=1/1000\\nSTART=1\\nEND=2\\ntitle=evil"'
     code, _, err = run("check", str(write(tmp_path, SHORT.replace("name: A", hostile))))
     one_line(err, code, 2, "3:11: this text contains the control character U+0000")
-    # the MP3 writer escapes on its own too, whatever reaches it: ffmpeg reads one chapter
+    # the MP3 writer cleans on its own too, whatever reaches it: ffmpeg reads one chapter
     title = "x\0y\n[CHAPTER]\rz=1;#"
-    assert "\0" not in ffmetadata({}, [Chapter(title, 0, 1000)])
     target = tmp_path / "one.mp3"
     write_mp3([bytes(2 * 44100)], target, tags={"title": title}, chapters=[Chapter(title, 0, 1000)])
     chapters = json.loads(subprocess.run(

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide.errors import AudioError, OutputError
-from voiceguide.mp3 import ffmetadata, write_mp3
+from voiceguide.errors import OutputError
+from voiceguide.mp3 import write_mp3
+from voiceguide.mpeg import FrameError
 from voiceguide.plan import Chapter
 
 RATE = 44100
@@ -105,12 +106,6 @@ def test_the_description_is_a_comment_players_read(tmp_path: Path) -> None:
     assert "Comment: Engage the back" in shown
 
 
-def test_ffmetadata_lists_chapters_in_milliseconds() -> None:
-    text = ffmetadata({"title": "A=B"}, [Chapter("Intro", 0, 1500)])
-    assert text.splitlines() == [";FFMETADATA1", "title=A\\=B", "[CHAPTER]", "TIMEBASE=1/1000",
-                                 "START=0", "END=1500", "title=Intro"]  # fmt: skip
-
-
 def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
@@ -140,20 +135,12 @@ def test_a_successful_write_replaces_the_file_and_leaves_no_temp(tmp_path: Path)
     assert _leftovers(target.parent) == []
 
 
-def test_an_ffmpeg_failure_names_its_reason(tmp_path: Path) -> None:
+def test_a_bit_rate_the_sample_rate_cannot_carry_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "bad.mp3"
-    with pytest.raises(AudioError, match="ffmpeg failed: .+"):
-        _write(target, _burst_at(0.5, 1.0), bitrate="lots")
+    with pytest.raises(FrameError, match="192 kbit/s is not a bit rate of MPEG-2 .* 22050 Hz"):
+        _write(target, _burst_at(0.5, 1.0, 22050), sample_rate=22050, bitrate="192k")
     assert not target.exists()
     assert _leftovers(tmp_path) == []
-
-
-def test_missing_ffmpeg_says_how_to_install_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("voiceguide.sounds.shutil.which", lambda _name: None)
-    with pytest.raises(AudioError, match=r"^ffmpeg is not installed: sudo apt-get install ffmpeg$"):
-        _write(tmp_path / "x.mp3", b"")
 
 
 def test_an_unwritable_folder_is_an_output_error(tmp_path: Path) -> None:

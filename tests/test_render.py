@@ -194,6 +194,14 @@ def test_an_empty_plan_is_digital_silence_of_the_right_length() -> None:
 
 
 def test_the_session_gain_obeys_the_peak_ceiling() -> None:
-    assert 20 * np.log10(gain_for(-25.0, -12.0)) == pytest.approx(-16 - 10 * np.log10(2) + 25.3)
+    # -16 LUFS on two ears is -19.01 mono, +0.3 for the encoder: 6.29 dB, on the 0.5 dB grid
+    assert 20 * np.log10(gain_for(-25.0, -12.0)) == pytest.approx(6.5)
     assert 20 * np.log10(gain_for(-25.0, -3.0)) == pytest.approx(1.5)
+    assert 20 * np.log10(gain_for(-25.0, -2.9)) == pytest.approx(1.0)  # the step below the peak
+
+
+def test_the_session_gain_stays_put_under_a_small_edit() -> None:
+    """One cue more or less moves the loudness by hundredths: the gain stays, so every
+    island the edit did not touch is the same PCM and comes from the cache."""
+    assert gain_for(-25.0, -12.0) == gain_for(-25.1, -12.0) == gain_for(-24.97, -11.9)
     assert gain_for(float("-inf"), float("-inf")) == 1.0

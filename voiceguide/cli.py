@@ -39,6 +39,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         for signum in (signal.SIGTERM, signal.SIGHUP):  # a closed terminal stops a build too
             signal.signal(signum, _on_sigterm)
+        if hasattr(signal, "SIGXFSZ"):  # over a file-size limit, a write fails like a full disk
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         try:
             return super().invoke(ctx)
         except ScriptError as exc:
@@ -294,6 +296,7 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
     from voiceguide import session
 
     options = _options(choices, quiet, sample_rate=int(sample_rate), bitrate=bitrate)
+    _check_format(int(sample_rate), bitrate)
     targets = [_target(script, output, len(scripts)) for script in scripts]
     _refuse_clashes(scripts, targets)
     for script, target in zip(scripts, targets, strict=True):
@@ -309,6 +312,16 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
 
             write_atomically(target.with_suffix(".vtt"), transcript(plan).encode())
             _line(str(target.with_suffix(".vtt")))
+
+
+def _check_format(sample_rate: int, bitrate: str) -> None:
+    """MPEG-2 (the sample rates below 32000) carries at most 160 kbit/s."""
+    from voiceguide.mpeg import FrameError, FrameFormat
+
+    try:
+        FrameFormat(sample_rate, int(bitrate.rstrip("k")))
+    except FrameError as exc:
+        raise UsageError(f"--bitrate {bitrate}: {exc}") from exc
 
 
 def _target(script: Path, output: Path | None, count: int) -> Path:

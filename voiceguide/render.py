@@ -9,6 +9,7 @@ Nothing but the current chunk and the clips playing in it is in memory.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -37,6 +38,7 @@ TARGET_MONO_LUFS = TARGET_LUFS - DUAL_MONO_DB + MP3_LOSS_LU
 PEAK_CEILING_DBTP = -1.5  # -1 is the promise; MP3 encoding may add a few tenths
 WHOLE_TOLERANCE_LU = 0.6  # -16 ± 1 is the promise; the rest is margin for the encoder
 BED_STEP_DB = 0.5
+GAIN_STEP_DB = 0.5
 BED_STEPS = 61  # beds are lowered by at most 30 dB
 CHUNK_S = 2
 
@@ -147,10 +149,14 @@ def _measure(loudness: LoudnessMeter, peak: TruePeakMeter, mix: np.ndarray | Non
 
 
 def gain_for(loudness_lufs: float, peak_dbtp: float) -> float:
+    """The session gain, on a grid of GAIN_STEP_DB: an edit that moves the loudness a
+    little leaves the gain, and so every other island's PCM, as it was (the nearest
+    step for loudness, within ±0.25 dB of the target; the step below for the peak)."""
     if loudness_lufs == SILENCE or peak_dbtp == SILENCE:
         return 1.0
-    gain_db = min(TARGET_MONO_LUFS - loudness_lufs, PEAK_CEILING_DBTP - peak_dbtp)
-    return float(10 ** (gain_db / 20))
+    loudness_db = round((TARGET_MONO_LUFS - loudness_lufs) / GAIN_STEP_DB) * GAIN_STEP_DB
+    peak_db = math.floor((PEAK_CEILING_DBTP - peak_dbtp) / GAIN_STEP_DB) * GAIN_STEP_DB
+    return float(10 ** (min(loudness_db, peak_db) / 20))
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:

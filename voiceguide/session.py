@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
     from voiceguide.beds import BedMixer, MusicLevels
     from voiceguide.clips import ClipStore
     from voiceguide.speech import SpeechLibrary
+    from voiceguide.speech.cache import SpeechCache
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -57,6 +58,12 @@ class Session:
 
         return BedMixer(plan, self.script, self.clips, self.options.sample_rate,
                         TARGET_MONO_LUFS, self.music_levels())
+
+    def island_cache(self) -> SpeechCache:
+        """Where encoded islands are kept, beside the speech (see ``islands.py``)."""
+        from voiceguide.speech.cache import SpeechCache
+
+        return SpeechCache(self.speech.cache.folder.parent, subfolder="islands")
 
     def music_levels(self) -> MusicLevels:
         from voiceguide.beds import MusicLevels
@@ -131,7 +138,7 @@ def build(path: str | Path, target: Path, options: Options) -> Plan:
     if options.progress is not None:
         chunks = _reporting(chunks, the_plan, options)
     write_mp3(chunks, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
-              tags=tags, chapters=the_plan.chapters)
+              tags=tags, chapters=the_plan.chapters, cache=session.island_cache())
     if bed_gain and bed_gain[0] < 1.0:
         lowered = -20 * math.log10(bed_gain[0])
         the_plan = replace(the_plan, notes=(*the_plan.notes, (

@@ -1,0 +1,73 @@
+"""The ID3v2.3 tag at the front of a session: title, artist, album, chapters, description.
+
+Written in the layout players read chapters from: a CTOC frame listing the
+chapters in order, then one CHAP frame per chapter (start and end in
+milliseconds, its title as a TIT2 sub-frame), and the description as a COMM
+comment, the frame players show. Every frame is length-prefixed, so no text a
+script holds can end a frame early or add one; characters a tag cannot carry
+(NUL, other control characters but newline) become U+FFFD.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+TEXT_FRAMES = {"title": b"TIT2", "artist": b"TPE1", "album": b"TALB", "genre": b"TCON",
+               "date": b"TYER", "track": b"TRCK"}
+
+
+class ChapterLike(Protocol):
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def start_ms(self) -> int: ...
+
+    @property
+    def end_ms(self) -> int: ...
+
+
+def tag(tags: Mapping[str, str], chapters: Sequence[ChapterLike]) -> bytes:
+    """The whole tag: header, frames, no padding."""
+    frames = [_frame(TEXT_FRAMES[key], _text(value)) for key, value in tags.items()
+              if key in TEXT_FRAMES and value]
+    if chapters:
+        ids = [b"ch%d" % number for number in range(len(chapters))]
+        frames.append(_frame(b"CTOC", b"toc\0" + b"\x03" + bytes([len(ids)])
+                             + b"".join(i + b"\0" for i in ids)))
+        for element, chapter in zip(ids, chapters, strict=True):
+            times = (int(chapter.start_ms).to_bytes(4, "big")
+                     + int(chapter.end_ms).to_bytes(4, "big")
+                     + b"\xff" * 8)  # no byte offsets: players seek by time
+            frames.append(_frame(b"CHAP", element + b"\0" + times
+                                 + _frame(b"TIT2", _text(chapter.title))))
+    if tags.get("comment"):
+        bom = "\ufeff".encode("utf-16-le")  # UTF-16, an empty short description, the text
+        frames.append(_frame(b"COMM", b"\x01eng" + bom + b"\0\0" + bom
+                             + clean(tags["comment"]).encode("utf-16-le")))
+    body = b"".join(frames)
+    return b"ID3\x03\x00\x00" + _syncsafe(len(body)) + body
+
+
+def clean(text: str) -> str:
+    """*text* without the characters a tag cannot carry."""
+    return "".join("\ufffd" if ord(c) < 32 and c != "\n" else c for c in text)
+
+
+def _text(value: str) -> bytes:
+    """A text frame's body: Latin-1 when plain ASCII, else UTF-16 with a byte-order mark."""
+    value = clean(value)
+    return b"\0" + value.encode("ascii") + b"\0" if value.isascii() else _utf16(value)
+
+
+def _utf16(value: str) -> bytes:
+    return b"\x01" + "\ufeff".encode("utf-16-le") + clean(value).encode("utf-16-le") + b"\0\0"
+
+
+def _frame(name: bytes, body: bytes) -> bytes:
+    return name + len(body).to_bytes(4, "big") + b"\0\0" + body
+
+
+def _syncsafe(value: int) -> bytes:
+    return bytes([(value >> 21) & 0x7F, (value >> 14) & 0x7F, (value >> 7) & 0x7F, value & 0x7F])

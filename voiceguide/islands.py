@@ -1,0 +1,291 @@
+"""Encode only what sounds: a session's PCM → its MP3 frames, islands of sound spliced
+between ready-made silent frames.
+
+Most of a session is digital silence, and a silent frame is the same bytes every
+time (``mpeg.FrameFormat.silent_frame``). So the rendered PCM is cut, on the
+frame grid, into *islands* — the frames a sound can reach, from a little
+before it (the encoder's analysis window) to a little after (its overlap and
+the decoder's) — and runs of silence between them. Each island is encoded on
+its own by LAME, from its first frame, as if the session started there:
+
+- An island starts on a frame whose number is a multiple of the padding
+  pattern's period, so LAME pads its frames exactly as the whole stream
+  needs (the splice checks every frame against the pattern).
+- Its first frame takes no bits from earlier frames (an encode's first frame
+  cannot), and silent frames take none from it, so no bit reservoir reaches
+  across a splice; each island ends with frames of silence, so the decoder's
+  state there is zero, as after any silent frame.
+- Islands are encoded in parallel threads (LAME runs outside the GIL) and
+  kept in the cache by content: an edit re-encodes only the islands it
+  changed, and the same PCM always gives the same frames, whatever the cache
+  holds or the number of threads.
+
+An island longer than half a minute (a music bed makes the whole session one) is
+streamed through one encoder instead of held in memory; it is not cached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from voiceguide.errors import AudioError
+from voiceguide.mpeg import FrameError, FrameFormat
+
+if TYPE_CHECKING:
+    from voiceguide.speech.cache import SpeechCache
+
+LEAD = 3  # frames before a sound that its encoding can reach (analysis window, look-ahead)
+TAIL = 6  # frames after it: the overlap, the decoder's delay, then two wholly silent frames
+LONGEST_CACHED_S = 30  # longer islands are streamed, not held
+QUALITY = 3  # LAME's own default: ffmpeg's, and the speed voiceguide's figures assume
+MAGIC = "voiceguide-island/1"
+SILENCE_RUN = 1024  # silent frames written per block
+
+
+def jobs() -> int:
+    """Threads for encoding: the cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def encoder_version() -> str:
+    return f"lameenc {version('lameenc')}"
+
+
+def _new_encoder(fmt: FrameFormat) -> Any:
+    import lameenc
+
+    encoder = lameenc.Encoder()
+    encoder.set_channels(1)
+    encoder.set_in_sample_rate(fmt.sample_rate)
+    encoder.set_out_sample_rate(fmt.sample_rate)
+    encoder.set_bit_rate(fmt.kbps)
+    encoder.set_quality(QUALITY)
+    encoder.silence()
+    return encoder
+
+
+@dataclass
+class Encoding:
+    """How a session's frames are made: the format, the island cache, the threads."""
+
+    fmt: FrameFormat
+    cache: SpeechCache | None = None
+    threads: int = field(default_factory=jobs)
+    encoded: int = 0  # islands encoded in this build (the rest came from the cache)
+    reused: int = 0
+
+    def key(self, pcm: bytes, first: int, count: int) -> str:
+        digest = hashlib.sha256(pcm).hexdigest()
+        fields = (MAGIC, encoder_version(), QUALITY, self.fmt.sample_rate, self.fmt.kbps,
+                  first % self.fmt.period, count, digest)
+        return hashlib.sha256(repr(fields).encode()).hexdigest()
+
+    def island(self, pcm: bytes, first: int, count: int) -> bytes:
+        """Frames *first* .. first+count-1 of the stream, whose PCM from frame *first* on is
+        *pcm*: from the cache when a whole entry is there, else encoded (and cached)."""
+        key = self.key(pcm, first, count)
+        if self.cache is not None and (kept := self.cache.get(key)) is not None:
+            try:
+                if len(self.fmt.split(kept, first)) == count:
+                    self.reused += 1
+                    return kept
+            except FrameError:
+                pass  # damaged in a way the checksum could not see: encode it again
+        encoder = _new_encoder(self.fmt)
+        data = bytes(encoder.encode(pcm)) + bytes(encoder.flush())
+        frames = _checked(self.fmt, data, first)
+        if len(frames) < count:
+            raise AudioError(f"the encoder gave {len(frames)} frames for {count}")
+        data = b"".join(frames[:count])
+        self.encoded += 1
+        if self.cache is not None:
+            with contextlib.suppress(OSError):  # a cache that cannot grow costs time, not the build
+                self.cache.put(key, data)
+        return data
+
+
+def _checked(fmt: FrameFormat, data: bytes, first: int) -> list[bytes]:
+    try:
+        return fmt.split(data, first)
+    except FrameError as exc:
+        raise AudioError(f"the encoder's frames cannot be spliced: {exc}") from exc
+
+
+class _Stream:
+    """One long island through one encoder, fed in order from a single thread."""
+
+    def __init__(self, encoding: Encoding, first: int) -> None:
+        self.fmt, self.first, self.made = encoding.fmt, first, 0
+        self.encoder = _new_encoder(encoding.fmt)
+        self.pending = b""
+
+    def feed(self, pcm: bytes) -> bytes:
+        return self._frames(bytes(self.encoder.encode(pcm)))
+
+    def finish(self, count: int) -> bytes:
+        data = self._frames(bytes(self.encoder.flush()), limit=count)
+        if self.made < count:
+            raise AudioError(f"the encoder gave {self.made} frames for {count}")
+        return data
+
+    def _frames(self, data: bytes, limit: int | None = None) -> bytes:
+        """The whole frames made so far (the encoder hands on bytes, not always whole frames)."""
+        if limit is None:
+            try:
+                frames, self.pending = self.fmt.split_some(self.pending + data,
+                                                           self.first + self.made)
+            except FrameError as exc:
+                raise AudioError(f"the encoder's frames cannot be spliced: {exc}") from exc
+        else:
+            frames = _checked(self.fmt, self.pending + data, self.first + self.made)
+        if limit is not None:
+            frames = frames[: max(0, limit - self.made)]
+        self.made += len(frames)
+        return b"".join(frames)
+
+
+class Splicer:
+    """Takes the session's PCM in chunks, gives its MP3 frames in order (``frames``)."""
+
+    def __init__(self, encoding: Encoding) -> None:
+        self.encoding, self.fmt = encoding, encoding.fmt
+        self.spf = self.fmt.samples
+        self.longest = LONGEST_CACHED_S * self.fmt.sample_rate // self.spf
+        self.rest = np.zeros(0, dtype=np.int16)  # samples short of a whole frame
+        self.frame = 0  # frames taken in
+        self.written = 0  # frames handed on (silence and islands)
+        self.start: int | None = None  # the open island's first frame
+        self.end = 0  # ... and the frame after the last one its sounds reach
+        self.held = np.zeros(0, dtype=np.int16)  # PCM of frames held_from .. frame
+        self.held_from = 0
+        self.stream: _Stream | None = None
+        self.out: deque[Future[bytes] | bytes] = deque()
+        self.samples = self.total = 0  # known once the last chunk is in
+
+    def frames(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """The whole session's frames, in order, for *chunks* of s16le mono PCM."""
+        with ThreadPoolExecutor(self.encoding.threads) as pool, \
+                ThreadPoolExecutor(1) as streamer:
+            try:
+                samples = 0
+                for chunk in chunks:
+                    samples += len(chunk) // 2
+                    self._take(np.frombuffer(chunk, dtype="<i2"), pool, streamer)
+                    yield from self._ready(keep=2 * self.encoding.threads + 4)
+                total = self.fmt.frames_for(samples)
+                if len(self.rest):
+                    self._take(np.zeros(self.spf - len(self.rest), dtype=np.int16), pool, streamer)
+                if self.start is not None:
+                    self._close(min(self.end, total), pool, streamer)
+                self._silence(total)
+                self.samples, self.total = samples, total
+                yield from self._ready(keep=0)
+            finally:
+                for item in self.out:
+                    if isinstance(item, Future):
+                        item.cancel()
+
+    def _ready(self, keep: int) -> Iterator[bytes]:
+        """Hand on the finished items at the head of the queue; while more than *keep*
+        are queued, wait for the head."""
+        while self.out:
+            head = self.out[0]
+            if isinstance(head, Future) and not head.done() and len(self.out) <= keep:
+                return
+            self.out.popleft()
+            yield head.result() if isinstance(head, Future) else head
+
+    def _take(self, pcm: np.ndarray, pool: Executor, streamer: Executor) -> None:
+        if len(self.rest):
+            pcm = np.concatenate([self.rest, pcm])
+        whole = len(pcm) // self.spf
+        self.rest = pcm[whole * self.spf :].copy()
+        if not whole:
+            return
+        block = pcm[: whole * self.spf]
+        first, self.frame = self.frame, self.frame + whole
+        if self.start is not None or block.any():
+            sounding = np.flatnonzero(block.reshape(whole, self.spf).any(axis=1)) + first
+            self._hold(block, first)
+            period = self.fmt.period
+            for begin, last in _runs(sounding):
+                start = max(0, (begin - LEAD) // period * period)
+                if self.start is not None and start >= self.end:
+                    self._close(self.end, pool, streamer)
+                if self.start is None:
+                    self._silence(start)
+                    self.held = self._pcm(start, self.frame)
+                    self.start, self.held_from = start, start
+                self.end = max(self.end, last + TAIL + 1)
+        if self.start is None:
+            self.held, self.held_from = self.held[:0], self.frame
+            return
+        if self.frame >= self.end + self.fmt.period + LEAD:  # no later sound can join it
+            self._close(self.end, pool, streamer)
+        elif self.frame - self.start > self.longest:
+            self._stream_to(min(self.frame, self.end), streamer)
+
+    def _hold(self, block: np.ndarray, first: int) -> None:
+        if self.start is None:
+            self.held, self.held_from = block, first
+        else:
+            self.held = np.concatenate([self.held, block])
+
+    def _pcm(self, begin: int, end: int) -> np.ndarray:
+        """PCM of frames begin .. end-1: held samples, zeros outside them (known silence)."""
+        out = np.zeros((end - begin) * self.spf, dtype=np.int16)
+        lo, hi = max(begin, self.held_from), min(end, self.held_from + len(self.held) // self.spf)
+        if lo < hi:
+            out[(lo - begin) * self.spf : (hi - begin) * self.spf] = \
+                self.held[(lo - self.held_from) * self.spf : (hi - self.held_from) * self.spf]
+        return out
+
+    def _stream_to(self, end: int, streamer: Executor) -> None:
+        assert self.start is not None
+        if self.stream is None:
+            self.stream = _Stream(self.encoding, self.start)
+        if end > self.held_from:
+            pcm = self._pcm(self.held_from, end).tobytes()
+            self.out.append(streamer.submit(self.stream.feed, pcm))
+            self.held = self._pcm(end, max(end, self.frame))
+            self.held_from = end
+
+    def _close(self, end: int, pool: Executor, streamer: Executor) -> None:
+        assert self.start is not None
+        if self.stream is not None:
+            self._stream_to(end, streamer)
+            self.out.append(streamer.submit(self.stream.finish, end - self.start))
+            self.stream = None
+        else:
+            pcm = self._pcm(self.start, end).tobytes()
+            self.out.append(pool.submit(self.encoding.island, pcm, self.start, end - self.start))
+        self.written = end
+        self.held = self._pcm(end, self.frame) if self.frame > end else self.held[:0]
+        self.held_from = end
+        self.start, self.end = None, 0
+
+    def _silence(self, until: int) -> None:
+        while self.written < until:
+            count = min(SILENCE_RUN, until - self.written)
+            self.out.append(b"".join(self.fmt.silence(self.written, count)))
+            self.written += count
+
+
+def _runs(sounding: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(first, last) of each run of neighbouring frames in *sounding*."""
+    if not len(sounding):
+        return
+    gaps = np.flatnonzero(np.diff(sounding) > 1)
+    firsts = np.concatenate([sounding[:1], sounding[gaps + 1]])
+    lasts = np.concatenate([sounding[gaps], sounding[-1:]])
+    yield from zip(firsts.tolist(), lasts.tolist(), strict=True)

@@ -1,0 +1,202 @@
+"""MPEG audio layer III frames: what voiceguide writes itself around the encoder's output.
+
+A session is written as frames on a fixed grid: frame *k* carries samples
+``k * samples`` onwards (after the encoder delay), so runs of digital silence
+can be written as ready-made silent frames and only the sounding stretches
+need the encoder (see ``islands.py``). This module knows the frame layout:
+
+- the padding pattern of a constant-bitrate stream, exactly as LAME decides
+  it from the first frame of an encode (one extra byte now and then, so the
+  average byte rate is the bit rate);
+- a silent frame: header, side information all zero (no bits reach back into
+  earlier frames), no spectral data — it decodes to exact zeros;
+- the Xing/LAME "Info" frame at the front: frame and byte counts, the seek
+  table, and the encoder delay and padding that let decoders trim to the
+  exact sample count (gapless) and players seek exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+ENCODER_DELAY = 576  # samples LAME puts before the first input sample
+DECODER_DELAY = 529  # samples a layer III decoder lags behind (528 + 1)
+MPEG1_RATES = (44100, 48000, 32000)
+MPEG2_RATES = (22050, 24000, 16000)
+MPEG1_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+MPEG2_KBPS = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+VENDOR = b"LAME3.100"  # the encoder voiceguide's frames come from (lameenc ships LAME 3.100)
+TOC_SIZE = 100
+
+
+class FrameError(ValueError):
+    """Bytes that are not the frames this format expects."""
+
+
+@dataclass(frozen=True)
+class FrameFormat:
+    """Mono layer III frames at one sample rate and constant bit rate."""
+
+    sample_rate: int
+    kbps: int
+
+    def __post_init__(self) -> None:
+        if self.sample_rate not in MPEG1_RATES + MPEG2_RATES:
+            raise FrameError(f"{self.sample_rate} Hz is not an MPEG-1 or MPEG-2 sample rate")
+        if self.kbps not in self._kbps_table[1:]:
+            raise FrameError(f"{self.kbps} kbit/s is not a bit rate of MPEG-"
+                             f"{1 if self.mpeg1 else 2} layer III at {self.sample_rate} Hz")
+
+    @property
+    def mpeg1(self) -> bool:
+        return self.sample_rate in MPEG1_RATES
+
+    @property
+    def _kbps_table(self) -> tuple[int, ...]:
+        return MPEG1_KBPS if self.mpeg1 else MPEG2_KBPS
+
+    @property
+    def samples(self) -> int:
+        """Samples per frame."""
+        return 1152 if self.mpeg1 else 576
+
+    @property
+    def side_info(self) -> int:
+        """Bytes of side information after the header (mono)."""
+        return 17 if self.mpeg1 else 9
+
+    @property
+    def _slot_bytes(self) -> int:
+        return 144 if self.mpeg1 else 72
+
+    def size(self, padded: bool, kbps: int | None = None) -> int:
+        return self._slot_bytes * 1000 * (kbps or self.kbps) // self.sample_rate + int(padded)
+
+    @cached_property
+    def _lag_step(self) -> int:
+        # LAME's frac_SpF: how far each frame's ideal size is past a whole byte
+        return self._slot_bytes * 1000 * self.kbps % self.sample_rate
+
+    @cached_property
+    def period(self) -> int:
+        """Frames after which the padding pattern repeats."""
+        step = self._lag_step
+        return self.sample_rate // math.gcd(step, self.sample_rate) if step else 1
+
+    @cached_property
+    def _pattern(self) -> tuple[bool, ...]:
+        """LAME's choice for frames 0 .. period-1 of an encode (never the first frame)."""
+        lag, padded = self._lag_step, []
+        for _ in range(self.period):
+            lag -= self._lag_step
+            padded.append(lag < 0)
+            if lag < 0:
+                lag += self.sample_rate
+        return tuple(padded)
+
+    def padded(self, index: int) -> bool:
+        return self._pattern[index % self.period]
+
+    def frame_size(self, index: int) -> int:
+        return self.size(self.padded(index))
+
+    def header(self, padded: bool, kbps: int | None = None) -> bytes:
+        version = 0b11 if self.mpeg1 else 0b10
+        rates = MPEG1_RATES if self.mpeg1 else MPEG2_RATES
+        return bytes([
+            0xFF,
+            0xE0 | version << 3 | 0b01 << 1 | 1,  # layer III, no CRC
+            self._kbps_table.index(kbps or self.kbps) << 4 | rates.index(self.sample_rate) << 2
+            | int(padded) << 1,
+            0b11 << 6 | 1 << 2,  # mono, original
+        ])  # fmt: skip
+
+    def silent_frame(self, padded: bool) -> bytes:
+        """A frame that decodes to exact zeros and takes no bits from the frames before it."""
+        return self.header(padded) + bytes(self.size(padded) - 4)
+
+    def frames_for(self, samples: int) -> int:
+        """Frames that carry *samples* samples whole, past both delays."""
+        return math.ceil((samples + ENCODER_DELAY + DECODER_DELAY) / self.samples)
+
+    def split(self, data: bytes, first: int) -> list[bytes]:
+        """*data* cut into frames, checked against this format and the padding pattern
+        of a stream whose frame number *first* is data's first frame."""
+        frames, rest = self.split_some(data, first)
+        if rest:
+            raise FrameError(f"frame {first + len(frames)} is cut short")
+        return frames
+
+    def split_some(self, data: bytes, first: int) -> tuple[list[bytes], bytes]:
+        """The whole frames at the start of *data*, checked as by ``split``, and the rest."""
+        frames: list[bytes] = []
+        offset = 0
+        while offset + 4 <= len(data):
+            index = first + len(frames)
+            expected = self.header(self.padded(index))
+            if data[offset : offset + 3] != expected[:3] or (data[offset + 3] & 0xC0) != 0xC0:
+                raise FrameError(f"frame {index} is not a mono frame of "
+                                 f"{self.kbps} kbit/s at {self.sample_rate} Hz as expected")
+            size = self.frame_size(index)
+            if offset + size > len(data):
+                break
+            frames.append(data[offset : offset + size])
+            offset += size
+        return frames, data[offset:]
+
+    def info_frame(self, frames: int, samples: int) -> bytes:
+        """The Xing "Info" frame with its LAME extension for *frames* audio frames that
+        carry *samples* samples: frame and byte counts, the seek table, and the encoder
+        delay and end padding decoders trim, so they give *samples* samples exactly."""
+        kbps = self._info_kbps
+        size = self.info_size
+        padding = frames * self.samples - samples - ENCODER_DELAY
+        if not DECODER_DELAY <= padding < 1 << 12:
+            raise FrameError(f"{frames} frames cannot carry {samples} samples")
+        total = size + self.stream_bytes(frames)
+        toc = bytes([0] + [min(255, 256 * (size + self.stream_bytes(frames * i // TOC_SIZE))
+                                // total) for i in range(1, TOC_SIZE)])
+        lame = (VENDOR + bytes(12)  # vendor; revision, lowpass, peak, gains, flags, bit rate
+                + (ENCODER_DELAY << 12 | padding).to_bytes(3, "big")
+                + bytes(4)  # misc, MP3 gain, preset
+                + total.to_bytes(4, "big") + bytes(2))  # music length; music CRC not kept
+        body = (self.header(False, kbps) + bytes(self.side_info) + b"Info"
+                + (0x0F).to_bytes(4, "big") + frames.to_bytes(4, "big") + total.to_bytes(4, "big")
+                + toc + bytes(4) + lame)
+        crc = crc16(body.ljust(190, b"\0")[:190])
+        return (body + crc.to_bytes(2, "big")).ljust(size, b"\0")
+
+    @cached_property
+    def _info_kbps(self) -> int:
+        """The lowest bit rate, from the stream's up, whose frame holds the Info tag."""
+        return next(k for k in self._kbps_table[1:]
+                    if k >= self.kbps and self.size(False, k) >= 4 + self.side_info + 156)
+
+    @property
+    def info_size(self) -> int:
+        return self.size(False, self._info_kbps)
+
+    def stream_bytes(self, frames: int) -> int:
+        """Bytes of audio frames 0 .. frames-1 (no Info frame)."""
+        whole, rest = divmod(frames, self.period)
+        per_period = sum(self.size(p) for p in self._pattern)
+        return whole * per_period + sum(self.size(p) for p in self._pattern[:rest])
+
+    def silence(self, first: int, count: int) -> Iterator[bytes]:
+        """Silent frames numbered first .. first+count-1, padded as the stream needs."""
+        frames = (self.silent_frame(False), self.silent_frame(True))
+        for index in range(first, first + count):
+            yield frames[self.padded(index)]
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16 (polynomial 0x8005, reflected), the checksum of the LAME tag."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
