@@ -8,14 +8,17 @@ invalid script or usage, 1 for anything else); Ctrl-C exits 130 and SIGTERM
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import multiprocessing
 import os
 import signal
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -285,24 +288,26 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="MP3 sample rate in Hz.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display or warnings.")
 @click.option("--vtt", is_flag=True, help="Also write a WebVTT transcript beside each MP3.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Build this many scripts at once  [default: the number of cores]")
 def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_rate: str,
-          quiet: bool, vtt: bool, **choices: Any) -> None:
+          quiet: bool, vtt: bool, jobs: int | None, **choices: Any) -> None:
     """Compile each SCRIPT into an MP3 and print the path of each file written.
 
     \b
     Example:
         voiceguide build drill.yaml --pace 1 -o long.mp3
     """
-    from voiceguide import session
-
     options = _options(choices, quiet, sample_rate=int(sample_rate), bitrate=bitrate)
     _check_format(int(sample_rate), bitrate)
     targets = [_target(script, output, len(scripts)) for script in scripts]
     _refuse_clashes(scripts, targets)
-    for script, target in zip(scripts, targets, strict=True):
-        if options.progress is not None:
-            options.progress.label = f"{script.name}: "
-        plan = session.build(script, target, options)
+    from voiceguide.islands import jobs as cores
+
+    jobs = min(jobs or cores(), len(scripts))
+    if jobs > 1:
+        options.progress = None  # one line cannot show several builds
+    for target, plan in _built(scripts, targets, options, jobs):
         if not quiet:
             _warn(plan)
         _line(str(target))
@@ -312,6 +317,38 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
 
             write_atomically(target.with_suffix(".vtt"), transcript(plan).encode())
             _line(str(target.with_suffix(".vtt")))
+
+
+def _built(scripts: tuple[Path, ...], targets: list[Path], options: Any,
+           jobs: int) -> Iterator[tuple[Path, Any]]:
+    """(target, plan) for each script, in order, built *jobs* at a time.
+
+    Several at once run in worker processes (each build is a pure function of its
+    script and options; the caches take whole entries only, so builds share them).
+    The first failure stops the builds not yet started; the ones running finish."""
+    from voiceguide import session
+
+    if jobs == 1:
+        for script, target in zip(scripts, targets, strict=True):
+            if options.progress is not None:
+                options.progress.label = f"{script.name}: "
+            yield target, session.build(script, target, options)
+        return
+    context = multiprocessing.get_context("fork")  # workers keep the signal handlers
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        futures = [pool.submit(session.build, script, target, options)
+                   for script, target in zip(scripts, targets, strict=True)]
+        try:
+            for target, future in zip(targets, futures, strict=True):
+                yield target, future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            if not isinstance(sys.exc_info()[1], VoiceguideError):
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(process.pid, signal.SIGTERM)  # they remove their temp files
+            raise
 
 
 def _check_format(sample_rate: int, bitrate: str) -> None:
