@@ -8,6 +8,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,33 @@ def test_say_into_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
                     str(blocker / "clip.wav"))
     assert code == 1
     one_line(err, f"cannot write to {blocker}")
+
+
+@pytest.mark.parametrize("decoder", ["sound", "music"])
+def test_a_stuck_decoder_is_killed_and_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             decoder: str) -> None:
+    """A streaming ffmpeg that gives nothing while voiceguide waits on it is stopped:
+    one line saying what it was decoding, no process left behind."""
+    from voiceguide import beds, sounds, tools
+    from voiceguide.errors import AudioError
+
+    stuck = tmp_path / "ffmpeg"
+    stuck.write_text(f"#!/bin/sh\necho $$ > {tmp_path / 'pid'}\nexec sleep 600\n")
+    stuck.chmod(0o755)
+    monkeypatch.setattr(sounds, "ffmpeg_path", lambda: str(stuck))
+    monkeypatch.setattr(beds, "ffmpeg_path", lambda: str(stuck))
+    monkeypatch.setattr(tools, "STREAM_STALL_S", 0.5)
+    wav = tmp_path / "song.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(44100)
+        out.writeframes(bytes(4410))
+    with pytest.raises(AudioError, match=r"ffmpeg (gave nothing|took over) .*0\.5 s decoding "
+                                         r"song\.wav.*; try again"):
+        if decoder == "sound":
+            sounds.decode_bytes(wav.read_bytes(), "wav", "song.wav")
+        else:
+            list(beds.decode_stream(wav, "song.wav", 44100))
+    pid = int((tmp_path / "pid").read_text())
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()

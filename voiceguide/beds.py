@@ -32,7 +32,7 @@ import numpy as np
 from voiceguide.errors import AudioError
 from voiceguide.loudness import SILENCE, LoudnessMeter
 from voiceguide.sounds import ffmpeg_path, sniff_format
-from voiceguide.tools import last_line
+from voiceguide.tools import Watchdog, last_line
 
 if TYPE_CHECKING:
     from voiceguide.clips import ClipStore
@@ -66,13 +66,19 @@ def decode_stream(path: Path, label: str, rate: int) -> Iterator[np.ndarray]:
                                    stderr=errors)
         feeder = threading.Thread(target=_copy, args=(source, process.stdin), daemon=True)
         feeder.start()
+        dog = Watchdog(process)
         assert process.stdout is not None
         done = 0
         try:
-            while block := process.stdout.read(4 * BLOCK_SAMPLES):
+            while True:
+                with dog.waiting():
+                    block = process.stdout.read(4 * BLOCK_SAMPLES)
+                if not block:
+                    break
                 done += len(block) // 4
                 yield np.frombuffer(block[: len(block) // 4 * 4], dtype="<f4")
         finally:
+            dog.stop()
             if process.poll() is None:
                 process.kill()
             status = process.wait()
@@ -80,6 +86,9 @@ def decode_stream(path: Path, label: str, rate: int) -> Iterator[np.ndarray]:
             process.stdout.close()
         errors.seek(0)
         said = errors.read()
+    if dog.fired:
+        raise AudioError(f"ffmpeg gave nothing for {dog.stall:g} s decoding {label} after "
+                         f"{done / rate:.1f} s; try again")
     if status != 0:
         raise AudioError(f"{label} cannot be decoded after {done / rate:.1f} s: "
                          f"{last_line(said, 'ffmpeg failed')}")

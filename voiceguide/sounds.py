@@ -22,7 +22,7 @@ import numpy as np
 from voiceguide import builtins
 from voiceguide.errors import AudioError
 from voiceguide.speech import wav
-from voiceguide.tools import last_line
+from voiceguide.tools import Watchdog, last_line
 
 FORMATS = ("wav", "flac", "ogg", "mp3")
 MAX_FILE_BYTES = 64 * 1024 * 1024  # sounds are short; this bounds what a script can make us decode
@@ -121,18 +121,23 @@ def decode_bytes(data: bytes, fmt: str, label: str) -> tuple[np.ndarray, int]:
                                    stderr=errors)
         feeder = threading.Thread(target=_feed_all, args=(process.stdin, data), daemon=True)
         feeder.start()
+        dog = Watchdog(process)
         try:
-            output = _read_bounded(process.stdout, label)
+            with dog.waiting():  # the reading is all waiting on ffmpeg
+                output = _read_bounded(process.stdout, label)
         except BaseException:
             process.kill()
             raise
         finally:
+            dog.stop()
             status = process.wait()
             feeder.join()
             if process.stdout is not None:
                 process.stdout.close()
         errors.seek(0)
         said = errors.read()
+    if dog.fired:
+        raise AudioError(f"ffmpeg took over {dog.stall:g} s decoding {label}; try again")
     if status != 0:
         raise AudioError(f"{label} cannot be decoded: {last_line(said, 'ffmpeg failed')}")
     return _parse_streamed_wav(output, label)

@@ -4,19 +4,26 @@ Every one-shot program voiceguide runs — espeak-ng, festival, ffmpeg for a
 tempo change, a user's TTS command, and their ``--version`` probes — goes
 through ``run``: never a shell, stdin closed unless given, a timeout always,
 and a failure turned into one line that names the program and what it was
-doing. (Programs that stream, such as the encoder and the decoders, keep
-their own pipes; their failures are read with ``last_line``.)
+doing. Programs that stream (the decoders of sound and music files) keep
+their own pipes, read as they go; a ``Watchdog`` kills one that gives nothing
+for ``STREAM_STALL_S`` while voiceguide waits on it, and their failures are
+read with ``last_line``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from voiceguide.errors import EngineError, VoiceguideError
 
 PROBE_TIMEOUT_S = 30  # --version and voice lists
+STREAM_STALL_S = 60.0  # a streaming program silent this long while waited on is stuck
 
 
 @dataclass(frozen=True)
@@ -66,3 +73,40 @@ def first_line(argv: list[str], default: str = "unknown") -> str:
         return default
     lines = out.stdout.decode("utf-8", "replace").strip().splitlines()
     return lines[0] if lines else default
+
+
+class Watchdog:
+    """Kills *process* when a read from it waits longer than *stall* seconds.
+
+    Only time spent waiting on the program counts: while voiceguide is busy
+    elsewhere, the program may rightly sit blocked on a full pipe."""
+
+    def __init__(self, process: subprocess.Popen[bytes], stall: float | None = None) -> None:
+        self.process = process
+        self.stall = STREAM_STALL_S if stall is None else stall
+        self.fired = False
+        self._since: float | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        self._since = time.monotonic()
+        try:
+            yield
+        finally:
+            self._since = None
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._done.wait(min(1.0, self.stall / 4)):
+            since = self._since
+            if since is not None and time.monotonic() - since > self.stall:
+                self.fired = True
+                with contextlib.suppress(OSError):
+                    self.process.kill()
+                return
