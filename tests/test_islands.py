@@ -229,3 +229,17 @@ def test_the_splicer_holds_no_more_than_an_island(tmp_path: Path) -> None:
         assert len(splicer.held) <= (LONGEST_CACHED_S + 5) * RATE
     assert taken == FrameFormat(RATE, 96).stream_bytes(splicer.total)
 
+
+
+def test_a_bit_rate_the_sample_rate_cannot_carry_is_a_usage_error(tmp_path: Path) -> None:
+    import sys
+
+    script = tmp_path / "d.yaml"
+    script.write_text("title: T\nstages:\n  - name: A\n    duration: 5\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "voiceguide", "build", str(script), "-o",
+                           str(tmp_path / "d.mp3"), "--sample-rate", "22050", "--bitrate", "192k"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("voiceguide: --bitrate 192k: 192 kbit/s is not a bit rate of "
+                                   "MPEG-2 layer III at 22050 Hz")
+    assert not (tmp_path / "d.mp3").exists()
