@@ -1,8 +1,9 @@
 """Interrupted and concurrent builds, as real processes: the file at the target is never a mix.
 
-A six-minute session is built once to warm the speech cache; then builds are
+A forty-minute session is built once to warm the caches; then builds are
 interrupted with SIGINT, SIGTERM and SIGKILL while they render, and run two at
-a time against one target.
+a time against one target. (Warm, a build encodes only what sounds: a shorter
+session would be written before a signal could reach it.)
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Builds:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.script = folder / "drill.yaml"
-        self.script.write_text(drill(6), encoding="utf-8")
+        self.script.write_text(drill(40), encoding="utf-8")
         self.marker = uuid.uuid4().hex
         self.env = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"),
                     "VOICEGUIDE_TEST_MARKER": self.marker}
