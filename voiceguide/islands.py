@@ -139,17 +139,16 @@ class _Stream:
         return data
 
     def _frames(self, data: bytes, limit: int | None = None) -> bytes:
-        """The whole frames made so far (the encoder hands on bytes, not always whole frames)."""
-        if limit is None:
-            try:
-                frames, self.pending = self.fmt.split_some(self.pending + data,
-                                                           self.first + self.made)
-            except FrameError as exc:
-                raise AudioError(f"the encoder's frames cannot be spliced: {exc}") from exc
-        else:
-            frames = _checked(self.fmt, self.pending + data, self.first + self.made)
-        if limit is not None:
-            frames = frames[: max(0, limit - self.made)]
+        """The whole frames made so far: the encoder hands on bytes, not always whole
+        frames, until the flush (*limit*: the frames the island needs)."""
+        try:
+            frames, self.pending = self.fmt.split_some(self.pending + data, self.first + self.made)
+            if limit is not None:
+                if self.pending:
+                    raise FrameError(f"frame {self.first + self.made + len(frames)} is cut short")
+                frames = frames[: max(0, limit - self.made)]
+        except FrameError as exc:
+            raise AudioError(f"the encoder's frames cannot be spliced: {exc}") from exc
         self.made += len(frames)
         return b"".join(frames)
 
