@@ -243,3 +243,17 @@ def test_a_bit_rate_the_sample_rate_cannot_carry_is_a_usage_error(tmp_path: Path
     assert done.stderr.strip() == ("voiceguide: --bitrate 192k: 192 kbit/s is not a bit rate of "
                                    "MPEG-2 layer III at 22050 Hz")
     assert not (tmp_path / "d.mp3").exists()
+
+
+@pytest.mark.parametrize("seconds", [0.001, 0.05, 3.0])
+def test_sound_to_the_last_sample_is_kept(tmp_path: Path, seconds: float) -> None:
+    """An island reaching the end of the session (and sessions shorter than a frame)."""
+    count = round(seconds * RATE)
+    t = np.arange(count) / RATE
+    pcm = np.round(0.3 * np.sin(2 * np.pi * 500 * t) * 32767).astype("<i2")
+    target = tmp_path / "end.mp3"
+    write(target, pcm.tobytes())
+    decoded = ffmpeg_decode(target)
+    assert len(decoded) == count
+    if count > RATE // 10:
+        assert np.abs(decoded[-RATE // 20 :]).max() > 5000  # still sounding at the end

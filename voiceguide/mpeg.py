@@ -119,8 +119,9 @@ class FrameFormat:
         return self.header(padded) + bytes(self.size(padded) - 4)
 
     def frames_for(self, samples: int) -> int:
-        """Frames that carry *samples* samples whole, past both delays."""
-        return math.ceil((samples + ENCODER_DELAY + DECODER_DELAY) / self.samples)
+        """Frames that carry *samples* samples whole, past both delays; at least two, as
+        LAME writes, since ffmpeg will not read a stream of one frame after its Info frame."""
+        return max(2, math.ceil((samples + ENCODER_DELAY + DECODER_DELAY) / self.samples))
 
     def split(self, data: bytes, first: int) -> list[bytes]:
         """*data* cut into frames, checked against this format and the padding pattern
