@@ -15,8 +15,10 @@ positions (stage start + k × 60/C s) and are never ducked.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import subprocess
@@ -228,6 +230,7 @@ class BedMixer:
             self.music = MusicBed(files, rate)
             self.duck = 10 ** (-script.music.duck / 20)
             self.spans = duck_spans(plan, rate)
+            self.span_ends = [b for _, b in self.spans]
         cadence = [b for b in plan.beds if b.type == "cadence"]
         if cadence:
             tick = clips.sound_clip(script.cadence_sound)
@@ -266,7 +269,9 @@ class BedMixer:
                 if lo >= hi:
                     continue
                 audio = self.music.take(hi - lo).astype(np.float64)
-                audio *= self._fades(bed, lo, hi) * self._ducking(lo, hi)
+                for envelope in (self._fades(bed, lo, hi), self._ducking(lo, hi)):
+                    if envelope is not None:
+                        audio *= envelope
                 out = np.zeros(end - begin) if out is None else out
                 out[lo - begin : hi - begin] += audio
         while self._next_tick < len(self.ticks) and \
@@ -281,21 +286,30 @@ class BedMixer:
                 out[lo - begin : hi - begin] += tick[lo - at : hi - at]
         return out if out is None or self.gain == 1.0 else out * self.gain
 
-    def _fades(self, bed: Bed, lo: int, hi: int) -> np.ndarray:
-        n = np.arange(lo, hi, dtype=np.float64)
+    def _fades(self, bed: Bed, lo: int, hi: int) -> np.ndarray | None:
+        """The fade in and out over [lo, hi); None where neither reaches (all ones)."""
         start, stop = _sample(bed.start_ms, self.rate), _sample(bed.end_ms, self.rate)
+        if lo >= start + _sample(FADE_IN_MS, self.rate) and \
+                hi <= stop - _sample(FADE_OUT_MS, self.rate):
+            return None
+        n = np.arange(lo, hi, dtype=np.float64)
         fade_in = np.clip((n - start) / _sample(FADE_IN_MS, self.rate), 0.0, 1.0)
         fade_out = np.clip((stop - n) / _sample(FADE_OUT_MS, self.rate), 0.0, 1.0)
         return fade_in * fade_out
 
-    def _ducking(self, lo: int, hi: int) -> np.ndarray:
-        """1 where the music plays at its level, ``duck`` inside the spans, ramps between."""
+    def _ducking(self, lo: int, hi: int) -> np.ndarray | None:
+        """1 where the music plays at its level, ``duck`` inside the spans, ramps between;
+        None where no span reaches [lo, hi) (all ones)."""
         ramp = _sample(RAMP_MS, self.rate)
+        # spans are sorted and apart, so their ends rise too: skip those that end before lo
+        first = bisect.bisect_left(self.span_ends, lo - ramp)
+        near = list(itertools.takewhile(lambda span: span[0] - ramp <= hi,
+                                        itertools.islice(self.spans, first, None)))
+        if not near:
+            return None
         n = np.arange(lo, hi, dtype=np.float64)
         depth = np.zeros(hi - lo)
-        for a, b in self.spans:
-            if b + ramp < lo or a - ramp > hi:
-                continue
+        for a, b in near:
             inside = np.clip((n - (a - ramp)) / ramp, 0, 1) * np.clip(((b + ramp) - n) / ramp, 0, 1)
             np.maximum(depth, inside, out=depth)
         return 1.0 - (1.0 - self.duck) * depth
