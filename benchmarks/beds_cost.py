@@ -7,7 +7,10 @@ at 128 kbit/s, so it decodes like a user's file), writes build_speed.py's
 60-minute drill twice, with and without `music` and `cadence: 170`, warms the
 caches, then builds each warm (best of 2) and prints the time ratio (target
 <= 1.5) and the bed build's peak memory over the whole process tree (target
-<= 150 MB), plus whether two bed builds gave the same bytes. Prints figures only.
+<= 150 MB), plus whether two bed builds gave the same bytes. Then, for scale: the
+bed build after one cue is edited, and with no piece or level kept (speech still
+cached) at 60 and 30 minutes, whose peak memory shows whether it stays flat as
+the session grows. Prints figures only.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_speed import build, script_yaml  # noqa: E402
+from build_speed import build, edited, script_yaml  # noqa: E402
 
 from voiceguide import builtins  # noqa: E402
 
@@ -37,12 +40,14 @@ def main() -> None:
     plain = script_yaml(60)
     scripts = {"without beds": folder / "plain.yaml", "with beds": folder / "beds.yaml"}
     scripts["without beds"].write_text(plain, encoding="utf-8")
-    scripts["with beds"].write_text(plain.replace(
-        "stages:\n", "music: {files: [music.mp3]}\ncadence: 170\nstages:\n", 1), encoding="utf-8")
+    scripts["with beds"].write_text(with_beds(plain), encoding="utf-8")
+    half = folder / "half.yaml"
+    half.write_text(with_beds(script_yaml(30)), encoding="utf-8")
+    made = [folder / "cache" / "voiceguide" / kind for kind in ("islands", "levels")]
     try:
         best: dict[str, float] = {}
         peak, digests = 0.0, set()
-        for script in scripts.values():
+        for script in (*scripts.values(), half):
             build(script, folder / "warm.mp3", env)  # speech, prepared clips, music level
         for _ in range(2):
             for name, script in scripts.items():
@@ -60,8 +65,23 @@ def main() -> None:
               f"  (target <= {TARGETS['memory_mb']:.0f})")
         same = "the same bytes" if len(digests) == 1 else "different files"
         print(f"two builds with beds gave {same}")
+        edit = folder / "edit.yaml"
+        edit.write_text(edited(scripts["with beds"].read_text(encoding="utf-8")), encoding="utf-8")
+        seconds, _, _ = build(edit, folder / "edit.mp3", env)
+        print(f"with beds, one cue edited: {seconds:.1f} s"
+              f" = {seconds / best['without beds']:.2f} of the build without beds")
+        for minutes, script in ((60, scripts["with beds"]), (30, half)):
+            for kept in made:
+                shutil.rmtree(kept, ignore_errors=True)
+            seconds, _, tree_mb = build(script, folder / "cold.mp3", env)
+            print(f"{minutes}-minute build with beds, no piece or level kept: {seconds:.1f} s,"
+                  f" peak memory {tree_mb:.0f} MB")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def with_beds(plain: str) -> str:
+    return plain.replace("stages:\n", "music: {files: [music.mp3]}\ncadence: 170\nstages:\n", 1)
 
 
 if __name__ == "__main__":

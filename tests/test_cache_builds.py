@@ -103,7 +103,7 @@ def test_cache_info_and_clear(setup: tuple[Path, Path], tmp_path: Path) -> None:
     root = cache / "voiceguide"
     code, out, _ = run("cache", "info")
     assert code == 0 and out.startswith(f"{root}: 0 speech clips, 0 prepared clips, 0 music "
-                                        "levels, 0 encoded islands; 0.0 MB of 2,000 MB")
+                                        "levels, 0 encoded islands, 0 session levels; 0.0 MB of 2,000 MB")
     first = build(script, tmp_path / "first.mp3")
     files = [p for p in root.rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
@@ -112,7 +112,8 @@ def test_cache_info_and_clear(setup: tuple[Path, Path], tmp_path: Path) -> None:
     assert clips and prepared and islands and clips + prepared + islands == len(files)
     code, out, _ = run("cache", "info")
     assert out.startswith(f"{root}: {clips} speech clips, {prepared} prepared clips, 0 music "
-                          f"levels, {islands} encoded islands; {size / 1e6:.1f} MB of 2,000 MB")
+                          f"levels, {islands} encoded islands, 0 session levels; {size / 1e6:.1f} MB of "
+                          "2,000 MB")
     code, out, _ = run("cache", "clear")
     assert code == 0 and out.strip() == f"removed {len(files)} files, {size / 1e6:.1f} MB"
     assert [p for p in root.rglob("*") if p.is_file()] == []

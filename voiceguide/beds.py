@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -34,7 +35,7 @@ import numpy as np
 from voiceguide.errors import AudioError
 from voiceguide.loudness import SILENCE, LoudnessMeter
 from voiceguide.sounds import ffmpeg_path, sniff_format
-from voiceguide.tools import Watchdog, last_line
+from voiceguide.tools import Watchdog, first_line, last_line
 
 if TYPE_CHECKING:
     from voiceguide.clips import ClipStore
@@ -141,12 +142,29 @@ class MusicLevels:
         return lufs
 
     def _key(self, path: Path) -> str:
+        return hashlib.sha256(f"{MEASURE} {self.rate} {content_digest(path)}".encode()).hexdigest()
+
+
+_digests: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def content_digest(path: Path) -> str:
+    """sha256 of the file's bytes, read once per build (a file changed since is read again)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    if key not in _digests:
         digest = hashlib.sha256()
-        digest.update(f"{MEASURE} {self.rate}\n".encode())
         with open(path, "rb") as f:
             while block := f.read(1 << 20):
                 digest.update(block)
-        return digest.hexdigest()
+        _digests[key] = digest.hexdigest()
+    return _digests[key]
+
+
+@functools.cache
+def decoder_version() -> str:
+    """ffmpeg's version line: the music's samples are as ffmpeg decodes them."""
+    return first_line([ffmpeg_path(), "-version"])
 
 
 def gain_to(target_lufs: float, measured_lufs: float) -> float:
@@ -211,6 +229,11 @@ class MusicBed:
         self._buffer = joined[count:]
         return joined[:count]
 
+    def drop(self, count: int) -> None:
+        """Pass over *count* samples (the music keeps its place; nothing is mixed)."""
+        while count > 0:
+            count -= len(self.take(min(count, 16 * BLOCK_SAMPLES)))
+
     def close(self) -> None:
         self._stream.close()  # ends the ffmpeg now decoding
 
@@ -228,6 +251,7 @@ class BedMixer:
             target = speech_lufs + script.music.level
             files = [(f, gain_to(target, levels.loudness(f))) for f in script.music.files]
             self.music = MusicBed(files, rate)
+            self.music_files = [(content_digest(f.path), gain) for f, gain in files]
             self.duck = 10 ** (-script.music.duck / 20)
             self.spans = duck_spans(plan, rate)
             self.span_ends = [b for _, b in self.spans]
@@ -285,6 +309,38 @@ class BedMixer:
                 out = np.zeros(end - begin) if out is None else out
                 out[lo - begin : hi - begin] += tick[lo - at : hi - at]
         return out if out is None or self.gain == 1.0 else out * self.gain
+
+    def skip(self, begin: int, end: int) -> None:
+        """Pass over samples [begin, end) as ``chunk`` would, mixing nothing."""
+        if self.music is not None:
+            for bed in self.music_beds:
+                lo, hi = max(begin, _sample(bed.start_ms, self.rate)), \
+                    min(end, _sample(bed.end_ms, self.rate))
+                if lo < hi:
+                    self.music.drop(hi - lo)
+
+    def recipe(self) -> tuple[list[object], list[tuple[int, int, str]]]:
+        """What the beds are made of: (what holds everywhere, [(first sample, end, what)]),
+        every fact ``chunk`` reads, so equal recipes give equal samples (see ``pieces.py``)."""
+        context: list[object] = ["beds/1", self.rate, DUCK_BEFORE_MS, DUCK_AFTER_MS, RAMP_MS,
+                                 FADE_IN_MS, FADE_OUT_MS]
+        items: list[tuple[int, int, str]] = []
+        if self.music is not None:
+            context += [decoder_version(), repr(self.duck),
+                        [(digest, repr(gain)) for digest, gain in self.music_files]]
+            played = 0  # where in the playlist each bed starts
+            for bed in self.music_beds:
+                lo, hi = _sample(bed.start_ms, self.rate), _sample(bed.end_ms, self.rate)
+                items.append((lo, hi, f"m{lo},{hi},{played}"))
+                played += max(0, hi - lo)
+            ramp = _sample(RAMP_MS, self.rate)
+            items += [(a - ramp, b + ramp, f"d{a},{b}") for a, b in self.spans]
+        digests: dict[int, str] = {}
+        for at, tick in self.ticks:
+            if id(tick) not in digests:
+                digests[id(tick)] = hashlib.sha256(tick.tobytes()).hexdigest()
+            items.append((at, at + len(tick), f"t{at},{digests[id(tick)]}"))
+        return context, items
 
     def _fades(self, bed: Bed, lo: int, hi: int) -> np.ndarray | None:
         """The fade in and out over [lo, hi); None where neither reaches (all ones)."""

@@ -94,13 +94,23 @@ class Encoding:
         """Frames *first* .. first+count-1 of the stream, whose PCM from frame *first* on is
         *pcm*: from the cache when a whole entry is there, else encoded (and cached)."""
         key = self.key(pcm, first, count)
-        if self.cache is not None and (kept := self.cache.get(key)) is not None:
-            try:
-                if len(self.fmt.split(kept, first)) == count:
-                    self.reused += 1
-                    return kept
-            except FrameError:
-                pass  # damaged in a way the checksum could not see: encode it again
+        kept = self.lookup(key, first, count)
+        return kept if kept is not None else self.encode(key, pcm, first, count)
+
+    def lookup(self, key: str, first: int, count: int) -> bytes | None:
+        """The *count* frames from frame *first* kept under *key*, if whole and sound."""
+        if self.cache is None or (kept := self.cache.get(key)) is None:
+            return None
+        try:
+            if len(self.fmt.split(kept, first)) == count:
+                self.reused += 1
+                return kept
+        except FrameError:
+            pass  # damaged in a way the checksum could not see: encode it again
+        return None
+
+    def encode(self, key: str, pcm: bytes, first: int, count: int) -> bytes:
+        """Encode *pcm* as frames *first* .. first+count-1 and keep them under *key*."""
         encoder = _new_encoder(self.fmt)
         data = bytes(encoder.encode(pcm)) + bytes(encoder.flush())
         frames = _checked(self.fmt, data, first)

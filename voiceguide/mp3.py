@@ -29,6 +29,7 @@ from voiceguide.errors import OutputError
 from voiceguide.id3 import ChapterLike
 from voiceguide.islands import Encoding, Splicer
 from voiceguide.mpeg import FrameFormat
+from voiceguide.pieces import PieceFrames
 
 if TYPE_CHECKING:
     from voiceguide.speech.cache import SpeechCache
@@ -40,7 +41,7 @@ NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def write_mp3(
-    chunks: Iterable[bytes],
+    audio: Iterable[bytes] | PieceFrames,
     target: Path,
     *,
     sample_rate: int = SAMPLE_RATE,
@@ -50,7 +51,8 @@ def write_mp3(
     cache: SpeechCache | None = None,
     threads: int | None = None,
 ) -> Encoding:
-    """Encode s16le mono *chunks* into *target*; the file appears whole or not at all.
+    """Encode *audio* — s16le mono chunks, or a session with beds made piece by piece —
+    into *target*; the file appears whole or not at all.
 
     Encoded islands are kept in *cache* (none: every island is encoded)."""
     encoding = Encoding(FrameFormat(sample_rate, int(bitrate.rstrip("k"))), cache)
@@ -61,11 +63,16 @@ def write_mp3(
         out.write(id3.tag(tags, chapters))
         info_at = out.tell()
         out.write(bytes(encoding.fmt.info_size))
-        splicer = Splicer(encoding)
-        for frames in splicer.frames(chunks):
-            out.write(frames)
+        if isinstance(audio, PieceFrames):
+            source: Splicer | PieceFrames = audio
+            frames = audio.frames(encoding)
+        else:
+            source = Splicer(encoding)
+            frames = source.frames(audio)
+        for data in frames:
+            out.write(data)
         out.seek(info_at)
-        out.write(encoding.fmt.info_frame(splicer.total, splicer.samples))
+        out.write(encoding.fmt.info_frame(source.total, source.samples))
     return encoding
 
 
@@ -82,8 +89,9 @@ def _replacing(target: Path) -> Iterator[Path]:
     Whatever happens, the temporary file does not stay behind; an OSError (e.g.
     the disk filled up while syncing) becomes an OutputError.
     """
-    temp = _create_temp(target)
+    temp = _temp_name(target)
     try:
+        _claim(temp, target)  # inside the try: a signal landing just after leaves nothing
         yield temp
         _fsync(temp)
         os.replace(temp, target)
@@ -97,19 +105,24 @@ def _replacing(target: Path) -> Iterator[Path]:
     _fsync_folder(target.parent)
 
 
-def _create_temp(target: Path) -> Path:
-    """Claim ``.<name>.<pid>.<random>.tmp`` beside *target* (same file system: atomic rename).
+def _temp_name(target: Path) -> Path:
+    """``.<name>.<pid>.<random>.tmp`` beside *target* (same file system: atomic rename).
 
     The process id in the name lets a later build remove what a killed one left.
     """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(target)
-        temp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+    except OSError as exc:
+        raise OutputError(f"cannot write to {target.parent}: {exc.strerror}") from exc
+    return target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+
+
+def _claim(temp: Path, target: Path) -> None:
+    try:
         os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
     except OSError as exc:
         raise OutputError(f"cannot write to {target.parent}: {exc.strerror}") from exc
-    return temp
 
 
 def remove_stale_temps(target: Path) -> list[Path]:

@@ -118,6 +118,28 @@ class FrameFormat:
         """A frame that decodes to exact zeros and takes no bits from the frames before it."""
         return self.header(padded) + bytes(self.size(padded) - 4)
 
+    def main_data_begin(self, frame: bytes) -> int:
+        """How many bytes before its own the frame's main data starts: what it takes from
+        the bit reservoir, the unused end of the frames before it."""
+        return frame[4] << 1 | frame[5] >> 7 if self.mpeg1 else frame[4]
+
+    def payload(self, frame: bytes) -> int:
+        """Bytes of the frame after its header and side information."""
+        return len(frame) - 4 - self.side_info
+
+    def edge_blocks(self, frame: bytes) -> tuple[int, int]:
+        """The block types of the frame's first and last granule: 0 normal, 1 start,
+        2 short, 3 stop (side information of mono layer III, no CRC)."""
+        width = 8 * self.side_info
+        bits = int.from_bytes(frame[4 : 4 + self.side_info], "big")
+        types = []
+        for switch in (51, 110) if self.mpeg1 else (47,):  # window_switching_flag's bit
+            if bits >> (width - 1 - switch) & 1:
+                types.append(bits >> (width - 3 - switch) & 0b11)
+            else:
+                types.append(0)
+        return types[0], types[-1]
+
     def frames_for(self, samples: int) -> int:
         """Frames that carry *samples* samples whole, past both delays; at least two, as
         LAME writes, since ffmpeg will not read a stream of one frame after its Info frame."""

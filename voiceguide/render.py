@@ -10,7 +10,7 @@ Nothing but the current chunk and the clips playing in it is in memory.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,38 +57,78 @@ def to_sample(ms: int, rate: int) -> int:
     return round(ms * rate / 1000)
 
 
-def render(plan: Plan, clips: ClipStore, sample_rate: int,
-           beds: Callable[[], BedMixer] | None = None,
-           bed_gain: list[float] | None = None) -> Iterator[bytes]:
-    """Yield the session as s16le mono chunks; their total is the plan's duration exactly.
+def render(plan: Plan, clips: ClipStore, sample_rate: int) -> Iterator[bytes]:
+    """Yield the session (without beds) as s16le mono chunks; their total is the plan's
+    duration exactly. Sessions with beds are made piece by piece: see ``pieces.py``."""
+    mixdown = Mixdown(plan, clips, sample_rate, session_gain(plan, clips, sample_rate))
+    step = CHUNK_S * sample_rate
+    for begin in range(0, mixdown.total, step):
+        yield mixdown.pcm(begin, min(mixdown.total, begin + step))
 
-    *beds* makes a fresh mixer of the plan's beds (one per pass); the gain the beds
-    got (1.0 when at their level) is appended to *bed_gain*.
-    """
-    if beds is None:
-        gain, mixer = session_gain(plan, clips, sample_rate), None
-    else:
-        gain, lowered = levels(plan, clips, sample_rate, beds())
-        mixer = beds()
-        mixer.scale(lowered)
-        if bed_gain is not None:
-            bed_gain.append(lowered)
-    silence: dict[int, bytes] = {}
-    begin = 0
-    try:
-        for count, mix in mixed_chunks(plan, clips, sample_rate):
-            bed = mixer.chunk(begin, begin + count) if mixer is not None else None
-            begin += count
-            if mix is None and bed is None:
-                yield silence.setdefault(count, bytes(2 * count))
-            elif bed is None:
-                assert mix is not None
-                yield to_pcm16(mix * gain)
+
+class Mixdown:
+    """The session's PCM at its final levels (the second pass), for spans asked for in
+    order; a span may reach back over the last *keep* samples given. What lies between
+    spans is passed over without mixing (the music is still read, to keep its place)."""
+
+    def __init__(self, plan: Plan, clips: ClipStore, sample_rate: int, gain: float,
+                 beds: BedMixer | None = None, keep: int = 0) -> None:
+        self.events = _Events(plan, clips, sample_rate)
+        self.gain, self.beds, self.keep = gain, beds, keep
+        self.total = to_sample(plan.duration_ms, sample_rate)
+        self.step = CHUNK_S * sample_rate
+        self.pos = 0  # the next sample to mix
+        self.recent = b""  # the last samples given, up to *keep* of them, ending at pos
+        self._silence: dict[int, bytes] = {}
+
+    def pcm(self, begin: int, end: int) -> bytes:
+        """Samples [begin, end) as s16le; zeros past the session's end."""
+        if begin < self.pos - len(self.recent) // 2:
+            raise ValueError(f"sample {begin} is behind the mixdown ({self.pos})")
+        parts = []
+        if begin < self.pos:
+            offset = len(self.recent) - 2 * (self.pos - begin)
+            parts.append(self.recent[offset : offset + 2 * (min(end, self.pos) - begin)])
+        elif begin > self.pos:
+            self._pass(begin)
+        while self.pos < end:
+            stop = min(end, self.pos + self.step)
+            if self.pos >= self.total:
+                chunk = self._zeros(stop - self.pos)
             else:
-                yield to_pcm16(bed if mix is None else np.asarray(mix * gain + bed))
-    finally:
-        if mixer is not None:
-            mixer.close()
+                chunk = self._chunk(self.pos, min(stop, self.total))
+            parts.append(chunk)
+            self.pos += len(chunk) // 2
+            if self.keep:
+                self.recent = (self.recent + chunk)[-2 * self.keep :]
+        return b"".join(parts)
+
+    def _chunk(self, begin: int, end: int) -> bytes:
+        mix = self.events.mix(begin, end)
+        bed = self.beds.chunk(begin, end) if self.beds is not None else None
+        if mix is None and bed is None:
+            return self._zeros(end - begin)
+        if bed is None:
+            assert mix is not None
+            return to_pcm16(mix * self.gain)
+        return to_pcm16(bed if mix is None else np.asarray(mix * self.gain + bed))
+
+    def _zeros(self, count: int) -> bytes:
+        return self._silence.setdefault(count, bytes(2 * count))
+
+    def _pass(self, until: int) -> None:
+        """Move to sample *until* without mixing."""
+        while self.pos < until:
+            stop = min(until, self.pos + self.step)
+            self.events.mix(self.pos, stop, skip=True)
+            if self.beds is not None:
+                self.beds.skip(self.pos, stop)
+            self.pos = stop
+        self.recent = b""
+
+    def close(self) -> None:
+        if self.beds is not None:
+            self.beds.close()
 
 
 def session_gain(plan: Plan, clips: ClipStore, sample_rate: int) -> float:
@@ -170,16 +210,31 @@ def mixed_chunks(
     """(sample count, mix) per chunk; mix is None where the chunk is digital silence."""
     total = to_sample(plan.duration_ms, sample_rate)
     step = CHUNK_S * sample_rate
-    events = sorted(plan.events, key=lambda e: e.start_ms)
-    upcoming = 0
-    playing: list[_Placed] = []
+    events = _Events(plan, clips, sample_rate)
     for begin in range(0, total, step):
         end = min(total, begin + step)
-        while upcoming < len(events) and to_sample(events[upcoming].start_ms, sample_rate) < end:
-            playing.append(_place(events[upcoming], clips, sample_rate))
-            upcoming += 1
-        playing = [p for p in playing if p.end > begin and len(p.audio)]
-        yield end - begin, _mix(playing, begin, end) if playing else None
+        yield end - begin, events.mix(begin, end)
+
+
+class _Events:
+    """The plan's events, mixed span by span in order (before the session's gain)."""
+
+    def __init__(self, plan: Plan, clips: ClipStore, sample_rate: int) -> None:
+        self.clips, self.rate = clips, sample_rate
+        self.events = sorted(plan.events, key=lambda e: e.start_ms)
+        self.upcoming = 0
+        self.playing: list[_Placed] = []
+
+    def mix(self, begin: int, end: int, skip: bool = False) -> np.ndarray | None:
+        """The events sounding in [begin, end) summed; None where none do (or *skip*)."""
+        events = self.events
+        while self.upcoming < len(events) and \
+                to_sample(events[self.upcoming].start_ms, self.rate) < end:
+            self.playing.append(_place(events[self.upcoming], self.clips, self.rate))
+            self.upcoming += 1
+        past = end if skip else begin
+        self.playing = [p for p in self.playing if p.end > past and len(p.audio)]
+        return _mix(self.playing, begin, end) if self.playing and not skip else None
 
 
 def _place(event: Event, clips: ClipStore, sample_rate: int) -> _Placed:

@@ -21,6 +21,7 @@ from voiceguide.script import Script, load_script
 if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
     from voiceguide.beds import BedMixer, MusicLevels
     from voiceguide.clips import ClipStore
+    from voiceguide.pieces import PieceFrames
     from voiceguide.speech import SpeechLibrary
     from voiceguide.speech.cache import SpeechCache
 
@@ -64,6 +65,12 @@ class Session:
         from voiceguide.speech.cache import SpeechCache
 
         return SpeechCache(self.speech.cache.folder.parent, subfolder="islands")
+
+    def levels_cache(self) -> SpeechCache:
+        """Where the levels of sessions with beds are kept (see ``pieces.py``)."""
+        from voiceguide.speech.cache import SpeechCache
+
+        return SpeechCache(self.speech.cache.folder.parent, subfolder="levels")
 
     def music_levels(self) -> MusicLevels:
         from voiceguide.beds import MusicLevels
@@ -123,6 +130,7 @@ def _trimmed(result: Plan) -> Plan:
 def build(path: str | Path, target: Path, options: Options) -> Plan:
     """Plan, render and write one session; the target appears whole or not at all."""
     from voiceguide.mp3 import write_mp3
+    from voiceguide.pieces import PieceFrames
     from voiceguide.render import render
     from voiceguide.sounds import ffmpeg_path
 
@@ -132,15 +140,21 @@ def build(path: str | Path, target: Path, options: Options) -> Plan:
     script = session.script
     tags = {"title": script.title, "artist": script.artist or "voiceguide",
             "album": script.album or script.title, "comment": script.description or ""}
-    bed_gain: list[float] = []
-    beds = (lambda: session.beds(the_plan)) if the_plan.beds else None
-    chunks = render(the_plan, session.clips, options.sample_rate, beds, bed_gain)
-    if options.progress is not None:
-        chunks = _reporting(chunks, the_plan, options)
-    write_mp3(chunks, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
+    audio: Iterator[bytes] | PieceFrames
+    if the_plan.beds:
+        progress = options.progress
+        audio = PieceFrames(the_plan, session.clips, options.sample_rate,
+                            lambda: session.beds(the_plan), session.levels_cache(),
+                            (lambda done, total: progress("rendering", done, total))
+                            if progress is not None else None)
+    else:
+        audio = render(the_plan, session.clips, options.sample_rate)
+        if options.progress is not None:
+            audio = _reporting(audio, the_plan, options)
+    write_mp3(audio, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
               tags=tags, chapters=the_plan.chapters, cache=session.island_cache())
-    if bed_gain and bed_gain[0] < 1.0:
-        lowered = -20 * math.log10(bed_gain[0])
+    if isinstance(audio, PieceFrames) and audio.bed_gain < 1.0:
+        lowered = -20 * math.log10(audio.bed_gain)
         the_plan = replace(the_plan, notes=(*the_plan.notes, (
             f"music and cadence play {lowered:.1f} dB below their levels: at the levels asked "
             "for, the stretches without speech would take the whole file off -16 LUFS")))

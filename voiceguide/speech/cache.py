@@ -120,7 +120,7 @@ def _verified(blob: bytes, key: str) -> bytes | None:
 LIMIT_ENV = "VOICEGUIDE_CACHE_LIMIT"
 DEFAULT_LIMIT = 2 * 1000**3  # bytes: thousands of sessions' speech
 KINDS = {"speech": "speech clips", "speech/prepared": "prepared clips", "music": "music levels",
-         "islands": "encoded islands"}
+         "islands": "encoded islands", "levels": "session levels"}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,187 @@
+"""Sessions with beds, made piece by piece (``pieces.py``), on real builds.
+
+The joined pieces are decoded by ffmpeg and mpg123 and compared with the mix
+that went in and with one long encode of it; warm builds are checked to mix
+and encode nothing, and builds after edits to give the bytes a cold build gives.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voiceguide import pieces, render
+from voiceguide.islands import Encoding
+from voiceguide.mp3 import write_mp3
+from voiceguide.pieces import PieceFrames, Recipe
+from voiceguide.session import Options, build, open_session
+
+pytestmark = pytest.mark.slow
+
+RATE = 44100
+SCRIPT = """\
+title: Pieces
+voices: {coach: {engine: hibari, voice: heart, rate: 170}}
+voice: coach
+music: {files: [MUSIC], level: -14, duck: 12}
+intro: Warm up with the music.
+stages:
+  - name: Steady
+    duration: 40
+    say: Easy pace, shoulders low.
+    cues: [{at: 15, say: Breathe out slowly.}, {at: 30, say: Ten more seconds.}]
+  - name: Cadence
+    duration: 35
+    cadence: 170
+    say: Quick light steps.
+    cues: [{at: 20, say: Stay tall.}]
+    countdown: 3
+outro: That is the session.
+"""
+
+
+def music_file(path: Path, pitch: float) -> Path:
+    """Six seconds of soft chords as a WAV file: the user's own music."""
+    t = np.arange(6 * RATE) / RATE
+    tone = sum(np.sin(2 * np.pi * pitch * ratio * t) for ratio in (1.0, 1.25, 1.5)) / 3
+    samples = np.round(0.3 * tone * (0.8 + 0.2 * np.sin(2 * np.pi * 0.5 * t)) * 32767)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(samples.astype("<i2").tobytes())
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    music_file(tmp_path / "chords.wav", 220.0)
+    (tmp_path / "drill.yaml").write_text(SCRIPT.replace("MUSIC", "chords.wav"), encoding="utf-8")
+    return tmp_path
+
+
+def forget_made(folder: Path) -> None:
+    """Leave the speech and music levels cached, but no encoded pieces or session levels."""
+    for kind in ("islands", "levels"):
+        shutil.rmtree(folder / "cache" / "voiceguide" / kind, ignore_errors=True)
+
+
+class Counts:
+    """How many pieces were encoded and chunks mixed, and whether levels were measured."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.encoded = self.mixed = self.measured = 0
+        encode, chunk, measure = Encoding.encode, render.Mixdown._chunk, pieces.levels
+
+        def counted_encode(encoding: Encoding, *args: object) -> bytes:
+            self.encoded += 1
+            return encode(encoding, *args)  # type: ignore[arg-type]
+
+        def counted_chunk(mixdown: render.Mixdown, begin: int, end: int) -> bytes:
+            self.mixed += 1
+            return chunk(mixdown, begin, end)
+
+        def counted_levels(*args: object) -> tuple[float, float]:
+            self.measured += 1
+            return measure(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Encoding, "encode", counted_encode)
+        monkeypatch.setattr(render.Mixdown, "_chunk", counted_chunk)
+        monkeypatch.setattr(pieces, "levels", counted_levels)
+
+    def reset(self) -> None:
+        self.encoded = self.mixed = self.measured = 0
+
+
+def built(folder: Path, name: str) -> bytes:
+    target = folder / name
+    build(folder / "drill.yaml", target, Options())
+    return target.read_bytes()
+
+
+def the_mix(script: Path) -> np.ndarray:
+    """The session's samples as they went to the encoder."""
+    session = open_session(script, Options())
+    plan = session.plan()
+    made = PieceFrames(plan, session.clips, RATE, lambda: session.beds(plan),
+                       session.levels_cache())
+    mixer = session.beds(plan)
+    gain, bed_gain = made.levels(Recipe(plan, session.clips, RATE, mixer, made.samples))
+    mixer.scale(bed_gain)
+    mixdown = render.Mixdown(plan, session.clips, RATE, gain, mixer)
+    try:
+        pcm = mixdown.pcm(0, made.samples)
+    finally:
+        mixdown.close()
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+
+
+def decoded(path: Path, tool: str) -> np.ndarray:
+    command = (["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"]
+               if tool == "ffmpeg" else ["mpg123", "-q", "-m", "-s", str(path)])
+    done = subprocess.run(command, check=True, capture_output=True)
+    assert not done.stderr.strip(), done.stderr.decode()
+    return np.frombuffer(done.stdout, dtype="<i2").astype(np.float64)
+
+
+def window_snr(reference: np.ndarray, heard: np.ndarray, size: int = RATE // 4) -> np.ndarray:
+    """SNR in dB per window of the reference where it sounds."""
+    count = len(reference) // size
+    ref = reference[: count * size].reshape(count, size)
+    err = (heard[: count * size] - reference[: count * size]).reshape(count, size)
+    power, noise = (ref**2).sum(axis=1), (err**2).sum(axis=1)
+    sounding = power > 0
+    return np.asarray(10 * np.log10(power[sounding] / np.maximum(noise[sounding], 1e-9)))
+
+
+def test_joined_pieces_decode_as_one_long_encode(folder: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    counts = Counts(monkeypatch)
+    built(folder, "session.mp3")
+    assert counts.encoded >= 3  # the bed makes one island of four pieces or so
+    mix = the_mix(folder / "drill.yaml")
+    chunks: Iterator[bytes] = iter([mix.astype("<i2").tobytes()])
+    write_mp3(chunks, folder / "whole.mp3", tags={}, chapters=(), cache=None)  # one encode
+    tools = ["ffmpeg"] + (["mpg123"] if shutil.which("mpg123") else [])
+    for tool in tools:
+        spliced, whole = decoded(folder / "session.mp3", tool), decoded(folder / "whole.mp3", tool)
+        assert len(spliced) == len(whole) == len(mix)
+        ours, theirs = window_snr(mix, spliced), window_snr(mix, whole)
+        assert ours.mean() >= theirs.mean() - 0.5
+        assert (theirs - ours).max() <= 3.0  # no window, a join's included, much worse
+    if shutil.which("mp3val"):
+        said = subprocess.run(["mp3val", str(folder / "session.mp3")], capture_output=True,
+                              text=True, check=True).stdout
+        assert "WARNING" not in said and "ERROR" not in said
+
+
+def test_warm_builds_make_nothing_again_and_edits_give_a_cold_builds_bytes(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    counts = Counts(monkeypatch)
+    first = built(folder, "a.mp3")
+    pieces_made = counts.encoded
+    counts.reset()
+    assert built(folder, "b.mp3") == first
+    assert (counts.encoded, counts.mixed, counts.measured) == (0, 0, 0)
+
+    script = folder / "drill.yaml"
+    script.write_text(script.read_text().replace("Stay tall.", "Stay tall and relaxed."))
+    counts.reset()
+    edited = built(folder, "c.mp3")
+    assert 0 < counts.encoded < pieces_made  # only the pieces the edit reaches
+    forget_made(folder)
+    assert built(folder, "d.mp3") == edited
+
+    music_file(folder / "chords.wav", 247.0)  # the same file name, other music
+    counts.reset()
+    retuned = built(folder, "e.mp3")
+    assert retuned != edited and counts.measured == 1
+    forget_made(folder)
+    assert built(folder, "f.mp3") == retuned

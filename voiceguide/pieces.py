@@ -1,0 +1,281 @@
+"""Sessions with beds: frames made piece by piece from the plan, kept by what makes them.
+
+Under a music bed sound never stops, so finding the silence in the rendered
+PCM (``islands.py``) would make the session one island: rendered, measured
+and encoded on one thread on every build. Here the plan says where sound can
+be and what makes it:
+
+- Islands come from the plan: every event, music bed and cadence tick,
+  widened by the encoder's LEAD and TAIL frames, merged where they come close.
+- An island longer than half a minute is cut into *pieces* of ``PIECE_S`` on
+  the padding period. A piece is encoded on its own, from *lead* frames
+  before its first to a few frames after its end (so the encoder's end does
+  not reach it); pieces are encoded in parallel.
+- Two pieces join within the right piece's lead, at its first frame past the
+  encoder's start (whose first frame hears zeros before the music) where it
+  borrows no more from the bit reservoir than the left piece left free: an
+  encode that has just started has little in its reservoir, and the bytes it
+  borrows are copied into the end of the left piece's frames. The block types
+  must meet too (a long block ends the left side, a long or start block begins
+  the right). The stream is as valid as either encode, and decodes as one
+  long encode does but for quantisation noise at that frame.
+- A piece is kept in the island cache under the digest of its *recipe*:
+  each event's clip (its samples' digest), place and volume; the music beds,
+  their place in the playlist and the files' digests; the duck spans; the
+  ticks; the gains; the format, the encoder, and ffmpeg's version. A warm build
+  mixes and encodes nothing it made before; the session's levels are kept the
+  same way, under the digest of the whole session's recipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from voiceguide import __version__
+from voiceguide.errors import AudioError
+from voiceguide.islands import LEAD, LONGEST_CACHED_S, QUALITY, TAIL, Encoding, encoder_version
+from voiceguide.mpeg import FrameFormat
+from voiceguide.render import Mixdown, levels, to_sample
+
+if TYPE_CHECKING:
+    from voiceguide.beds import BedMixer
+    from voiceguide.clips import ClipStore
+    from voiceguide.plan import Plan
+    from voiceguide.speech.cache import SpeechCache
+
+PIECE_S = 20
+WARM = 2  # frames an encode gives before its output is the music's own (the first hears zeros)
+JOIN_FRAMES = 16  # frames, after those, within which the right piece can take over
+TAIL_FRAMES = 4  # frames encoded past a piece's end, so the encoder's end does not reach it
+MIX = "voiceguide-mix/1"  # change it whenever the same recipe would mix other samples
+PIECE = "voiceguide-piece/1"
+LEVELS = "voiceguide-levels/1"
+
+Progress = Callable[[int, int], None]  # (samples done, samples in all)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Frames first .. end-1 of the stream, encoded from frame first-lead to end+tail."""
+
+    first: int
+    end: int
+    lead: int = 0
+    tail: int = 0
+
+    @property
+    def start(self) -> int:
+        return self.first - self.lead
+
+    @property
+    def stop(self) -> int:
+        return self.end + self.tail
+
+    @property
+    def count(self) -> int:
+        return self.stop - self.start
+
+
+def islands(spans: list[tuple[int, int]], samples: int, fmt: FrameFormat) -> list[tuple[int, int]]:
+    """Frame ranges [first, end) that cover every sample span that may sound."""
+    total = fmt.frames_for(samples)
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        lo, hi = max(0, lo), min(samples, hi)
+        if hi <= lo:
+            continue
+        start = max(0, (lo // fmt.samples - LEAD) // fmt.period * fmt.period)
+        end = min(total, (hi - 1) // fmt.samples + TAIL + 1)
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def context_frames(fmt: FrameFormat) -> int:
+    """Frames a piece is encoded from before its first: room to find the join, on the
+    padding period."""
+    return math.ceil((WARM + JOIN_FRAMES) / fmt.period) * fmt.period
+
+
+def pieces(first: int, end: int, fmt: FrameFormat) -> list[Piece]:
+    """The island [first, end) in pieces (one when it is short)."""
+    if end - first <= LONGEST_CACHED_S * fmt.sample_rate // fmt.samples:
+        return [Piece(first, end)]
+    size = max(1, round(PIECE_S * fmt.sample_rate / fmt.samples / fmt.period)) * fmt.period
+    cuts = [first, *range(first + size, end - size // 2, size), end]
+    lead, tail = context_frames(fmt), TAIL_FRAMES
+    return [Piece(a, b, lead if a != first else 0, tail if b != end else 0)
+            for a, b in pairwise(cuts)]
+
+
+def join(fmt: FrameFormat, left: list[bytes], left_piece: Piece, right: list[bytes],
+         right_piece: Piece) -> int:
+    """Where *right* takes over from *left* (a frame number); the bytes the right piece's
+    frame there borrows are copied into the end of *left*'s frames before it."""
+    for at in range(right_piece.start + WARM, right_piece.first + 1):
+        ours, theirs = left[at - left_piece.start], right[at - right_piece.start]
+        if fmt.main_data_begin(theirs) <= fmt.main_data_begin(ours) and \
+                fmt.edge_blocks(left[at - 1 - left_piece.start])[1] in (0, 3) and \
+                fmt.edge_blocks(theirs)[0] in (0, 1):
+            break
+    else:
+        raise AudioError(f"the encoder's pieces cannot be joined near frame {right_piece.first}")
+    borrowed, index = fmt.main_data_begin(theirs), at - 1
+    while borrowed > 0:  # bytes of the right piece's own frames: it started with none
+        mine, other = left[index - left_piece.start], right[index - right_piece.start]
+        take = min(borrowed, fmt.payload(mine))
+        left[index - left_piece.start] = mine[: len(mine) - take] + other[len(other) - take :]
+        borrowed -= take
+        index -= 1
+    return at
+
+
+class Recipe:
+    """What the session's mix is made of, as digests of any span of samples."""
+
+    def __init__(self, plan: Plan, clips: ClipStore, rate: int, beds: BedMixer,
+                 samples: int) -> None:
+        context, items = beds.recipe()
+        digests: dict[object, str] = {}
+        self.sounding: list[tuple[int, int]] = []
+        for event in sorted(plan.events, key=lambda e: e.start_ms):
+            if event.type == "speech":
+                assert event.request is not None
+                key: tuple[str, object] = ("speech", event.request)
+                clip = clips.speech_clip(event.request)
+            else:
+                assert event.sound is not None
+                key = ("sound", event.sound)
+                clip = clips.sound_clip(event.sound)
+            if key not in digests:
+                digests[key] = hashlib.sha256(np.ascontiguousarray(clip).tobytes()).hexdigest()
+            start = to_sample(event.start_ms, rate)
+            items.append((start, start + len(clip),
+                          f"e{start},{digests[key]},{float(event.volume)!r}"))
+        self.sounding = [(lo, hi) for lo, hi, what in items if what[0] != "d"]
+        self.context = hashlib.sha256(repr((MIX, __version__, rate, samples, context))
+                                      .encode()).hexdigest()
+        self.starts = np.array([lo for lo, _, _ in items], dtype=np.int64)
+        self.ends = np.array([hi for _, hi, _ in items], dtype=np.int64)
+        self.what = [what for _, _, what in items]
+
+    def digest(self, lo: int, hi: int) -> str:
+        """Of what makes samples [lo, hi) (before the gains)."""
+        near = np.flatnonzero((self.starts < hi) & (self.ends > lo))
+        text = "\n".join([self.context, f"{lo},{hi}", *(self.what[i] for i in near)])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def whole(self) -> str:
+        return hashlib.sha256("\n".join([self.context, *self.what]).encode()).hexdigest()
+
+
+class PieceFrames:
+    """The MP3 frames of a session with beds, for ``mp3.write_mp3`` in place of PCM."""
+
+    def __init__(self, plan: Plan, clips: ClipStore, rate: int, beds: Callable[[], BedMixer],
+                 levels_cache: SpeechCache | None = None, progress: Progress | None = None) -> None:
+        self.plan, self.clips, self.rate, self.beds = plan, clips, rate, beds
+        self.levels_cache, self.progress = levels_cache, progress
+        self.samples = to_sample(plan.duration_ms, rate)
+        self.total = 0  # frames, known once written
+        self.bed_gain = 1.0
+
+    def levels(self, recipe: Recipe) -> tuple[float, float]:
+        """(the events' gain, the beds' gain), as ``render.levels`` measures them; kept."""
+        key = hashlib.sha256(f"{LEVELS}\n{recipe.whole()}".encode()).hexdigest()
+        if self.levels_cache is not None and (kept := self.levels_cache.get(key)) is not None:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                entry = json.loads(kept)
+                return float(entry["gain"]), float(entry["beds"])
+        gain, bed_gain = levels(self.plan, self.clips, self.rate, self.beds())
+        if self.levels_cache is not None:
+            with contextlib.suppress(OSError):
+                self.levels_cache.put(key, json.dumps({"gain": gain, "beds": bed_gain}).encode())
+        return gain, bed_gain
+
+    def frames(self, encoding: Encoding) -> Iterator[bytes]:
+        """The session's frames in order (``total`` is set once they are all given)."""
+        fmt = encoding.fmt
+        mixer = self.beds()
+        try:
+            recipe = Recipe(self.plan, self.clips, self.rate, mixer, self.samples)
+            gain, self.bed_gain = self.levels(recipe)
+            mixer.scale(self.bed_gain)
+            layout = [pieces(a, b, fmt) for a, b in islands(recipe.sounding, self.samples, fmt)]
+            reach = max((p.lead + p.tail for island in layout for p in island), default=0)
+            mixdown = Mixdown(self.plan, self.clips, self.rate, gain, mixer,
+                              keep=reach * fmt.samples)
+            gains = (repr(gain), repr(self.bed_gain))
+            yield from self._spliced(encoding, layout, recipe, mixdown, gains)
+        finally:
+            mixer.close()
+
+    def _spliced(self, encoding: Encoding, layout: list[list[Piece]], recipe: Recipe,
+                 mixdown: Mixdown, gains: tuple[str, str]) -> Iterator[bytes]:
+        fmt, spf = encoding.fmt, encoding.fmt.samples
+        total = fmt.frames_for(self.samples)
+        written = 0
+        queue: deque[tuple[Piece, bool, Future[bytes] | bytes]] = deque()
+        held: tuple[Piece, list[bytes], int] | None = None  # a piece waiting for the next
+
+        def emit(piece: Piece, last: bool, made: Future[bytes] | bytes) -> Iterator[bytes]:
+            nonlocal written, held
+            frames = fmt.split(made.result() if isinstance(made, Future) else made, piece.start)
+            if held is None:
+                yield b"".join(fmt.silence(written, piece.first - written))
+                held = (piece, frames, piece.first)
+            else:
+                left, kept, since = held
+                at = join(fmt, kept, left, frames, piece)
+                yield b"".join(kept[since - left.start : at - left.start])
+                held = (piece, frames, at)
+            if last:
+                piece, frames, since = held
+                yield b"".join(frames[since - piece.start : piece.end - piece.start])
+                written, held = piece.end, None
+            if self.progress is not None:
+                self.progress(min(self.samples, piece.end * spf), self.samples)
+
+        with ThreadPoolExecutor(encoding.threads) as pool:
+            try:
+                for island in layout:
+                    for index, piece in enumerate(island):
+                        key = self._key(encoding, piece, recipe, gains)
+                        made: Future[bytes] | bytes | None = \
+                            encoding.lookup(key, piece.start, piece.count)
+                        if made is None:
+                            pcm = mixdown.pcm(piece.start * spf, piece.stop * spf)
+                            made = pool.submit(encoding.encode, key, pcm, piece.start, piece.count)
+                        queue.append((piece, index == len(island) - 1, made))
+                        while queue and (len(queue) > 2 * encoding.threads + 2 or
+                                         not isinstance(queue[0][2], Future) or queue[0][2].done()):
+                            yield from emit(*queue.popleft())
+                while queue:
+                    yield from emit(*queue.popleft())
+                yield b"".join(fmt.silence(written, total - written))
+                self.total = total
+            finally:
+                for _, _, item in queue:
+                    if isinstance(item, Future):
+                        item.cancel()
+
+    def _key(self, encoding: Encoding, piece: Piece, recipe: Recipe,
+             gains: tuple[str, str]) -> str:
+        fmt = encoding.fmt
+        fields = (PIECE, encoder_version(), QUALITY, fmt.sample_rate, fmt.kbps,
+                  piece.start % fmt.period, piece.lead, piece.tail, piece.count, gains,
+                  recipe.digest(piece.start * fmt.samples, piece.stop * fmt.samples))
+        return hashlib.sha256(repr(fields).encode()).hexdigest()
