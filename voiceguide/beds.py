@@ -319,12 +319,14 @@ class BedMixer:
                 if lo < hi:
                     self.music.drop(hi - lo)
 
-    def recipe(self) -> tuple[list[object], list[tuple[int, int, str]]]:
-        """What the beds are made of: (what holds everywhere, [(first sample, end, what)]),
-        every fact ``chunk`` reads, so equal recipes give equal samples (see ``pieces.py``)."""
+    def recipe(self) -> tuple[list[object], list[tuple[int, int, str]], list[tuple[int, int, str]]]:
+        """What the beds are made of, every fact ``chunk`` reads, so that equal recipes give
+        equal samples (see ``pieces.py``): what holds everywhere, then [(first sample, end,
+        what)] for what sounds (music, ticks) and for what only shapes it (duck spans)."""
         context: list[object] = ["beds/1", self.rate, DUCK_BEFORE_MS, DUCK_AFTER_MS, RAMP_MS,
                                  FADE_IN_MS, FADE_OUT_MS]
         items: list[tuple[int, int, str]] = []
+        shaping: list[tuple[int, int, str]] = []
         if self.music is not None:
             context += [decoder_version(), repr(self.duck),
                         [(digest, repr(gain)) for digest, gain in self.music_files]]
@@ -334,13 +336,13 @@ class BedMixer:
                 items.append((lo, hi, f"m{lo},{hi},{played}"))
                 played += max(0, hi - lo)
             ramp = _sample(RAMP_MS, self.rate)
-            items += [(a - ramp, b + ramp, f"d{a},{b}") for a, b in self.spans]
+            shaping = [(a - ramp, b + ramp, f"d{a},{b}") for a, b in self.spans]
         digests: dict[int, str] = {}
         for at, tick in self.ticks:
             if id(tick) not in digests:
                 digests[id(tick)] = hashlib.sha256(tick.tobytes()).hexdigest()
             items.append((at, at + len(tick), f"t{at},{digests[id(tick)]}"))
-        return context, items
+        return context, items, shaping
 
     def _fades(self, bed: Bed, lo: int, hi: int) -> np.ndarray | None:
         """The fade in and out over [lo, hi); None where neither reaches (all ones)."""

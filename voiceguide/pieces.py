@@ -46,7 +46,7 @@ from voiceguide import __version__
 from voiceguide.errors import AudioError
 from voiceguide.islands import LEAD, LONGEST_CACHED_S, QUALITY, TAIL, Encoding, encoder_version
 from voiceguide.mpeg import FrameFormat
-from voiceguide.render import Mixdown, levels, to_sample
+from voiceguide.render import Mixdown, clip_of, levels, to_sample
 
 if TYPE_CHECKING:
     from voiceguide.beds import BedMixer
@@ -148,24 +148,17 @@ class Recipe:
 
     def __init__(self, plan: Plan, clips: ClipStore, rate: int, beds: BedMixer,
                  samples: int) -> None:
-        context, items = beds.recipe()
+        context, items, shaping = beds.recipe()
         digests: dict[object, str] = {}
-        self.sounding: list[tuple[int, int]] = []
         for event in sorted(plan.events, key=lambda e: e.start_ms):
-            if event.type == "speech":
-                assert event.request is not None
-                key: tuple[str, object] = ("speech", event.request)
-                clip = clips.speech_clip(event.request)
-            else:
-                assert event.sound is not None
-                key = ("sound", event.sound)
-                clip = clips.sound_clip(event.sound)
+            key, clip = clip_of(event, clips)
             if key not in digests:
                 digests[key] = hashlib.sha256(np.ascontiguousarray(clip).tobytes()).hexdigest()
             start = to_sample(event.start_ms, rate)
             items.append((start, start + len(clip),
                           f"e{start},{digests[key]},{float(event.volume)!r}"))
-        self.sounding = [(lo, hi) for lo, hi, what in items if what[0] != "d"]
+        self.sounding = [(lo, hi) for lo, hi, _ in items]
+        items += shaping
         self.context = hashlib.sha256(repr((MIX, __version__, rate, samples, context))
                                       .encode()).hexdigest()
         self.starts = np.array([lo for lo, _, _ in items], dtype=np.int64)
@@ -260,7 +253,7 @@ class PieceFrames:
                             pcm = mixdown.pcm(piece.start * spf, piece.stop * spf)
                             made = pool.submit(encoding.encode, key, pcm, piece.start, piece.count)
                         queue.append((piece, index == len(island) - 1, made))
-                        while queue and (len(queue) > 2 * encoding.threads + 2 or
+                        while queue and (len(queue) > encoding.threads + 1 or
                                          not isinstance(queue[0][2], Future) or queue[0][2].done()):
                             yield from emit(*queue.popleft())
                 while queue:

@@ -238,17 +238,21 @@ class _Events:
 
 
 def _place(event: Event, clips: ClipStore, sample_rate: int) -> _Placed:
-    if event.type == "speech":
-        if event.request is None:
-            raise ValueError(f"speech event at {event.start_ms} ms has no request")
-        clip = clips.speech_clip(event.request)
-    else:
-        if event.sound is None:
-            raise ValueError(f"sound event at {event.start_ms} ms names no sound")
-        clip = clips.sound_clip(event.sound)
+    clip = clip_of(event, clips)[1]
     volume = float(event.volume)
     audio = clip if volume == 1.0 else clip * np.float32(volume)
     return _Placed(to_sample(event.start_ms, sample_rate), audio)
+
+
+def clip_of(event: Event, clips: ClipStore) -> tuple[tuple[str, object], np.ndarray]:
+    """(what the event plays, as a key, and its clip), before the event's volume."""
+    if event.type == "speech":
+        if event.request is None:
+            raise ValueError(f"speech event at {event.start_ms} ms has no request")
+        return ("speech", event.request), clips.speech_clip(event.request)
+    if event.sound is None:
+        raise ValueError(f"sound event at {event.start_ms} ms names no sound")
+    return ("sound", event.sound), clips.sound_clip(event.sound)
 
 
 def _mix(playing: list[_Placed], begin: int, end: int) -> np.ndarray:
