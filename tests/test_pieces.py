@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide import pieces, render
+from voiceguide import render
 from voiceguide.islands import Encoding
 from voiceguide.mp3 import write_mp3
 from voiceguide.pieces import PieceFrames, Recipe
@@ -74,11 +74,11 @@ def forget_made(folder: Path) -> None:
 
 
 class Counts:
-    """How many pieces were encoded and chunks mixed, and whether levels were measured."""
+    """How many pieces were encoded, chunks mixed and stretches' levels measured."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.encoded = self.mixed = self.measured = 0
-        encode, chunk, measure = Encoding.encode, render.Mixdown._chunk, pieces.levels
+        encode, chunk, measure = Encoding.encode, render.Mixdown._chunk, render.Mixdown.measure
 
         def counted_encode(encoding: Encoding, *args: object) -> bytes:
             self.encoded += 1
@@ -88,13 +88,13 @@ class Counts:
             self.mixed += 1
             return chunk(mixdown, begin, end)
 
-        def counted_levels(*args: object) -> tuple[float, float]:
+        def counted_measure(mixdown: render.Mixdown, begin: int, end: int) -> render.Measured:
             self.measured += 1
-            return measure(*args)  # type: ignore[arg-type]
+            return measure(mixdown, begin, end)
 
         monkeypatch.setattr(Encoding, "encode", counted_encode)
         monkeypatch.setattr(render.Mixdown, "_chunk", counted_chunk)
-        monkeypatch.setattr(pieces, "levels", counted_levels)
+        monkeypatch.setattr(render.Mixdown, "measure", counted_measure)
 
     def reset(self) -> None:
         self.encoded = self.mixed = self.measured = 0
@@ -166,7 +166,7 @@ def test_warm_builds_make_nothing_again_and_edits_give_a_cold_builds_bytes(
         folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     counts = Counts(monkeypatch)
     first = built(folder, "a.mp3")
-    pieces_made = counts.encoded
+    pieces_made, stretches = counts.encoded, counts.measured
     counts.reset()
     assert built(folder, "b.mp3") == first
     assert (counts.encoded, counts.mixed, counts.measured) == (0, 0, 0)
@@ -176,12 +176,13 @@ def test_warm_builds_make_nothing_again_and_edits_give_a_cold_builds_bytes(
     counts.reset()
     edited = built(folder, "c.mp3")
     assert 0 < counts.encoded < pieces_made  # only the pieces the edit reaches
+    assert 0 < counts.measured < stretches  # only the stretches it reaches
     forget_made(folder)
     assert built(folder, "d.mp3") == edited
 
     music_file(folder / "chords.wav", 247.0)  # the same file name, other music
     counts.reset()
     retuned = built(folder, "e.mp3")
-    assert retuned != edited and counts.measured == 1
+    assert retuned != edited and counts.measured == stretches
     forget_made(folder)
     assert built(folder, "f.mp3") == retuned

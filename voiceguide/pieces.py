@@ -22,9 +22,10 @@ be and what makes it:
 - A piece is kept in the island cache under the digest of its *recipe*:
   each event's clip (its samples' digest), place and volume; the music beds,
   their place in the playlist and the files' digests; the duck spans; the
-  ticks; the gains; the format, the encoder, and ffmpeg's version. A warm build
-  mixes and encodes nothing it made before; the session's levels are kept the
-  same way, under the digest of the whole session's recipe.
+  ticks; the gains; the format, the encoder, and ffmpeg's version. The levels
+  are measured in stretches of 25.6 s, each kept under its own recipe's
+  digest. A warm build mixes, measures and encodes nothing it made before; an
+  edit, only the stretches and pieces it reaches.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ import numpy as np
 from voiceguide import __version__
 from voiceguide.errors import AudioError
 from voiceguide.islands import LEAD, LONGEST_CACHED_S, QUALITY, TAIL, Encoding, encoder_version
+from voiceguide.loudness import HOP_S
 from voiceguide.mpeg import FrameFormat
-from voiceguide.render import Mixdown, clip_of, levels, to_sample
+from voiceguide.render import Measured, Mixdown, bed_levels, clip_of, to_sample
 
 if TYPE_CHECKING:
     from voiceguide.beds import BedMixer
@@ -60,7 +62,8 @@ JOIN_FRAMES = 16  # frames, after those, within which the right piece can take o
 TAIL_FRAMES = 4  # frames encoded past a piece's end, so the encoder's end does not reach it
 MIX = "voiceguide-mix/1"  # change it whenever the same recipe would mix other samples
 PIECE = "voiceguide-piece/1"
-LEVELS = "voiceguide-levels/1"
+LEVELS = "voiceguide-levels/2"
+MEASURE_HOPS = 256  # the levels are measured and kept in stretches of 25.6 s
 
 Progress = Callable[[int, int], None]  # (samples done, samples in all)
 
@@ -171,8 +174,9 @@ class Recipe:
         text = "\n".join([self.context, f"{lo},{hi}", *(self.what[i] for i in near)])
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def whole(self) -> str:
-        return hashlib.sha256("\n".join([self.context, *self.what]).encode()).hexdigest()
+    def empty(self, lo: int, hi: int) -> bool:
+        """Nothing sounds or shapes the sound in [lo, hi)."""
+        return not bool(np.any((self.starts < hi) & (self.ends > lo)))
 
 
 class PieceFrames:
@@ -187,17 +191,47 @@ class PieceFrames:
         self.bed_gain = 1.0
 
     def levels(self, recipe: Recipe) -> tuple[float, float]:
-        """(the events' gain, the beds' gain), as ``render.levels`` measures them; kept."""
-        key = hashlib.sha256(f"{LEVELS}\n{recipe.whole()}".encode()).hexdigest()
-        if self.levels_cache is not None and (kept := self.levels_cache.get(key)) is not None:
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                entry = json.loads(kept)
-                return float(entry["gain"]), float(entry["beds"])
-        gain, bed_gain = levels(self.plan, self.clips, self.rate, self.beds())
+        """(the events' gain, the beds' gain), from the levels of stretches of
+        ``MEASURE_HOPS`` hops, each measured once and kept under its recipe's digest."""
+        hop = round(self.rate * HOP_S)
+        span = MEASURE_HOPS * hop
+        stretches: list[Measured] = []
+        measurer: Mixdown | None = None
+        try:
+            for lo in range(0, self.samples, span):
+                hi = min(self.samples, lo + span)
+                if recipe.empty(lo, hi):
+                    stretches.append(Measured.silence((hi - lo) // hop))
+                    continue
+                key = hashlib.sha256(f"{LEVELS}\n{recipe.digest(lo, hi)}".encode()).hexdigest()
+                measured = self._kept(key)
+                if measured is None:
+                    if measurer is None:
+                        measurer = Mixdown(self.plan, self.clips, self.rate, 1.0, self.beds())
+                    measured = measurer.measure(lo, hi)
+                    self._keep(key, measured)
+                stretches.append(measured)
+        finally:
+            if measurer is not None:
+                measurer.close()
+        return bed_levels(stretches)
+
+    def _kept(self, key: str) -> Measured | None:
+        if self.levels_cache is None or (kept := self.levels_cache.get(key)) is None:
+            return None
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            entry = json.loads(kept)
+            return Measured(np.array(entry["speech"], dtype=np.float64),
+                            np.array(entry["beds"], dtype=np.float64),
+                            float(entry["peaks"][0]), float(entry["peaks"][1]))
+        return None
+
+    def _keep(self, key: str, measured: Measured) -> None:
         if self.levels_cache is not None:
-            with contextlib.suppress(OSError):
-                self.levels_cache.put(key, json.dumps({"gain": gain, "beds": bed_gain}).encode())
-        return gain, bed_gain
+            entry = {"speech": measured.speech.tolist(), "beds": measured.beds.tolist(),
+                     "peaks": [measured.speech_peak, measured.beds_peak]}
+            with contextlib.suppress(OSError):  # a cache that cannot grow costs time only
+                self.levels_cache.put(key, json.dumps(entry).encode())
 
     def frames(self, encoding: Encoding) -> Iterator[bytes]:
         """The session's frames in order (``total`` is set once they are all given)."""
@@ -260,6 +294,8 @@ class PieceFrames:
                     yield from emit(*queue.popleft())
                 yield b"".join(fmt.silence(written, total - written))
                 self.total = total
+                if self.progress is not None and written * spf < self.samples:
+                    self.progress(self.samples, self.samples)  # ends on silence: say so
             finally:
                 for _, _, item in queue:
                     if isinstance(item, Future):

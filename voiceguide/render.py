@@ -103,6 +103,23 @@ class Mixdown:
                 self.recent = (self.recent + chunk)[-2 * self.keep :]
         return b"".join(parts)
 
+    def measure(self, begin: int, end: int) -> Measured:
+        """The levels of the events and of the beds in samples [begin, end), each on its
+        own and before any gain (a mixdown made with gain 1 and the beds at their level)."""
+        if begin < self.pos:
+            raise ValueError(f"sample {begin} is behind the mixdown ({self.pos})")
+        self._pass(begin)
+        rate = self.events.rate
+        speech, speech_peak = LoudnessMeter(rate), TruePeakMeter()
+        bed, bed_peak = LoudnessMeter(rate), TruePeakMeter()
+        for lo in range(begin, end, self.step):
+            hi = min(end, lo + self.step)
+            _measure(speech, speech_peak, self.events.mix(lo, hi), hi - lo)
+            _measure(bed, bed_peak, self.beds.chunk(lo, hi) if self.beds else None, hi - lo)
+        self.pos = end
+        return Measured(speech.hop_energies(), bed.hop_energies(), speech_peak.finish(),
+                        bed_peak.finish())
+
     def _chunk(self, begin: int, end: int) -> bytes:
         mix = self.events.mix(begin, end)
         bed = self.beds.chunk(begin, end) if self.beds is not None else None
@@ -140,30 +157,37 @@ def session_gain(plan: Plan, clips: ClipStore, sample_rate: int) -> float:
     return gain_for(loudness.integrated(), to_db(peak.finish()))
 
 
-def levels(plan: Plan, clips: ClipStore, sample_rate: int,
-           beds: BedMixer) -> tuple[float, float]:
-    """(the events' gain, the beds' gain): the speech lands on the target as without beds;
-    the beds keep their level below it unless that would take the whole file off its
-    target (bed-only stretches count in the gated loudness) or over the peak ceiling,
-    in which case they are lowered, in steps of half a decibel, just as far as needed."""
-    speech, speech_peak = LoudnessMeter(sample_rate), TruePeakMeter()
-    bed, bed_peak = LoudnessMeter(sample_rate), TruePeakMeter()
-    begin = 0
-    try:
-        for count, mix in mixed_chunks(plan, clips, sample_rate):
-            _measure(speech, speech_peak, mix, count)
-            _measure(bed, bed_peak, beds.chunk(begin, begin + count), count)
-            begin += count
-    finally:
-        beds.close()
-    gain = gain_for(speech.integrated(), to_db(speech_peak.finish()))
-    hops_speech, hops_bed = speech.hop_energies(), bed.hop_energies()
-    size = min(len(hops_speech), len(hops_bed))
+@dataclass(frozen=True)
+class Measured:
+    """A stretch's levels: 100 ms hop energies and true peaks, of the events (before the
+    session's gain) and of the beds (at their level), each on its own."""
+
+    speech: np.ndarray
+    beds: np.ndarray
+    speech_peak: float
+    beds_peak: float
+
+    @staticmethod
+    def silence(hops: int) -> Measured:
+        return Measured(np.zeros(hops), np.zeros(hops), 0.0, 0.0)
+
+
+def bed_levels(stretches: list[Measured]) -> tuple[float, float]:
+    """(the events' gain, the beds' gain) for a session measured stretch by stretch: the
+    speech lands on the target as without beds; the beds keep their level below it unless
+    that would take the whole file off its target (bed-only stretches count in the gated
+    loudness) or over the peak ceiling, in which case they are lowered, in steps of half
+    a decibel, just as far as needed."""
+    hops_speech = np.concatenate([m.speech for m in stretches] or [np.zeros(0)])
+    hops_bed = np.concatenate([m.beds for m in stretches] or [np.zeros(0)])
+    speech_peak = max((m.speech_peak for m in stretches), default=0.0)
+    bed_peak = max((m.beds_peak for m in stretches), default=0.0)
+    gain = gain_for(integrated_from_hops(hops_speech), to_db(speech_peak))
     ceiling = 10 ** (PEAK_CEILING_DBTP / 20)
     for step in range(BED_STEPS):
         bed_gain = 10 ** (-step * BED_STEP_DB / 20)
-        whole = integrated_from_hops(gain**2 * hops_speech[:size] + bed_gain**2 * hops_bed[:size])
-        peak = gain * speech_peak.peak + bed_gain * bed_peak.finish()
+        whole = integrated_from_hops(gain**2 * hops_speech + bed_gain**2 * hops_bed)
+        peak = gain * speech_peak + bed_gain * bed_peak
         if abs(whole - TARGET_MONO_LUFS) <= WHOLE_TOLERANCE_LU and peak <= ceiling:
             return gain, bed_gain
     return gain, 10 ** (-(BED_STEPS - 1) * BED_STEP_DB / 20)
