@@ -5,6 +5,8 @@ timing never drifts however many cues a session has. Rendering runs twice:
 the first pass measures the mix (only where something sounds), the second
 applies the one gain that puts the file on target and yields the bytes.
 Nothing but the current chunk and the clips playing in it is in memory.
+Sessions with beds measure the events and the beds apart, stretch by stretch
+(``Mixdown.measure``, ``bed_levels``), and are mixed piece by piece (``pieces.py``).
 """
 
 from __future__ import annotations
@@ -150,11 +152,9 @@ class Mixdown:
 
 def session_gain(plan: Plan, clips: ClipStore, sample_rate: int) -> float:
     """The linear gain that lands the mix on the target, its true peak under the ceiling."""
-    loudness = LoudnessMeter(sample_rate)
-    peak = TruePeakMeter()
-    for count, mix in mixed_chunks(plan, clips, sample_rate):
-        _measure(loudness, peak, mix, count)
-    return gain_for(loudness.integrated(), to_db(peak.finish()))
+    measured = Mixdown(plan, clips, sample_rate, 1.0).measure(0, to_sample(plan.duration_ms,
+                                                                         sample_rate))
+    return gain_for(integrated_from_hops(measured.speech), to_db(measured.speech_peak))
 
 
 @dataclass(frozen=True)
@@ -226,18 +226,6 @@ def gain_for(loudness_lufs: float, peak_dbtp: float) -> float:
 def to_pcm16(samples: np.ndarray) -> bytes:
     """Round to 16 bits without dither, so silence stays zero and output is reproducible."""
     return np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
-
-
-def mixed_chunks(
-    plan: Plan, clips: ClipStore, sample_rate: int
-) -> Iterator[tuple[int, np.ndarray | None]]:
-    """(sample count, mix) per chunk; mix is None where the chunk is digital silence."""
-    total = to_sample(plan.duration_ms, sample_rate)
-    step = CHUNK_S * sample_rate
-    events = _Events(plan, clips, sample_rate)
-    for begin in range(0, total, step):
-        end = min(total, begin + step)
-        yield end - begin, events.mix(begin, end)
 
 
 class _Events:
