@@ -48,7 +48,7 @@ RAMP_MS = 80  # at least 50 ms: no clicks
 FADE_IN_MS = 1000
 FADE_OUT_MS = 2000
 BLOCK_SAMPLES = 1 << 16
-MEASURE = "voiceguide-music-level/1"  # change it when the measurement would change
+MEASURE = "voiceguide-music-level/2"  # change it when the measurement would change
 HOLD_S = 60  # files up to a minute are decoded once per pass and looped from memory
 MEASURE_S = 600  # a music file's level is that of its first ten minutes
 TICK_TRACK_S = 30  # how much of a tick track is measured to level the ticks
@@ -118,28 +118,36 @@ class MusicLevels:
         self.rate = rate
 
     def loudness(self, music: MusicFile) -> float:
+        return self.measure(music)[0]
+
+    def measure(self, music: MusicFile) -> tuple[float, float | None]:
+        """(its integrated loudness, its length in seconds when it is short enough to
+        have been decoded whole, else None)."""
         key = self._key(music.path)
         stored = self.folder / f"{key}.json"
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             entry = json.loads(stored.read_text(encoding="utf-8"))
             if entry["key"] == key:
-                return float(entry["lufs"])
-        meter, heard = LoudnessMeter(self.rate), 0
+                seconds = entry["seconds"]
+                return float(entry["lufs"]), None if seconds is None else float(seconds)
+        meter, heard, whole = LoudnessMeter(self.rate), 0, True
         for block in decode_stream(music.path, music.name, self.rate):
             meter.feed(block)
             heard += len(block)
             if heard >= MEASURE_S * self.rate:
+                whole = False
                 break  # enough to know its level; an hour-long file costs no more
         lufs = meter.integrated()
         if lufs == SILENCE:
             raise AudioError(f"{music.name} is silent")
+        length = heard / self.rate if whole else None
         with contextlib.suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"key": key, "lufs": lufs}, out)
+                json.dump({"key": key, "lufs": lufs, "seconds": length}, out)
             os.replace(temp, stored)
-        return lufs
+        return lufs, length
 
     def _key(self, path: Path) -> str:
         return hashlib.sha256(f"{MEASURE} {self.rate} {content_digest(path)}".encode()).hexdigest()
@@ -193,30 +201,31 @@ def _sample(ms: int, rate: int) -> int:
 
 
 class MusicBed:
-    """The playlist as one endless stream at the session's rate, each file at its gain."""
+    """The playlist as one endless stream at the session's rate, each file at its gain;
+    files known to be short (a loop) are decoded once and played from memory."""
 
-    def __init__(self, files: Sequence[tuple[MusicFile, float]], rate: int) -> None:
+    def __init__(self, files: Sequence[tuple[MusicFile, float]], rate: int,
+                 short: Sequence[bool] = ()) -> None:
         self.files = files
         self.rate = rate
+        self.short = short or [False] * len(files)
         self._stream = self._forever()
         self._buffer = np.zeros(0, dtype=np.float32)
 
     def _forever(self) -> Generator[np.ndarray, None, None]:
-        held: dict[int, list[np.ndarray]] = {}  # short files (a loop), decoded once
+        held: dict[int, list[np.ndarray]] = {}
         while True:
             for index, (music, gain) in enumerate(self.files):
                 if index in held:
                     yield from held[index]
                     continue
-                blocks: list[np.ndarray] | None = []
+                blocks: list[np.ndarray] = []
                 for block in decode_stream(music.path, music.name, self.rate):
                     scaled = block * np.float32(gain)
-                    if blocks is not None:
+                    if self.short[index]:
                         blocks.append(scaled)
-                        if len(blocks) * BLOCK_SAMPLES > HOLD_S * self.rate:
-                            blocks = None  # too long to keep: decode it again next time
                     yield scaled
-                if blocks is not None:
+                if self.short[index]:
                     held[index] = blocks
 
     def take(self, count: int) -> np.ndarray:
@@ -249,8 +258,11 @@ class BedMixer:
         self.music: MusicBed | None = None
         if self.music_beds and script.music is not None and levels is not None:
             target = speech_lufs + script.music.level
-            files = [(f, gain_to(target, levels.loudness(f))) for f in script.music.files]
-            self.music = MusicBed(files, rate)
+            measured = [levels.measure(f) for f in script.music.files]
+            files = [(f, gain_to(target, lufs)) for f, (lufs, _) in zip(script.music.files,
+                                                                        measured, strict=True)]
+            short = [seconds is not None and seconds <= HOLD_S for _, seconds in measured]
+            self.music = MusicBed(files, rate, short)
             self.music_files = [(content_digest(f.path), gain) for f, gain in files]
             self.duck = 10 ** (-script.music.duck / 20)
             self.spans = duck_spans(plan, rate)
