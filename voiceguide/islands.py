@@ -20,8 +20,10 @@ its own by LAME, from its first frame, as if the session started there:
   changed, and the same PCM always gives the same frames, whatever the cache
   holds or the number of threads.
 
-An island longer than half a minute (a music bed makes the whole session one) is
-streamed through one encoder instead of held in memory; it is not cached.
+An island longer than half a minute (a long user sound, speech without a
+pause) is streamed through one encoder instead of held in memory; it is not
+cached. Sessions with beds, where sound never stops, are made from the plan
+instead (``pieces.py``), which uses ``Encoding`` for its pieces.
 """
 
 from __future__ import annotations
