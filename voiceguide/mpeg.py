@@ -156,19 +156,26 @@ class FrameFormat:
     def split_some(self, data: bytes, first: int) -> tuple[list[bytes], bytes]:
         """The whole frames at the start of *data*, checked as by ``split``, and the rest."""
         frames: list[bytes] = []
-        offset = 0
-        while offset + 4 <= len(data):
+        heads, sizes = self._heads, (self.size(False), self.size(True))
+        pattern, period = self._pattern, self.period
+        offset, end = 0, len(data)
+        while offset + 4 <= end:
             index = first + len(frames)
-            expected = self.header(self.padded(index))
-            if data[offset : offset + 3] != expected[:3] or (data[offset + 3] & 0xC0) != 0xC0:
+            padded = pattern[index % period]
+            if data[offset : offset + 3] != heads[padded] or (data[offset + 3] & 0xC0) != 0xC0:
                 raise FrameError(f"frame {index} is not a mono frame of "
                                  f"{self.kbps} kbit/s at {self.sample_rate} Hz as expected")
-            size = self.frame_size(index)
-            if offset + size > len(data):
+            size = sizes[padded]
+            if offset + size > end:
                 break
             frames.append(data[offset : offset + size])
             offset += size
         return frames, data[offset:]
+
+    @cached_property
+    def _heads(self) -> tuple[bytes, bytes]:
+        """The first three bytes of an unpadded and a padded frame's header."""
+        return self.header(False)[:3], self.header(True)[:3]
 
     def info_frame(self, frames: int, samples: int) -> bytes:
         """The Xing "Info" frame with its LAME extension for *frames* audio frames that
