@@ -29,6 +29,7 @@ instead (``pieces.py``), which uses ``Encoding`` for its pieces.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 from collections import deque
@@ -59,6 +60,7 @@ def jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+@functools.cache
 def encoder_version() -> str:
     return f"lameenc {version('lameenc')}"
 
