@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 from voiceguide import render
+from voiceguide.errors import AudioError
 from voiceguide.islands import Encoding
 from voiceguide.mp3 import write_mp3
-from voiceguide.pieces import PieceFrames, Recipe
+from voiceguide.mpeg import FrameFormat
+from voiceguide.pieces import Piece, PieceFrames, Recipe, join
 from voiceguide.session import Options, build, open_session
 
 pytestmark = pytest.mark.slow
@@ -189,3 +191,55 @@ def test_warm_builds_make_nothing_again_and_edits_give_a_cold_builds_bytes(
     assert retuned != edited and counts.measured == stretches
     forget_made(folder)
     assert built(folder, "f.mp3") == retuned
+
+
+def synthetic(fmt: FrameFormat, index: int, borrows: int, fill: int,
+              blocks: tuple[int, int] = (0, 0)) -> bytes:
+    """Frame *index* of a stream: its main data begins *borrows* bytes back; its granules'
+    block types are *blocks*; every payload byte is *fill*."""
+    width = 8 * fmt.side_info
+    side = borrows << (width - 9)
+    for switch, kind in zip((51, 110), blocks, strict=True):
+        if kind:
+            side |= 1 << (width - 1 - switch) | kind << (width - 3 - switch)
+    frame = fmt.header(fmt.padded(index)) + side.to_bytes(fmt.side_info, "big")
+    return frame + bytes([fill]) * (fmt.frame_size(index) - len(frame))
+
+
+def test_join_takes_the_first_frame_that_fits_and_copies_what_it_borrows() -> None:
+    fmt = FrameFormat(RATE, 96)
+    left_piece, right_piece = Piece(0, 98, tail=4), Piece(98, 196, lead=49)
+    left = [synthetic(fmt, i, 400, 0xAA) for i in range(left_piece.start, left_piece.stop)]
+    right = [synthetic(fmt, i, 450 if i < 60 else 10, 0xBB)  # more than the left leaves free
+             for i in range(right_piece.start, right_piece.stop)]
+    left[59 - left_piece.start] = synthetic(fmt, 59, 400, 0xAA, blocks=(0, 1))  # ends on a start
+    untouched = list(left)
+    at = join(fmt, left, left_piece, right, right_piece)
+    assert at == 61  # from 60 the borrowing fits, but at 60 the left side ends on a start block
+    assert fmt.main_data_begin(right[at - right_piece.start]) == 10
+    before = left[at - 1 - left_piece.start]
+    assert before[-10:] == bytes([0xBB]) * 10 and before[-11] == 0xAA  # exactly what it borrows
+    assert left[: at - 1 - left_piece.start] == untouched[: at - 1 - left_piece.start]
+
+
+def test_pieces_that_cannot_join_are_an_error_not_a_broken_file() -> None:
+    fmt = FrameFormat(RATE, 96)
+    left_piece, right_piece = Piece(0, 98, tail=4), Piece(98, 196, lead=49)
+    left = [synthetic(fmt, i, 100, 0xAA) for i in range(left_piece.start, left_piece.stop)]
+    right = [synthetic(fmt, i, 300, 0xBB) for i in range(right_piece.start, right_piece.stop)]
+    with pytest.raises(AudioError, match="cannot be joined near frame 98"):
+        join(fmt, left, left_piece, right, right_piece)
+
+
+def test_what_a_join_borrows_may_reach_back_over_two_frames() -> None:
+    fmt = FrameFormat(RATE, 96)
+    left_piece, right_piece = Piece(0, 98, tail=4), Piece(98, 196, lead=49)
+    left = [synthetic(fmt, i, 480, 0xAA) for i in range(left_piece.start, left_piece.stop)]
+    right = [synthetic(fmt, i, 300, 0xBB) for i in range(right_piece.start, right_piece.stop)]
+    at = join(fmt, left, left_piece, right, right_piece)
+    payload = fmt.payload(left[at - 1 - left_piece.start])
+    assert at == right_piece.start + 2 and payload < 300
+    last, before = left[at - 1 - left_piece.start], left[at - 2 - left_piece.start]
+    assert last[-payload:] == bytes([0xBB]) * payload
+    assert before[-(300 - payload) :] == bytes([0xBB]) * (300 - payload)
+    assert before[-(301 - payload)] == 0xAA
