@@ -162,8 +162,8 @@ class Recipe:
                           f"e{start},{digests[key]},{float(event.volume)!r}"))
         self.sounding = [(lo, hi) for lo, hi, _ in items]
         items += shaping
-        self.context = hashlib.sha256(repr((MIX, __version__, rate, samples, context))
-                                      .encode()).hexdigest()
+        versions = (MIX, __version__, f"numpy {np.__version__}")  # numpy: the levels' FFTs
+        self.context = hashlib.sha256(repr((versions, rate, samples, context)).encode()).hexdigest()
         self.starts = np.array([lo for lo, _, _ in items], dtype=np.int64)
         self.ends = np.array([hi for _, hi, _ in items], dtype=np.int64)
         self.what = [what for _, _, what in items]
