@@ -21,7 +21,7 @@ from voiceguide.errors import AudioError
 from voiceguide.islands import Encoding
 from voiceguide.mp3 import write_mp3
 from voiceguide.mpeg import FrameFormat
-from voiceguide.pieces import Piece, PieceFrames, Recipe, join
+from voiceguide.pieces import Piece, PieceFrames, Recipe, join, pieces, reach
 from voiceguide.session import Options, build, open_session
 
 pytestmark = pytest.mark.slow
@@ -80,7 +80,13 @@ class Counts:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.encoded = self.mixed = self.measured = 0
+        self.gains: list[tuple[float, float]] = []  # each build's (events, beds), kept
         encode, chunk, measure = Encoding.encode, render.Mixdown._chunk, render.Mixdown.measure
+        levels = PieceFrames.levels
+
+        def counted_levels(frames: PieceFrames, recipe: Recipe) -> tuple[float, float]:
+            self.gains.append(levels(frames, recipe))
+            return self.gains[-1]
 
         def counted_encode(encoding: Encoding, *args: object) -> bytes:
             self.encoded += 1
@@ -97,6 +103,7 @@ class Counts:
         monkeypatch.setattr(Encoding, "encode", counted_encode)
         monkeypatch.setattr(render.Mixdown, "_chunk", counted_chunk)
         monkeypatch.setattr(render.Mixdown, "measure", counted_measure)
+        monkeypatch.setattr(PieceFrames, "levels", counted_levels)
 
     def reset(self) -> None:
         self.encoded = self.mixed = self.measured = 0
@@ -177,9 +184,13 @@ def test_warm_builds_make_nothing_again_and_edits_give_a_cold_builds_bytes(
     assert (counts.encoded, counts.mixed, counts.measured) == (0, 0, 0)
 
     script = folder / "drill.yaml"
-    script.write_text(script.read_text().replace("Stay tall.", "Stay tall and relaxed."))
+    # the cue moved: the same clip, so the gains stay (new words may move them a grid
+    # step, and then every piece is rightly made again)
+    script.write_text(script.read_text().replace("{at: 20, say: Stay tall.}",
+                                                 "{at: 22, say: Stay tall.}"))
     counts.reset()
     edited = built(folder, "c.mp3")
+    assert counts.gains[0] == counts.gains[-1], "the edit moved the gains: pick another"
     assert 0 < counts.encoded < pieces_made  # only the pieces the edit reaches
     assert 0 < counts.measured < stretches  # only the stretches it reaches
     forget_made(folder)
@@ -243,3 +254,30 @@ def test_what_a_join_borrows_may_reach_back_over_two_frames() -> None:
     assert last[-payload:] == bytes([0xBB]) * payload
     assert before[-(300 - payload) :] == bytes([0xBB]) * (300 - payload)
     assert before[-(301 - payload)] == 0xAA
+
+
+def test_a_piece_reaches_back_over_the_tail_before_it_and_its_own_lead() -> None:
+    fmt = FrameFormat(RATE, 96)
+    two = pieces(0, 1300, fmt)  # an island of about 33 s: two pieces
+    assert len(two) == 2 and two[0].lead == 0 and two[1].tail == 0
+    assert reach([two]) == two[0].tail + two[1].lead
+    assert reach([two]) * fmt.samples >= (two[0].stop - two[1].start) * fmt.samples
+    assert reach([pieces(0, 200, fmt)]) == 0  # one piece reaches back over nothing
+
+
+@pytest.mark.parametrize("seconds", [33, 44])
+def test_short_sessions_with_music_build_on_a_cold_cache(tmp_path: Path, seconds: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An island of 31-45 s is two pieces: the second's encode reaches back over the
+    first's tail and its own lead, which the mixdown must still hold."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    music_file(tmp_path / "chords.wav", 220.0)
+    script = tmp_path / "short.yaml"
+    script.write_text("title: Short\nmusic: {files: [chords.wav]}\ncadence: 170\nstages:\n"
+                      f"  - {{name: Go, duration: {seconds}, say: Easy.}}\n", encoding="utf-8")
+    options = Options()
+    cold = build(script, tmp_path / "cold.mp3", options)
+    build(script, tmp_path / "warm.mp3", options)
+    assert (tmp_path / "cold.mp3").read_bytes() == (tmp_path / "warm.mp3").read_bytes()
+    for tool in ("ffmpeg", "mpg123"):
+        assert len(decoded(tmp_path / "cold.mp3", tool)) == render.to_sample(cold.duration_ms, RATE)

@@ -124,6 +124,13 @@ def pieces(first: int, end: int, fmt: FrameFormat) -> list[Piece]:
             for a, b in pairwise(cuts)]
 
 
+def reach(layout: list[list[Piece]]) -> int:
+    """Frames a piece's encode reaches back before the end of the one mixed before it:
+    that piece's tail, then this one's lead (the Mixdown keeps this many samples)."""
+    return max((left.tail + right.lead for island in layout
+                for left, right in pairwise(island)), default=0)
+
+
 def join(fmt: FrameFormat, left: list[bytes], left_piece: Piece, right: list[bytes],
          right_piece: Piece) -> int:
     """Where *right* takes over from *left* (a frame number); the bytes the right piece's
@@ -242,9 +249,8 @@ class PieceFrames:
             gain, self.bed_gain = self.levels(recipe)
             mixer.scale(self.bed_gain)
             layout = [pieces(a, b, fmt) for a, b in islands(recipe.sounding, self.samples, fmt)]
-            reach = max((p.lead + p.tail for island in layout for p in island), default=0)
             mixdown = Mixdown(self.plan, self.clips, self.rate, gain, mixer,
-                              keep=reach * fmt.samples)
+                              keep=reach(layout) * fmt.samples)
             gains = (repr(gain), repr(self.bed_gain))
             yield from self._spliced(encoding, layout, recipe, mixdown, gains)
         finally:
