@@ -108,12 +108,18 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def as_stranger(command: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    """*command* as a user with no passwd entry and no HOME (root drops to uid 54321)."""
+    """*command* as a user with no passwd entry and no HOME (root drops to uid 54321).
+
+    The stranger may read and search every folder (CAP_DAC_READ_SEARCH, as a user who
+    installed voiceguide may read the installation), so a checkout in a private folder
+    such as root's home still runs; writing is checked as for any user, and writing is
+    what these tests are about."""
     if os.geteuid() != 0:
         pytest.skip("needs root to become a user without a passwd entry")
     clean = {k: v for k, v in os.environ.items() if k not in ("HOME", "XDG_CACHE_HOME")}
+    reader = ["--inh-caps", "+dac_read_search", "--ambient-caps", "+dac_read_search"]
     return subprocess.run(["setpriv", "--reuid", "54321", "--regid", "54321", "--clear-groups",
-                           *command], capture_output=True, text=True, timeout=120,
+                           *reader, *command], capture_output=True, text=True, timeout=120,
                           env={**clean, **env}, cwd=tmp_path, check=False)
 
 
