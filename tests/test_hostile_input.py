@@ -83,6 +83,68 @@ def test_values_no_one_caught_are_located_errors(tmp_path: Path, yaml_text: str,
     one_line(err, code, 2, expected)
 
 
+@pytest.mark.parametrize("text", ["\\u200b\\u200d", "🏃🏃", "…!?", "\\u2060 \\ufeff"])
+def test_a_text_with_nothing_to_pronounce_is_the_scripts_problem(tmp_path: Path,
+                                                                 text: str) -> None:
+    script = write(tmp_path, SHORT.replace("say: Go.", f'say: ["Go.", "{text}"]'))
+    code, _, err = run("check", str(script))
+    one_line(err, code, 2, "drill.yaml:5:18: this text has nothing to pronounce")
+    script = write(tmp_path, SHORT.replace("say: Go.", "say: Go.\n    announce: '🏃'"))
+    code, _, err = run("check", str(script))
+    one_line(err, code, 2, "drill.yaml:6:15: this text has nothing to pronounce")
+
+
+def test_placeholders_and_digits_alone_are_pronounceable(tmp_path: Path) -> None:
+    script = write(tmp_path, SHORT.replace("say: Go.", 'say: ["{name}", "3 2 1"]'))
+    code, _, err = run("plan", str(script), "--engine", "espeak-ng")
+    assert code == 0, err
+
+
+def test_out_of_memory_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from voiceguide import session
+
+    def plan(*args: object) -> None:
+        bytearray(1 << 62)  # more than any machine has: Python's own MemoryError
+
+    monkeypatch.setattr(session, "plan", plan)
+    code, _, err = run("plan", str(write(tmp_path)))
+    one_line(err, code, 1, "out of memory", "raise the memory limit")
+
+
+def test_a_damaged_publish_index_is_read_as_empty(tmp_path: Path) -> None:
+    from voiceguide.phone import feed
+
+    site = tmp_path / "site"
+    code, _, err = run("publish", str(write(tmp_path)), "--to", str(site), "--engine",
+                       "espeak-ng")
+    assert code == 0, err
+    good = json.loads((site / feed.INDEX).read_text())
+    entry = good["sessions"][0]
+    damaged = [{"sessions": 5}, {"sessions": [{"name": 3}]}, [1, 2],
+               {"sessions": [{**entry, "duration_ms": "long"}]},
+               {"sessions": [{**entry, "chapters": [["A", "x"]]}]},
+               {"sessions": [{**entry, "name": "../../drill"}]}]
+    for index in damaged:
+        (site / feed.INDEX).write_text(json.dumps(index))
+        assert feed.load(site) == {}, index
+    (site / feed.INDEX).write_text(json.dumps(good))
+    assert list(feed.load(site)) == ["drill"]
+    (site / feed.INDEX).unlink()
+    (site / feed.INDEX).symlink_to("/dev/zero")  # would be read for ever
+    assert feed.load(site) == {}
+    code, _, err = run("publish", str(write(tmp_path)), "--to", str(site), "--engine",
+                       "espeak-ng")
+    assert code == 0, err
+
+
+def test_publish_refuses_a_script_name_that_is_not_utf8(tmp_path: Path) -> None:
+    name = os.fsdecode(b"bad\xff.yaml")
+    script = write(tmp_path, name=name)
+    code, _, err = run("publish", str(script), "--to", str(tmp_path / "site"))
+    assert code == 2 and "not printable UTF-8" in err and "Traceback" not in err
+    assert not (tmp_path / "site").exists()
+
+
 def test_a_symlink_loop_among_sounds(tmp_path: Path) -> None:
     (tmp_path / "a.wav").symlink_to("b.wav")
     (tmp_path / "b.wav").symlink_to("a.wav")

@@ -148,6 +148,12 @@ def test_publishing_again_updates_one_and_keeps_the_others(site: Path, tmp_path:
     (["--to", "{file}"], "is not a folder", 1),
     (["--to", "{dir}", "--base-url", "ftp://x"], "is not an http:// or https:// address", 2),
     (["--to", "{dir}", "--base-url", "https://"], "is not an http:// or https:// address", 2),
+    (["--to", "{dir}", "--base-url", "https://[::1/"], "is not an http:// or https:// address",
+     2),
+    (["--to", "{dir}", "--base-url", "https://x.org:port/"], "is not an http:// or https://", 2),
+    (["--to", "{dir}", "--base-url", 'https://x.org/"<a>'], "is not an http:// or https://", 2),
+    (["--to", "{dir}", "--base-url", "https://x.org/\x1b[2J"], "is not an http:// or https://",
+     2),
 ])
 def test_publish_refuses_bad_places(tmp_path: Path, args: list[str], message: str,
                                     status: int) -> None:
@@ -219,7 +225,8 @@ def test_content_types_and_the_feed_with_the_servers_own_address(
 
 @pytest.mark.parametrize("path", ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
                                   "/..%2f..%2fetc%2fpasswd", "//etc/passwd", "/link-out.txt",
-                                  "/sub", "/sub/", "/.voiceguide-feed.json", "/missing.mp3"])
+                                  "/sub", "/sub/", "/.voiceguide-feed.json", "/missing.mp3",
+                                  "/easy%00.mp3", "/%00"])
 def test_nothing_outside_the_folder_and_no_listings(served: tuple[str, int], path: str) -> None:
     status, _, body = get(served, path)
     assert status == 404 and b"not for phones" not in body and b"root:" not in body

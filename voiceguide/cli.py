@@ -71,6 +71,12 @@ class _Group(click.Group):
             _line(f"voiceguide: {exc.strerror or exc}{where}; check the disk and the folders "
                   "voiceguide writes to", err=True)
             ctx.exit(1)
+        except MemoryError:  # the machine, or a limit set on it (ulimit -v, a container)
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            _line("voiceguide: out of memory; close other programs, or raise the memory limit "
+                  "(ulimit -v) this command runs under", err=True)
+            ctx.exit(1)
         except Exception as exc:  # a bug: one line by default, the traceback with --debug
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -608,9 +614,14 @@ class BaseUrlType(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
         from urllib.parse import urlsplit
 
-        parts = urlsplit(str(value))
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
-                or parts.fragment or any(c.isspace() for c in str(value)):
+        try:
+            parts = urlsplit(str(value))
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
+                or parts.query or parts.fragment or not str(value).isprintable() \
+                or any(c.isspace() or c in '"<>\\^`{|}' for c in str(value)):
             self.fail(f"{value!r} is not an http:// or https:// address such as "
                       "https://example.org/runs/", param, ctx)
         return str(value) if str(value).endswith("/") else f"{value}/"
@@ -636,6 +647,11 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None,
     from voiceguide import session
     from voiceguide.phone import feed
 
+    for script in scripts:
+        if not script.name.isprintable() or not _is_utf8(script.name):
+            raise click.BadParameter(f"{shown(script.name)}: the session's files and addresses "
+                                     "take the script's name, which is not printable UTF-8; "
+                                     "rename the script", param_hint="SCRIPTS")
     feed.check_folder(folder)
     options = _options(choices)
     targets = [folder / f"{script.stem}.mp3" for script in scripts]
@@ -649,6 +665,15 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None,
         _line(str(target))
     feed.save(folder, entries, base_url)
     _line(str(folder / feed.FEED))
+
+
+def _is_utf8(name: str) -> bool:
+    """A file name the file system gave as UTF-8 (else Python holds its bytes as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @main.command()

@@ -272,6 +272,13 @@ def _unprintable(char: str, lines: bool) -> bool:
         return False
     return unicodedata.category(char) in ("Cc", "Cs")
 
+def _pronounceable(text: str) -> bool:
+    """A letter or digit, or a placeholder (which speaks words): something an engine can say;
+    zero-width characters, emoji or punctuation alone are not."""
+    plain = text.replace("{{", "").replace("}}", "")
+    return "{" in plain or any(unicodedata.category(c)[0] in "LN" for c in plain)
+
+
 _TOP_KEYS = (
     "version", "title", "description", "artist", "album", "language", "voices", "voice",
     "pace", "sounds", "announce", "start_sound", "finish_sound", "intro", "outro", "stages",
@@ -467,7 +474,13 @@ class _Reader:
                                "or false")
         text = self.text(node)
         self.placeholders(node, text, STAGE_PLACEHOLDERS)
+        self.pronounceable(node, text)
         return text
+
+    def pronounceable(self, node: Node, text: str) -> None:
+        if not _pronounceable(text):
+            raise self.invalid(node, "this text has nothing to pronounce (no letter or digit); "
+                               "write words, or use {pause: N} for silence")
 
     def sound_or_null(self, node: Node) -> str | None:
         if node.value is None:
@@ -626,6 +639,7 @@ class _Reader:
             raise self.invalid(node, "a speech item is a text or {pause: DURATION}, not a list")
         text = self.lines(node)
         self.placeholders(node, text, allowed)
+        self.pronounceable(node, text)
         if text not in self.spoken:
             self.spoken.add(text)
             self.spoken_chars += len(text)

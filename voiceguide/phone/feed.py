@@ -13,10 +13,13 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
+import stat
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
@@ -80,16 +83,49 @@ def entry(plan: Plan, mp3: Path, name: str, earlier: Entry | None) -> Entry:
                  [(e.start_ms, e.text or "") for e in plan.events if e.type == "speech"])
 
 
+MAX_INDEX_BYTES = 64 << 20  # a thousand hour-long sessions' transcripts fit many times over
+
+
 def load(folder: Path) -> dict[str, Entry]:
-    """The sessions published in *folder* whose MP3 is still there."""
+    """The sessions published in *folder* whose MP3 is still there; a damaged index (not
+    a regular file, too large, not JSON, fields of the wrong types) reads as empty."""
     try:
-        stored = json.loads((folder / INDEX).read_text(encoding="utf-8"))
-        found = {e["name"]: Entry(**{**e, "chapters": [tuple(c) for c in e["chapters"]],
-                                     "spoken": [tuple(s) for s in e["spoken"]]})
-                 for e in stored["sessions"]}
-    except (OSError, ValueError, KeyError, TypeError):
+        stored = json.loads(_read_regular(folder / INDEX, MAX_INDEX_BYTES).decode("utf-8"))
+        found = {}
+        for e in stored["sessions"]:
+            read = _entry(e)
+            found[read.name] = read
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
     return {name: e for name, e in found.items() if (folder / files(name)["mp3"]).is_file()}
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of *path* if it is a regular file of at most *limit* bytes (never a device,
+    a pipe or a link out of the folder), else ValueError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        facts = os.fstat(fd)
+        if not stat.S_ISREG(facts.st_mode) or facts.st_size > limit:
+            raise ValueError(f"{path} is not a regular file of at most {limit} bytes")
+        return handle.read(limit + 1)
+
+
+def _entry(data: dict[str, Any]) -> Entry:
+    """An index entry, every field of its type (TypeError otherwise)."""
+    texts = ("name", "title", "description", "guid", "published")
+    numbers = ("duration_ms", "size")
+    if set(data) != {*texts, *numbers, "chapters", "spoken"} \
+            or not all(isinstance(data[k], str) for k in texts) \
+            or not all(type(data[k]) is int and data[k] >= 0 for k in numbers):
+        raise TypeError("an index entry with other fields")
+    chapters = [(str(t), int(s)) for t, s in data["chapters"]
+                if isinstance(t, str) and type(s) is int]
+    spoken = [(int(s), str(t)) for s, t in data["spoken"] if isinstance(t, str) and type(s) is int]
+    if len(chapters) != len(data["chapters"]) or len(spoken) != len(data["spoken"]) \
+            or files(data["name"])["mp3"] != Path(files(data["name"])["mp3"]).name:
+        raise TypeError("an index entry with other fields")
+    return Entry(**{**data, "chapters": chapters, "spoken": spoken})
 
 
 def save(folder: Path, entries: dict[str, Entry], base_url: str | None) -> None:

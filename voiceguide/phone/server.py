@@ -60,8 +60,8 @@ class App:
 
     def file(self, name: str) -> str:
         """The real path of a servable file, or 404."""
-        if any(part.startswith(".") for part in name.split("/")):
-            raise NotFound()  # hidden files, and any '..' that got this far
+        if "\0" in name or any(part.startswith(".") for part in name.split("/")):
+            raise NotFound()  # no file has a NUL in its name; hidden files; any '..' left
         joined = safe_join(str(self.root), name)
         if joined is None:
             raise NotFound()
