@@ -28,8 +28,10 @@ class ChapterLike(Protocol):
     def end_ms(self) -> int: ...
 
 
-def tag(tags: Mapping[str, str], chapters: Sequence[ChapterLike]) -> bytes:
-    """The whole tag: header, frames, no padding."""
+def tag(tags: Mapping[str, str], chapters: Sequence[ChapterLike], language: str = "eng",
+        cover: bytes | None = None) -> bytes:
+    """The whole tag: header, frames, no padding. *language* is the comment's (ISO 639-2);
+    *cover*, a JPEG or PNG, becomes the front cover (APIC)."""
     frames = [_frame(TEXT_FRAMES[key], _text(value)) for key, value in tags.items()
               if key in TEXT_FRAMES and value]
     if chapters:
@@ -44,10 +46,19 @@ def tag(tags: Mapping[str, str], chapters: Sequence[ChapterLike]) -> bytes:
                                  + _frame(b"TIT2", _text(chapter.title))))
     if tags.get("comment"):
         bom = "\ufeff".encode("utf-16-le")  # UTF-16, an empty short description, the text
-        frames.append(_frame(b"COMM", b"\x01eng" + bom + b"\0\0" + bom
+        frames.append(_frame(b"COMM", b"\x01" + _language(language) + bom + b"\0\0" + bom
                              + clean(tags["comment"]).encode("utf-16-le")))
+    if cover:
+        mime = b"image/png" if cover.startswith(b"\x89PNG") else b"image/jpeg"
+        frames.append(_frame(b"APIC", b"\0" + mime + b"\0" + b"\x03" + b"\0" + cover))
     body = b"".join(frames)
     return b"ID3\x03\x00\x00" + _syncsafe(len(body)) + body
+
+
+def _language(code: str) -> bytes:
+    """Three lower-case ASCII letters, as the frame's language field holds."""
+    return code.encode("ascii") if len(code) == 3 and code.isascii() and code.isalpha() \
+        else b"eng"
 
 
 def clean(text: str) -> str:

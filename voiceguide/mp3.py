@@ -50,17 +50,20 @@ def write_mp3(
     chapters: Sequence[ChapterLike],
     cache: SpeechCache | None = None,
     threads: int | None = None,
+    language: str = "eng",
+    cover: bytes | None = None,
 ) -> Encoding:
     """Encode *audio* — s16le mono chunks, or a session with beds made piece by piece —
     into *target*; the file appears whole or not at all.
 
-    Encoded islands are kept in *cache* (none: every island is encoded)."""
+    Encoded islands are kept in *cache* (none: every island is encoded). *language* is the
+    comment's (ISO 639-2); *cover* (JPEG or PNG bytes) is embedded as the front cover."""
     encoding = Encoding(FrameFormat(sample_rate, int(bitrate.rstrip("k"))), cache)
     if threads is not None:
         encoding.threads = threads
     target = Path(target)
     with _replacing(target) as temp, open(temp, "r+b") as out:
-        out.write(id3.tag(tags, chapters))
+        out.write(id3.tag(tags, chapters, language, cover))
         info_at = out.tell()
         out.write(bytes(encoding.fmt.info_size))
         if isinstance(audio, PieceFrames):

@@ -50,7 +50,7 @@ VALUES: dict[str, dict[str, dict[str, Any]]] = {
         "intro": SPEECH, "outro": SPEECH,
         "stages": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},
         "music": {"$ref": "#/$defs/music"}, "cadence": CADENCE, "cadence_level": LEVEL,
-        "cadence_sound": SOUND,
+        "cadence_sound": SOUND, "cover": TEXT,
     },
     "_PROFILE_KEYS": {
         "engine": {"enum": list(engines.ALL)}, "voice": TEXT,

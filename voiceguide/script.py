@@ -30,6 +30,7 @@ from voiceguide.durations import (
     parse_range,
 )
 from voiceguide.errors import Problem, ScriptError
+from voiceguide.words import stage_title
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -162,11 +163,10 @@ class Stage:
     in_block: bool = False
     block_loc: Loc | None = None  # the outermost block's `repeat`, for limits
 
-    @property
-    def title(self) -> str:
-        """The chapter title: ``Stage N: NAME``, with ``(R/T)`` inside a repeat block."""
-        rounds = f" ({self.round}/{self.rounds})" if self.in_block else ""
-        return f"Stage {self.number}: {self.name}{rounds}"
+    def title(self, language: str) -> str:
+        """The chapter title: ``Stage N: NAME`` in *language*, with ``(R/T)`` in a block."""
+        return stage_title(language, self.number, self.name,
+                           (self.round, self.rounds) if self.in_block else None)
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,7 @@ class Script:
     cadence: int | None = None  # steps per minute under every stage
     cadence_level: float = -18.0  # LU relative to the speech
     cadence_sound: str = "tick"
+    cover: Path | None = None  # a JPEG or PNG: the session's cover in feeds and its MP3
 
     @property
     def filename(self) -> str:
@@ -282,7 +283,7 @@ def _pronounceable(text: str) -> bool:
 _TOP_KEYS = (
     "version", "title", "description", "artist", "album", "language", "voices", "voice",
     "pace", "sounds", "announce", "start_sound", "finish_sound", "intro", "outro", "stages",
-    "music", "cadence", "cadence_level", "cadence_sound",
+    "music", "cadence", "cadence_level", "cadence_sound", "cover",
 )
 _MUSIC_KEYS = ("files", "level", "duck")
 _PROFILE_KEYS = ("engine", "voice", "rate", "volume", "command")
@@ -376,6 +377,7 @@ class _Reader:
             cadence_level=self.optional(top, "cadence_level",
                                         lambda n: self.number(n, "cadence_level", -40, 0), -18.0),
             cadence_sound=self.optional(top, "cadence_sound", self.sound_name, "tick"),
+            cover=self.optional(top, "cover", self.cover, None),
         )
         if self.problems:
             raise ScriptError(self.problems)
@@ -554,6 +556,17 @@ class _Reader:
                       if resolved.exists() else "does not exist")
             self.problem(node, f"{what} file '{relative}' {reason}")
         return resolved
+
+    def cover(self, node: Node) -> Path:
+        """A JPEG or PNG file in the script's folder (told by its first bytes)."""
+        path = self.sound_path(node, self.text(node), "cover")
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.is_relative_to(self.path.parent.resolve()):
+                with path.open("rb") as image:
+                    head = image.read(8)
+                if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+                    self.problem(node, f"cover '{node.value}' is not a JPEG or PNG image")
+        return path
 
     def voices(self, node: Node) -> dict[str, VoiceProfile]:
         if not node.is_mapping:

@@ -17,6 +17,7 @@ from voiceguide.errors import Problem, ScriptError
 from voiceguide.plan import Plan, Settings, choose_pace, make_plan, speech_requests
 from voiceguide.plan.voices import choose_voices, refuse_commands, require_engines, voice_problems
 from voiceguide.script import Script, load_script
+from voiceguide.words import words
 
 if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
     from voiceguide.beds import BedMixer, MusicLevels
@@ -127,8 +128,9 @@ def _trimmed(result: Plan) -> Plan:
     return result
 
 
-def build(path: str | Path, target: Path, options: Options) -> Plan:
-    """Plan, render and write one session; the target appears whole or not at all."""
+def build(path: str | Path, target: Path, options: Options, cover: bytes | None = None) -> Plan:
+    """Plan, render and write one session; the target appears whole or not at all.
+    *cover* (JPEG or PNG bytes) is embedded unless the script names its own."""
     from voiceguide.mp3 import write_mp3
     from voiceguide.pieces import PieceFrames
     from voiceguide.render import render
@@ -152,7 +154,8 @@ def build(path: str | Path, target: Path, options: Options) -> Plan:
         if options.progress is not None:
             audio = _reporting(audio, the_plan, options)
     write_mp3(audio, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
-              tags=tags, chapters=the_plan.chapters, cache=session.island_cache())
+              tags=tags, chapters=the_plan.chapters, cache=session.island_cache(),
+              language=words(script.language).code, cover=cover)
     if isinstance(audio, PieceFrames) and audio.bed_gain < 1.0:
         lowered = -20 * math.log10(audio.bed_gain)
         the_plan = replace(the_plan, notes=(*the_plan.notes, (

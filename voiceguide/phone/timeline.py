@@ -46,7 +46,7 @@ def picture(plan: Plan) -> str:
                      f'height="{HEIGHT - 8}" fill="{fill}" stroke="#c8d3e3" stroke-width="0.5">'
                      f"<title>{escape(chapter.title)} ({clock(chapter.start_ms)}–"
                      f"{clock(chapter.end_ms)})</title></rect>")
-        number = _stage_number(chapter.title)
+        number = chapter.stage
         label = chapter.title if number is None else f"{number}"
         warn = number in flagged
         colour = COLOURS["warning"] if warn else COLOURS["text"]
@@ -88,11 +88,6 @@ def picture(plan: Plan) -> str:
                  f'text-anchor="end">{clock(plan.duration_ms)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
-
-
-def _stage_number(title: str) -> int | None:
-    head = title.split(":", 1)[0]
-    return int(head[6:]) if head.startswith("Stage ") and head[6:].isdigit() else None
 
 
 def _stages_with_warnings(plan: Plan) -> set[int]:

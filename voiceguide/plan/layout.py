@@ -19,6 +19,7 @@ from voiceguide.plan.pacing import check_session_length, pace_for_length, stage_
 from voiceguide.plan.voices import Settings, Voice, resolve_voice
 from voiceguide.script import Cue, Loc, Pause, Script, Speech, Stage, Text
 from voiceguide.speech.request import SpeechRequest
+from voiceguide.words import words
 
 INTRO_LEAD_MS = 500
 AFTER_INTRO_MS = 1000
@@ -142,7 +143,7 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
     if line.problems:
         raise ScriptError(line.problems)
     timings = tuple(
-        StageTiming(s.number, s.title, s.duration[0], s.duration[1], p, n,
+        StageTiming(s.number, s.title(script.language), s.duration[0], s.duration[1], p, n,
                     (s.block_loc.line, s.block_loc.column) if s.block_loc else None)
         for s, p, n in zip(script.stages, paces, lengths, strict=True)
     )
@@ -155,7 +156,7 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
 def beds(script: Script, chapters: list[Chapter]) -> tuple[Bed, ...]:
     """The music under every run of stages that have it, and each stage's cadence ticks
     (from its start until its countdown)."""
-    spans = [c for c in chapters if c.title.startswith("Stage ")]
+    spans = [c for c in chapters if c.stage is not None]
     found: list[Bed] = []
     if script.music is not None:
         names = tuple(f.name for f in script.music.files)
@@ -212,7 +213,8 @@ def _lay_out(script: Script, settings: Settings, clips: ClipLengths,
     cursor = _lay_out_intro(line, default)
     for stage, length in zip(script.stages, lengths, strict=True):
         _lay_out_stage(line, stage, cursor, length)
-        line.chapters.append(Chapter(stage.title, cursor, cursor + length))
+        line.chapters.append(Chapter(stage.title(line.script.language), cursor, cursor + length,
+                                     stage.number))
         cursor += length
     line.problems = merge_rounds(line.problems)
     return line, _lay_out_finish(line, default, cursor)
@@ -223,7 +225,7 @@ def _lay_out_intro(line: _Timeline, voice: Voice) -> int:
     if not line.script.intro:
         return 0
     start = line.speech(voice, line.script.intro, INTRO_LEAD_MS, None) + AFTER_INTRO_MS
-    line.chapters.append(Chapter("Intro", 0, start))
+    line.chapters.append(Chapter(words(line.script.language).intro, 0, start))
     return start
 
 
@@ -238,7 +240,7 @@ def _lay_out_finish(line: _Timeline, voice: Voice, end_of_stages: int) -> int:
     if script.outro:
         cursor = line.speech(voice, script.outro, cursor, None)
     duration = cursor + TAIL_MS
-    line.chapters.append(Chapter("Outro", end_of_stages, duration))
+    line.chapters.append(Chapter(words(script.language).outro, end_of_stages, duration))
     return duration
 
 

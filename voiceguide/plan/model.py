@@ -54,10 +54,11 @@ class Chapter:
     title: str
     start_ms: int
     end_ms: int
+    stage: int | None = None  # the stage's number; None for the intro and the outro
 
     def to_json(self) -> dict[str, object]:
         return {"title": self.title, "start_s": _seconds(self.start_ms),
-                "end_s": _seconds(self.end_ms)}
+                "end_s": _seconds(self.end_ms), "stage": self.stage}
 
 
 @dataclass(frozen=True)

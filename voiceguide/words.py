@@ -1,0 +1,73 @@
+"""The words voiceguide itself writes into a session, in the script's language (spec 16).
+
+Chapter titles, the ID3 comment's language and the player page's words come
+from one table per language; a language without a table gets English. The
+spoken words of ``{duration}`` live beside them in ``durations.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Words:
+    """What voiceguide writes, for one language."""
+
+    code: str  # ISO 639-2, as ID3 frames name a language
+    stage: str  # "Stage 3: Stride"
+    intro: str
+    outro: str
+    page: dict[str, str]  # the player page's words, by key (see PAGE_KEYS)
+
+
+PAGE_KEYS = (
+    "sessions", "subscribe", "now", "left", "next", "end", "position", "chapters",
+    "transcript", "timeline", "offline", "saved", "saving", "unsaved", "no_offline",
+    "resume", "from_start", "play", "pause", "back", "forward", "previous", "following",
+    "zoom_in", "zoom_out", "round", "no_worker",
+)
+
+ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
+    "sessions": "Sessions", "subscribe": "Subscribe in a podcast app:",
+    "now": "Now", "left": "left in this stage", "next": "Next", "end": "the end",
+    "position": "Position", "chapters": "Chapters", "transcript": "Transcript",
+    "timeline": "Timeline", "offline": "Save for offline", "saved": "Saved for offline",
+    "saving": "Saving for offline…", "unsaved": "Remove offline copy",
+    "no_offline": "This browser keeps nothing offline here (it needs https or localhost):"
+                  " subscribe to the podcast feed instead.",
+    "resume": "Continue at", "from_start": "Start again", "play": "Play", "pause": "Pause",
+    "back": "Back 15 s", "forward": "Forward 15 s", "previous": "Previous stage",
+    "following": "Next stage", "zoom_in": "Zoom in", "zoom_out": "Zoom out",
+    "round": "round", "no_worker": "Offline copies need a service worker, which this "
+                                   "browser refused.",
+})
+
+GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
+    "sessions": "Einheiten", "subscribe": "In einer Podcast-App abonnieren:",
+    "now": "Jetzt", "left": "übrig in diesem Abschnitt", "next": "Danach", "end": "das Ende",
+    "position": "Position", "chapters": "Kapitel", "transcript": "Mitschrift",
+    "timeline": "Zeitleiste", "offline": "Für offline speichern",
+    "saved": "Offline gespeichert", "saving": "Wird für offline gespeichert…",
+    "unsaved": "Offline-Kopie entfernen",
+    "no_offline": "Dieser Browser speichert hier nichts offline (dafür braucht er https oder"
+                  " localhost): abonniere stattdessen den Podcast-Feed.",
+    "resume": "Weiter bei", "from_start": "Von vorn", "play": "Abspielen", "pause": "Pause",
+    "back": "15 s zurück", "forward": "15 s vor", "previous": "Voriger Abschnitt",
+    "following": "Nächster Abschnitt", "zoom_in": "Vergrößern", "zoom_out": "Verkleinern",
+    "round": "Runde", "no_worker": "Offline-Kopien brauchen einen Service Worker, den dieser "
+                                   "Browser abgelehnt hat.",
+})
+
+BY_LANGUAGE = {"en": ENGLISH, "de": GERMAN}
+
+
+def words(language: str) -> Words:
+    """The words for a script's ``language`` (``de``, ``de-at`` …); English when unknown."""
+    return BY_LANGUAGE.get(language.split("-")[0].lower(), ENGLISH)
+
+
+def stage_title(language: str, number: int, name: str, rounds: tuple[int, int] | None) -> str:
+    """A stage's chapter title: ``Stage N: NAME``, with ``(R/T)`` inside a repeat block."""
+    suffix = f" ({rounds[0]}/{rounds[1]})" if rounds else ""
+    return f"{words(language).stage} {number}: {name}{suffix}"
