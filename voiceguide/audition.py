@@ -23,7 +23,8 @@ def audition(text: str, *, engine: str | None, voice: str | None, rate: float | 
 
     No engine: the natural one where installed. No voice: the engine's English voice.
     """
-    from voiceguide.mp3 import write_atomically, write_mp3
+    from voiceguide.files import write_atomically
+    from voiceguide.mp3 import write_mp3
     from voiceguide.render import to_pcm16
 
     library = SpeechLibrary()

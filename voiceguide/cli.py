@@ -294,10 +294,12 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="MP3 sample rate in Hz.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display or warnings.")
 @click.option("--vtt", is_flag=True, help="Also write a WebVTT transcript beside each MP3.")
+@click.option("--split", is_flag=True, help="Also a file per stage in NAME/ beside each MP3, "
+              "with the playlist NAME/NAME.m3u8.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Build this many scripts at once  [default: the number of cores]")
 def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_rate: str,
-          quiet: bool, vtt: bool, jobs: int | None, **choices: Any) -> None:
+          quiet: bool, vtt: bool, split: bool, jobs: int | None, **choices: Any) -> None:
     """Compile each SCRIPT into an MP3 and print the path of each file written.
 
     \b
@@ -313,20 +315,24 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
     jobs = min(jobs or cores(), len(scripts))
     if jobs > 1:
         options.progress = None  # one line cannot show several builds
-    for target, plan in _built(scripts, targets, options, jobs):
+    for target, plan in _built(scripts, targets, options, jobs, split):
         if not quiet:
             _warn(plan)
         _line(str(target))
         if vtt:
-            from voiceguide.mp3 import write_atomically
+            from voiceguide.files import write_atomically
             from voiceguide.phone.vtt import transcript
 
             write_atomically(target.with_suffix(".vtt"), transcript(plan).encode())
             _line(str(target.with_suffix(".vtt")))
+        if split:
+            from voiceguide.split import folder_for
+
+            _line(str(folder_for(target) / f"{target.stem}.m3u8"))
 
 
 def _built(scripts: tuple[Path, ...], targets: list[Path], options: Any,
-           jobs: int) -> Iterator[tuple[Path, Any]]:
+           jobs: int, split: bool = False) -> Iterator[tuple[Path, Any]]:
     """(target, plan) for each script, in order, built *jobs* at a time.
 
     Several at once run in worker processes (each build is a pure function of its
@@ -338,11 +344,11 @@ def _built(scripts: tuple[Path, ...], targets: list[Path], options: Any,
         for script, target in zip(scripts, targets, strict=True):
             if options.progress is not None:
                 options.progress.label = f"{script.name}: "
-            yield target, session.build(script, target, options)
+            yield target, session.build(script, target, options, split=split)
         return
     context = multiprocessing.get_context("fork")  # workers keep the signal handlers
     with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [pool.submit(session.build, script, target, options)
+        futures = [pool.submit(session.build, script, target, options, None, split)
                    for script, target in zip(scripts, targets, strict=True)]
         try:
             for target, future in zip(targets, futures, strict=True):
@@ -449,7 +455,7 @@ def plan(script: Path, as_json: bool, svg: Path | None, **choices: Any) -> None:
 
     the_plan = session.plan(script, _options(choices))
     if svg is not None:
-        from voiceguide.mp3 import write_atomically
+        from voiceguide.files import write_atomically
         from voiceguide.phone.timeline import picture
 
         write_atomically(svg, picture(the_plan).encode())
@@ -597,7 +603,7 @@ def init(file: Path, example: str) -> None:
         voiceguide init
         voiceguide init hills.yaml --from hill_repeats
     """
-    from voiceguide.mp3 import write_atomically
+    from voiceguide.files import write_atomically
 
     if file.exists() or file.is_symlink():
         raise UsageError(f"{file} exists already; give another name (voiceguide init "
@@ -627,44 +633,101 @@ class BaseUrlType(click.ParamType):
         return str(value) if str(value).endswith("/") else f"{value}/"
 
 
+class EmailType(click.ParamType):
+    """An e-mail address for the feed's owner: one @, a dotted domain, nothing else."""
+
+    name = "EMAIL"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        import re
+
+        text = str(value)
+        if not re.fullmatch(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+",
+                            text) or len(text) > 254:
+            self.fail(f"{value!r} is not an e-mail address such as coach@example.org", param,
+                      ctx)
+        return text
+
+
+class FeedTextType(click.ParamType):
+    """A line of text for the feed (a title, an author): printable, not empty."""
+
+    name = "TEXT"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = " ".join(str(value).split())
+        if not text or not text.isprintable() or len(text) > 300:
+            self.fail(f"{value!r}: give a line of printable text (at most 300 characters)",
+                      param, ctx)
+        return text
+
+
 @main.command()
 @click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--to", "folder", required=True, type=click.Path(path_type=Path),
               help="The folder to publish into (made if missing).")
 @click.option("--base-url", type=BaseUrlType(),
-              help="Where the folder will be served from; `serve` fills in its own.")
+              help="Where the folder will be served from (kept for the next publish); "
+              "`serve` fills in its own.")
+@click.option("--title", type=FeedTextType(), help="The feed's title (kept).")
+@click.option("--author", type=FeedTextType(), help="The feed's author and owner (kept).")
+@click.option("--email", type=EmailType(), help="The owner's e-mail, for podcast directories "
+              "(kept).")
+@click.option("--image", type=click.Path(path_type=Path, dir_okay=False),
+              help="The feed's cover: a square JPEG or PNG of 1400-3000 px (kept); default: "
+              "one made from the title.")
+@click.option("--category", type=FeedTextType(), help="The podcast category, e.g. "
+              "'Health & Fitness > Fitness' (the default; kept).")
+@click.option("--language", "feed_language", type=FeedTextType(),
+              help="The feed's language (default: the sessions' own; kept).")
+@click.option("--split", is_flag=True, help="Also a file per stage and an M3U8 playlist.")
 @_build_options
-def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None,
-            **choices: Any) -> None:
-    """Build each SCRIPT into FOLDER as a podcast: MP3s, transcripts, chapters, feed.xml
-    and index.html. Publishing again updates those sessions and keeps the others.
+def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title: str | None,
+            author: str | None, email: str | None, image: Path | None, category: str | None,
+            feed_language: str | None, split: bool, **choices: Any) -> None:
+    """Build each SCRIPT into FOLDER as a podcast: MP3s, transcripts, chapters, covers,
+    feed.xml and the player page index.html. Publishing again updates those sessions
+    and keeps the others, and what was chosen for the feed.
 
     \b
     Example:
-        voiceguide publish drill.yaml hills.yaml --to runs
+        voiceguide publish drill.yaml hills.yaml --to runs --title "Club runs" \\
+            --author "Coach Dana" --base-url https://example.org/runs/
         voiceguide serve runs
     """
-    from voiceguide import session
-    from voiceguide.phone import feed
+    from voiceguide.phone.publish import Choices
+    from voiceguide.phone.publish import publish as publish_into
 
     for script in scripts:
         if not script.name.isprintable() or not _is_utf8(script.name):
             raise click.BadParameter(f"{shown(script.name)}: the session's files and addresses "
                                      "take the script's name, which is not printable UTF-8; "
                                      "rename the script", param_hint="SCRIPTS")
-    feed.check_folder(folder)
+    if feed_language is not None and not _language_code(feed_language):
+        raise click.BadParameter(f"{feed_language!r} is not a language code such as en or de",
+                                 param_hint="--language")
     options = _options(choices)
     targets = [folder / f"{script.stem}.mp3" for script in scripts]
     _refuse_clashes(scripts, targets)
-    entries = feed.load(folder)
-    for script, target in zip(scripts, targets, strict=True):
-        plan = session.build(script, target, options)
+    wanted = Choices(title=title, author=author, email=email, category=category,
+                     language=feed_language, base_url=base_url, image=image)
+
+    def built(target: Path, plan: Any) -> None:
         _warn(plan)
-        feed.write_extras(plan, folder, script.stem)
-        entries[script.stem] = feed.entry(plan, target, script.stem, entries.get(script.stem))
         _line(str(target))
-    feed.save(folder, entries, base_url)
-    _line(str(folder / feed.FEED))
+
+    done = publish_into(list(scripts), folder, options, wanted, split=split, on_built=built)
+    _line(str(folder / "index.html"))
+    if done.feed is not None:
+        _line(str(done.feed))
+    else:
+        _line(f"voiceguide: {done.note}", err=True)
+
+
+def _language_code(text: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", text) is not None
 
 
 def _is_utf8(name: str) -> bool:
@@ -677,35 +740,41 @@ def _is_utf8(name: str) -> bool:
 
 
 @main.command()
-@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), required=False)
 @click.option("--host", default="0.0.0.0", show_default=True,
               help="The address to listen on (0.0.0.0: every network of this machine).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="The port to listen on (0: any free one).")
 @click.option("--base-url", type=BaseUrlType(),
               help="The address phones use, if not this machine's own (e.g. behind a proxy).")
-def serve(folder: Path, host: str, port: int, base_url: str | None) -> None:
-    """Serve a published FOLDER read-only to phones on the same network; prints the feed's
-    address and a QR code of it. Ctrl-C stops it.
+def serve(folder: Path | None, host: str, port: int, base_url: str | None) -> None:
+    """Serve a FOLDER that publish wrote (default: this folder, if publish wrote it),
+    read-only, to phones on the same network; prints the feed's address and a QR code
+    of it. Ctrl-C stops it.
 
     \b
     Example:
         voiceguide serve runs --port 8000
     """
-    import segno
+    from voiceguide.phone import feed, qr, server
 
-    from voiceguide.phone import server
-
-    if not folder.is_dir():
-        raise OutputError(f"{folder} is not a folder; serve a folder made by voiceguide publish")
+    where = folder if folder is not None else Path(".")
+    shown_as = str(where) if folder is not None else "this folder"
+    if not where.is_dir():
+        raise OutputError(f"{where} is not a folder; serve a folder made by voiceguide publish")
+    if not (where / feed.INDEX).is_file():
+        raise OutputError(f"{shown_as} was not written by voiceguide publish, so serve shares "
+                          "nothing from it; publish first: voiceguide publish drill.yaml --to "
+                          "runs && voiceguide serve runs")
     try:
-        httpd = server.server(folder, host, port, base_url)
+        httpd = server.server(where, host, port, base_url)
     except OSError as exc:
         raise OutputError(f"cannot listen on {host}:{port}: {exc.strerror}; try another "
                           "--port") from exc
-    feed_url = (base_url or server.public_url(host, server.port_of(httpd))) + "feed.xml"
-    _line(f"serving {folder} — feed: {feed_url}")
-    segno.make(feed_url, error="m").terminal(compact=True)
+    feed_url = server.advertised(httpd) + feed.FEED
+    _line(f"serving {where} — feed: {feed_url}")
+    for line in qr.terminal_lines(feed_url):
+        click.echo(line, color=True)  # the colours are the code, wherever it goes
     _line("add the feed in a podcast app on your phone; Ctrl-C stops the server")
     try:
         httpd.serve_forever()  # Ctrl-C ends it: the usual way to stop a server, so exit 0

@@ -240,14 +240,30 @@ class PieceFrames:
             with contextlib.suppress(OSError):  # a cache that cannot grow costs time only
                 self.levels_cache.put(key, json.dumps(entry).encode())
 
+    def _levelled(self, mixer: BedMixer) -> tuple[Recipe, float]:
+        """The recipe, and the events' gain; the beds scaled to theirs."""
+        recipe = Recipe(self.plan, self.clips, self.rate, mixer, self.samples)
+        gain, self.bed_gain = self.levels(recipe)
+        mixer.scale(self.bed_gain)
+        return recipe, gain
+
+    def pcm(self) -> Iterator[bytes]:
+        """The session as s16le chunks at its final levels: the samples its frames encode."""
+        mixer = self.beds()
+        try:
+            _, gain = self._levelled(mixer)
+            mixdown = Mixdown(self.plan, self.clips, self.rate, gain, mixer)
+            for begin in range(0, self.samples, mixdown.step):
+                yield mixdown.pcm(begin, min(self.samples, begin + mixdown.step))
+        finally:
+            mixer.close()
+
     def frames(self, encoding: Encoding) -> Iterator[bytes]:
         """The session's frames in order (``total`` is set once they are all given)."""
         fmt = encoding.fmt
         mixer = self.beds()
         try:
-            recipe = Recipe(self.plan, self.clips, self.rate, mixer, self.samples)
-            gain, self.bed_gain = self.levels(recipe)
-            mixer.scale(self.bed_gain)
+            recipe, gain = self._levelled(mixer)
             layout = [pieces(a, b, fmt) for a, b in islands(recipe.sounding, self.samples, fmt)]
             mixdown = Mixdown(self.plan, self.clips, self.rate, gain, mixer,
                               keep=reach(layout) * fmt.samples)

@@ -128,9 +128,11 @@ def _trimmed(result: Plan) -> Plan:
     return result
 
 
-def build(path: str | Path, target: Path, options: Options, cover: bytes | None = None) -> Plan:
+def build(path: str | Path, target: Path, options: Options, cover: bytes | None = None,
+          split: bool = False) -> Plan:
     """Plan, render and write one session; the target appears whole or not at all.
-    *cover* (JPEG or PNG bytes) is embedded unless the script names its own."""
+    *cover* (JPEG or PNG bytes) is embedded unless the script names its own; *split*
+    also writes a file per stage (``split.py``)."""
     from voiceguide.mp3 import write_mp3
     from voiceguide.pieces import PieceFrames
     from voiceguide.render import render
@@ -153,9 +155,19 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
         audio = render(the_plan, session.clips, options.sample_rate)
         if options.progress is not None:
             audio = _reporting(audio, the_plan, options)
+    image = script.cover.read_bytes() if script.cover is not None else cover
+    language = words(script.language).code
     write_mp3(audio, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
               tags=tags, chapters=the_plan.chapters, cache=session.island_cache(),
-              language=words(script.language).code, cover=cover)
+              language=language, cover=image)
+    if split:
+        from voiceguide.split import write_stage_files
+
+        pcm = audio.pcm() if isinstance(audio, PieceFrames) else render(
+            the_plan, session.clips, options.sample_rate)
+        write_stage_files(pcm, the_plan, target, sample_rate=options.sample_rate,
+                          bitrate=options.bitrate, tags=tags, language=language, cover=image,
+                          cache=session.island_cache())
     if isinstance(audio, PieceFrames) and audio.bed_gain < 1.0:
         lowered = -20 * math.log10(audio.bed_gain)
         the_plan = replace(the_plan, notes=(*the_plan.notes, (

@@ -25,7 +25,7 @@ PAGE_KEYS = (
     "sessions", "subscribe", "now", "left", "next", "end", "position", "chapters",
     "transcript", "timeline", "offline", "saved", "saving", "unsaved", "no_offline",
     "resume", "from_start", "play", "pause", "back", "forward", "previous", "following",
-    "zoom_in", "zoom_out", "round", "no_worker",
+    "zoom_in", "zoom_out", "round", "no_worker", "no_feed", "download", "stage_files",
 )
 
 ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
@@ -41,6 +41,9 @@ ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
     "following": "Next stage", "zoom_in": "Zoom in", "zoom_out": "Zoom out",
     "round": "round", "no_worker": "Offline copies need a service worker, which this "
                                    "browser refused.",
+    "no_feed": "No podcast feed here yet: publish with --base-url, or open this page through"
+               " voiceguide serve.",
+    "download": "Download", "stage_files": "A file per stage",
 })
 
 GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
@@ -57,6 +60,9 @@ GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
     "following": "Nächster Abschnitt", "zoom_in": "Vergrößern", "zoom_out": "Verkleinern",
     "round": "Runde", "no_worker": "Offline-Kopien brauchen einen Service Worker, den dieser "
                                    "Browser abgelehnt hat.",
+    "no_feed": "Hier gibt es noch keinen Podcast-Feed: mit --base-url veröffentlichen oder"
+               " diese Seite über voiceguide serve öffnen.",
+    "download": "Herunterladen", "stage_files": "Eine Datei pro Abschnitt",
 })
 
 BY_LANGUAGE = {"en": ENGLISH, "de": GERMAN}

@@ -6,16 +6,21 @@ ETags and If-Range), which podcast players and browsers seek with, and its
 threaded server takes many players at once. voiceguide's part is the policy:
 only regular files inside the folder, never one whose real path (symbolic
 links followed) leaves it, no listings, no hidden files, GET and HEAD only;
-and the feed, served with this server's own address unless a base URL was given.
+and the feed and the page, made with this server's own address (or the base URL
+given to serve), never with the address a request names in its Host header.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import mimetypes
 import os
 import socket
 from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +30,22 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from voiceguide.phone import feed
+from voiceguide.phone import feed, page
 
 TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt",  # werkzeug adds the charset of text/*
-         ".json": "application/json", ".svg": "image/svg+xml",
-         ".html": "text/html", ".xml": "application/rss+xml; charset=utf-8"}
+         ".json": "application/json", ".svg": "image/svg+xml", ".m3u8": "audio/mpegurl",
+         ".html": "text/html", ".xml": "application/rss+xml; charset=utf-8",
+         ".js": "text/javascript", ".css": "text/css", ".png": "image/png",
+         ".jpg": "image/jpeg", ".webmanifest": "application/manifest+json"}
 
 
 class App:
-    """The WSGI application serving *root*."""
+    """The WSGI application serving *root*; *base* is the address phones use, which the
+    feed and the page it serves carry (never the address a request claims in Host)."""
 
-    def __init__(self, root: Path, base_url: str | None) -> None:
+    def __init__(self, root: Path, base: str) -> None:
         self.root = Path(os.path.realpath(root))
-        self.base_url = base_url
+        self.base = base
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -45,18 +53,35 @@ class App:
             response = self.respond(request)
         except HTTPException as error:
             response = error.get_response(environ)
+        del response.headers["Date"]  # the server writes the one Date header
         return response(environ, start_response)
 
     def respond(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             raise MethodNotAllowed(valid_methods=["GET", "HEAD"])
         name = request.path.lstrip("/") or feed.PAGE
-        if name == feed.FEED:
-            base = self.base_url or request.host_url
-            entries = sorted(feed.load(self.root).values(), key=lambda e: e.name)
-            return Response(feed.feed(entries, base), content_type=TYPES[".xml"])
+        if name in (feed.FEED, feed.PAGE):
+            return self.made(request, name)
         return send_file(self.file(name), request.environ, mimetype=self.type(name),
                          conditional=True, max_age=60)
+
+    def made(self, request: Request, name: str) -> Response:
+        """The feed or the page, made from the index with this server's address, with an
+        ETag and Last-Modified as for files, so players and browsers revalidate."""
+        channel, entries = feed.load_all(self.root)
+        channel = replace(channel, base_url=self.base)
+        ordered = sorted(entries.values(), key=lambda e: e.name)
+        body = (feed.feed(ordered, channel) if name == feed.FEED
+                else page.page(ordered, channel, feed.url(self.base, feed.FEED))).encode()
+        response = Response(body, content_type=TYPES[Path(name).suffix] if name == feed.FEED
+                            else "text/html; charset=utf-8")
+        response.set_etag(hashlib.sha256(body).hexdigest())
+        with contextlib.suppress(OSError):
+            changed = (self.root / feed.INDEX).stat().st_mtime
+            response.last_modified = datetime.fromtimestamp(int(changed), UTC)
+        response.cache_control.max_age = 60
+        response.cache_control.public = True
+        return response.make_conditional(request)
 
     def file(self, name: str) -> str:
         """The real path of a servable file, or 404."""
@@ -88,7 +113,8 @@ def lan_address() -> str:
 
 
 def server(root: Path, host: str, port: int, base_url: str | None) -> BaseWSGIServer:
-    """A threaded server for *root*, bound but not yet serving (OSError if the port is taken)."""
+    """A threaded server for *root*, bound but not yet serving (OSError if the port is taken);
+    its feed and page carry *base_url*, or this machine's own address."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
@@ -96,10 +122,18 @@ def server(root: Path, host: str, port: int, base_url: str | None) -> BaseWSGISe
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host, port))
         listener.listen(128)
-        return make_server(host, listener.getsockname()[1], App(root, base_url),
-                           threaded=True, fd=listener.fileno())
+        bound = listener.getsockname()[1]
+        app = App(root, base_url or public_url(host, bound))
+        return make_server(host, bound, app, threaded=True, fd=listener.fileno())
     finally:
         listener.close()  # the server has its own copy of the socket
+
+
+def advertised(httpd: BaseWSGIServer) -> str:
+    """The address the server's feed and page carry, ending in '/'."""
+    app = httpd.app
+    assert isinstance(app, App)
+    return app.base
 
 
 def port_of(httpd: BaseWSGIServer) -> int:
@@ -108,4 +142,5 @@ def port_of(httpd: BaseWSGIServer) -> int:
 
 def public_url(host: str, port: int) -> str:
     shown = lan_address() if host in ("0.0.0.0", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{port}/"

@@ -1,93 +1,120 @@
-"""The timeline picture of a plan (spec section 12), as a self-contained SVG.
+"""The timeline picture of a plan (spec sections 12 and 13.6), as a self-contained SVG.
 
-Time runs across; one band per chapter; every speech event a bar labelled with
-the start of its text; sounds as marks; beds as shaded strips; stages with
-warnings flagged. Every text is XML-escaped.
+Time runs across; one band per chapter named by its stage; every speech event
+a bar labelled with the start of its text; sounds as marks; beds as shaded
+strips; stages with warnings flagged; a minute scale underneath.
+
+Positions are percentages of the picture's width and text is in pixels, so the
+picture fits any width (a phone's 360 px or a desktop's) with text that stays
+readable; the page zooms by making it wider. Each label is drawn inside a
+nested ``<svg>`` that ends where the next one begins, which clips it: labels
+never overlap, and more of each shows as the picture widens. Colours follow
+the system's dark mode. Every text is XML-escaped.
 """
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
+from collections.abc import Callable
 
 from voiceguide.durations import clock
+from voiceguide.phone.text import attr, xml
 from voiceguide.plan import Plan
 
-MIN_WIDTH = 1200
-PX_PER_S = 6  # wide enough that a label can stand over nearly every speech bar
-CHAR_PX = 6.2  # an 11 px sans-serif character, about
-MAX_LABEL_PX = 320
-LANES = (40, 54, 68)  # label rows, taken in turn, so neighbouring labels do not overlap
-LEFT, RIGHT = 12, 12
-ROWS = {"chapters": 28, "speech": 74, "sounds": 122, "beds": 150}
-HEIGHT = 196
-COLOURS = {"band": ("#eef3fb", "#f8fafd"), "speech": "#2f6fdf", "sound": "#d9822b",
-           "music": "#9bd3b0", "cadence": "#f2c14e", "warning": "#c62828", "text": "#1d2733"}
+HEIGHT = 150
+ROWS = {"chapters": 4, "names": 20, "speech": 40, "labels": 74, "sounds": 84, "beds": 100,
+        "scale": 124}
+STYLE = """
+  .band { fill: #eef3fb; stroke: #c8d3e3; stroke-width: 0.5; }
+  .band.odd { fill: #f8fafd; }
+  .name { fill: #1d2733; font-weight: bold; }
+  .warn { fill: #c62828; }
+  .speech { fill: #2f6fdf; }
+  .label { fill: #1d2733; }
+  .sound { fill: #d9822b; }
+  .music { fill: #9bd3b0; opacity: 0.8; }
+  .cadence { fill: #f2c14e; opacity: 0.8; }
+  .tick { stroke: #5b6b7f; stroke-width: 1; }
+  .minute { fill: #5b6b7f; }
+  @media (prefers-color-scheme: dark) {
+    .band { fill: #1b2636; stroke: #33445c; }
+    .band.odd { fill: #152030; }
+    .name, .label { fill: #e4ecf7; }
+    .warn { fill: #ff8a80; }
+    .speech { fill: #6f9ff5; }
+    .minute { fill: #9fb0c5; }
+    .tick { stroke: #9fb0c5; }
+  }
+"""
 
 
 def picture(plan: Plan) -> str:
     span = max(plan.duration_ms, 1)
-    width = max(MIN_WIDTH, round(span / 1000 * PX_PER_S))
-    scale = (width - LEFT - RIGHT) / span
 
-    def x(ms: int) -> float:
-        return round(LEFT + ms * scale, 2)
+    def x(ms: int) -> str:
+        return f"{max(0.0, min(100.0, ms * 100 / span)):.3f}%"
+
+    def width(start: int, end: int) -> str:
+        return f"{max(0.0, (end - start) * 100 / span):.3f}%"
 
     flagged = _stages_with_warnings(plan)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" '
-             f'width="{width}" height="{HEIGHT}" font-family="sans-serif" font-size="11" '
-             f'role="img" aria-label={quoteattr("Timeline of " + plan.title)}>',
-             f"<title>{escape(plan.title)} — {clock(plan.duration_ms)}</title>",
-             f'<rect width="{width}" height="{HEIGHT}" fill="white"/>']
-    lane_free = [0.0] * len(LANES)  # where each label row is free again
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="{HEIGHT}" '
+             'font-family="system-ui, sans-serif" font-size="13" class="timeline-picture" '
+             f'role="img" aria-label={attr("Timeline of " + plan.title)}>',
+             f"<title>{xml(plan.title)} — {clock(plan.duration_ms)}</title>",
+             f"<style>{STYLE}</style>"]
     for index, chapter in enumerate(plan.chapters):
-        left, right = x(chapter.start_ms), x(chapter.end_ms)
-        fill = COLOURS["band"][index % 2]
-        parts.append(f'<rect x="{left}" y="4" width="{round(right - left, 2)}" '
-                     f'height="{HEIGHT - 8}" fill="{fill}" stroke="#c8d3e3" stroke-width="0.5">'
-                     f"<title>{escape(chapter.title)} ({clock(chapter.start_ms)}–"
-                     f"{clock(chapter.end_ms)})</title></rect>")
-        number = chapter.stage
-        label = chapter.title if number is None else f"{number}"
-        warn = number in flagged
-        colour = COLOURS["warning"] if warn else COLOURS["text"]
-        parts.append(f'<text x="{left + 3}" y="{ROWS["chapters"] - 10}" fill="{colour}" '
-                     f'font-weight="bold">{"⚠ " if warn else ""}{escape(label)}</text>')
+        where = f'x="{x(chapter.start_ms)}" width="{width(chapter.start_ms, chapter.end_ms)}"'
+        odd = " odd" if index % 2 else ""
+        parts.append(f'<rect class="band{odd}" {where} y="{ROWS["chapters"]}" '
+                     f'height="{ROWS["scale"] - ROWS["chapters"]}"><title>{xml(chapter.title)} '
+                     f"({clock(chapter.start_ms)}–{clock(chapter.end_ms)})</title></rect>")
+        warn = chapter.stage is not None and chapter.stage in flagged
+        label = ("⚠ " if warn else "") + chapter.title
+        parts.append(f'<svg {where} y="0" height="{ROWS["speech"]}"><text x="3" '
+                     f'y="{ROWS["names"] + 8}" class="{"name warn" if warn else "name"}">'
+                     f"{xml(label)}</text></svg>")
     for bed in plan.beds:
-        left, right = x(bed.start_ms), x(bed.end_ms)
-        top = ROWS["beds"] + (0 if bed.type == "music" else 16)
+        top = ROWS["beds"] + (0 if bed.type == "music" else 10)
         what = (f"music: {', '.join(bed.files)}" if bed.type == "music"
                 else f"cadence {bed.spm} steps per minute")
-        parts.append(f'<rect x="{left}" y="{top}" width="{round(right - left, 2)}" height="14" '
-                     f'fill="{COLOURS[bed.type]}" opacity="0.7"><title>{escape(what)}</title>'
-                     "</rect>")
+        parts.append(f'<rect class="{bed.type}" x="{x(bed.start_ms)}" '
+                     f'width="{width(bed.start_ms, bed.end_ms)}" y="{top}" height="9">'
+                     f"<title>{xml(what)}</title></rect>")
     speech = [e for e in plan.events if e.type == "speech"]
-    following = {id(e): x(n.start_ms) for e, n in zip(speech, speech[1:], strict=False)}
+    for event, following in zip(speech, [*speech[1:], None], strict=True):
+        text = " ".join((event.text or "").split())
+        parts.append(f'<rect class="speech" x="{x(event.start_ms)}" '
+                     f'width="{width(event.start_ms, max(event.end_ms, event.start_ms + 1))}" '
+                     f'y="{ROWS["speech"]}" height="18" rx="2"><title>{clock(event.start_ms)} '
+                     f"{xml(event.voice or '')}: {xml(text)}</title></rect>")
+        until = following.start_ms if following is not None else plan.duration_ms
+        parts.append(f'<svg x="{x(event.start_ms)}" width="{width(event.start_ms, until)}" '
+                     f'y="{ROWS["labels"] - 14}" height="18"><text x="0" y="13" class="label" '
+                     f'font-size="11">{xml(text)}</text></svg>')
     for event in plan.events:
-        left, right = x(event.start_ms), max(x(event.end_ms), x(event.start_ms) + 1)
-        if event.type == "speech":
-            text = event.text or ""
-            parts.append(f'<rect x="{left}" y="{ROWS["speech"]}" width="{round(right - left, 2)}"'
-                         f' height="18" rx="2" fill="{COLOURS["speech"]}"><title>'
-                         f"{clock(event.start_ms)} {escape(event.voice or '')}: {escape(text)}"
-                         "</title></rect>")
-            lane = min(range(len(LANES)), key=lambda i: lane_free[i])
-            # up to the label after the next one in the other rows, and never under 36 px
-            room = min(MAX_LABEL_PX, max(right - left, 36.0,
-                                         len(LANES) * (following.get(id(event), 1e9) - left)))
-            words = _shorten(text, max(4, int(room / CHAR_PX)))
-            if lane_free[lane] <= left:
-                parts.append(f'<text x="{left}" y="{LANES[lane]}" '
-                             f'fill="{COLOURS["text"]}">{escape(words)}</text>')
-                lane_free[lane] = left + len(words) * CHAR_PX + 4
-        else:
-            parts.append(f'<path d="M{left} {ROWS["sounds"]} l5 10 h-10 z" '
-                         f'fill="{COLOURS["sound"]}"><title>{clock(event.start_ms)} '
-                         f"{escape(event.sound or '')}</title></path>")
-    parts.append(f'<text x="{LEFT}" y="{HEIGHT - 6}" fill="#5b6b7f">0:00</text>')
-    parts.append(f'<text x="{width - RIGHT}" y="{HEIGHT - 6}" fill="#5b6b7f" '
-                 f'text-anchor="end">{clock(plan.duration_ms)}</text>')
+        if event.type == "sound":
+            parts.append(f'<svg x="{x(event.start_ms)}" y="{ROWS["sounds"]}" width="10" '
+                         f'height="10" overflow="visible"><path class="sound" '
+                         f'd="M0 0 l5 10 h-10 z"><title>{clock(event.start_ms)} '
+                         f"{xml(event.sound or '')}</title></path></svg>")
+    parts += _scale(plan.duration_ms, x)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _scale(duration_ms: int, place: Callable[[int], str]) -> list[str]:
+    """A tick every minute (every 5 or 10 in long sessions), labelled in minutes."""
+    minutes = duration_ms // 60_000
+    step = 1 if minutes <= 15 else 5 if minutes <= 60 else 10
+    parts = []
+    for minute in range(0, minutes + 1, step):
+        at = place(minute * 60_000)
+        parts.append(f'<line class="tick" x1="{at}" x2="{at}" y1="{ROWS["scale"]}" '
+                     f'y2="{ROWS["scale"] + 6}"/>')
+        anchor = "start" if minute == 0 else "middle"
+        parts.append(f'<text class="minute" x="{at}" y="{ROWS["scale"] + 20}" font-size="11" '
+                     f'text-anchor="{anchor}">{minute}′</text>')
+    return parts
 
 
 def _stages_with_warnings(plan: Plan) -> set[int]:
@@ -97,8 +124,3 @@ def _stages_with_warnings(plan: Plan) -> set[int]:
         if len(head) > 1 and head[0] == "stage" and head[1].isdigit():
             found.add(int(head[1]))
     return found
-
-
-def _shorten(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: max(1, limit - 1)] + "…"

@@ -150,7 +150,8 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
     events = sorted(line.events, key=lambda e: e.start_ms)  # stable: ties keep their order
     return Plan(script.title, duration, tuple(line.chapters), tuple(events),
                 tuple(line.warnings), timings, tuple(notes), beds(script, line.chapters),
-                script.description or "")
+                script.description or "", script.language,
+                str(script.cover) if script.cover is not None else "")
 
 
 def beds(script: Script, chapters: list[Chapter]) -> tuple[Bed, ...]:

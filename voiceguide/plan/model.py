@@ -104,6 +104,8 @@ class Plan:
     notes: tuple[str, ...] = ()  # how --length was met; not part of the plan format
     beds: tuple[Bed, ...] = ()
     description: str = ""  # the script's, for the MP3's comment and a feed; not in the JSON
+    language: str = "en"  # the script's: the words of its page and feed
+    cover: str = ""  # the script's own cover file, if it names one; not in the JSON
 
     def to_json(self) -> dict[str, object]:
         return {

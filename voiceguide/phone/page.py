@@ -1,0 +1,205 @@
+"""The player page, ``index.html`` (spec 13), and the files that make it a web app.
+
+The page is plain HTML from the published sessions: per session its cover,
+title, an audio element, controls, now-playing line, chapters, timeline and
+transcript. What it does on the run (one session at a time, now playing,
+Media Session for the earbuds and the lock screen, resume, offline copies)
+is ``player/player.js``; the offline copies are served by ``player/sw.js``,
+the service worker. Those files, and ``player/player.css``, ship in the
+package and are copied beside the page: nothing is loaded from outside the
+folder. The page's words follow the feed's language (``words.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+from voiceguide.phone.feed import Channel, Entry, files
+from voiceguide.phone.text import attr, xml
+from voiceguide.words import words
+
+PLAYER = Path(__file__).with_name("player")
+ASSETS = ("player.js", "player.css", "sw.js")  # copied beside index.html
+MANIFEST = "manifest.webmanifest"
+
+
+def _icon(path: str, name: str) -> str:
+    return (f'<svg class="icon {name}" viewBox="0 0 24 24" width="24" height="24" '
+            f'aria-hidden="true"><path d="{path}" fill="currentColor"/></svg>')
+
+
+ICONS = {  # drawn, not characters: no symbol font is needed
+    "play": _icon("M7 4v16l13-8z", "play"),
+    "pause": _icon("M6 4h4v16H6zM14 4h4v16h-4z", "pause"),
+    "previous": _icon("M5 4h3v16H5zM20 4v16L9 12z", "previous"),
+    "next": _icon("M16 4h3v16h-3zM4 4v16l11-8z", "next"),
+}
+
+
+CONTROLS = (  # (action, the word for its label, what it shows)
+    ("previous", "previous", ICONS["previous"]), ("back", "back", "−15"),
+    ("toggle", "play", ICONS["play"] + ICONS["pause"]), ("forward", "forward", "+15"),
+    ("next", "following", ICONS["next"]),
+)
+
+
+def _controls(said: dict[str, str]) -> str:
+    return "\n".join(f'        <button type="button" class="control" data-action="{action}" '
+                     f"aria-label={attr(said[word])}>{shows}</button>"
+                     for action, word, shows in CONTROLS)
+
+
+def mmss(ms: int) -> str:
+    """``m:ss``, or ``h:mm:ss`` past an hour: whole seconds, as a runner reads a clock."""
+    hours, rest = divmod(max(0, ms) // 1000, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def assets() -> dict[str, bytes]:
+    """The page's own script, style and service worker, as shipped."""
+    return {name: (PLAYER / name).read_bytes() for name in ASSETS}
+
+
+def manifest(channel: Channel, entries: list[Entry]) -> str:
+    """The web app manifest that makes the page installable."""
+    icons = [{"src": quote(channel.image), "sizes": "any",
+              "type": "image/png" if channel.image.endswith(".png") else "image/jpeg"}] \
+        if channel.image else []
+    return json.dumps({"name": channel.title, "short_name": channel.title[:30],
+                       "lang": channel.feed_language(entries), "start_url": "./", "scope": "./",
+                       "display": "standalone", "background_color": "#101820",
+                       "theme_color": "#16335c", "icons": icons},
+                      indent=1, ensure_ascii=False) + "\n"
+
+
+def page(entries: list[Entry], channel: Channel, feed_url: str | None) -> str:
+    """index.html for *entries*; *feed_url* is the absolute feed address, if known."""
+    language = channel.feed_language(entries)
+    said = words(language).page
+    data = {"title": channel.title, "words": said, "cover": quote(channel.image),
+            "sessions": [_data(e, channel) for e in entries]}
+    if feed_url:
+        feed = (f'<p class="feed">{xml(said["subscribe"])} <a href={attr(feed_url)}>'
+                f'<code id="feed-address">{xml(feed_url)}</code></a></p>')
+    else:
+        feed = f'<p class="feed">{xml(said["no_feed"])}</p>'
+    sessions = "\n".join(_session(e, channel, words(e.language).page) for e in entries)
+    # JSON inside <script>: no '<', '>' or '&' can end the element or start a comment
+    blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(
+        ">", "\\u003e").replace("&", "\\u0026")
+    icon = f'\n  <link rel="icon" href={attr(quote(channel.image))}>' if channel.image else ""
+    return f"""<!doctype html>
+<html lang={attr(language)}>
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="color-scheme" content="light dark">
+  <meta name="theme-color" content="#16335c">
+  <title>{xml(channel.title)}</title>
+  <link rel="manifest" href="{MANIFEST}">{icon}
+  <link rel="stylesheet" href="player.css">
+  <script src="player.js" defer></script>
+</head>
+<body>
+  <header class="site">
+    <h1>{xml(channel.title)}</h1>
+    {feed}
+    <p class="offline-note" hidden>{xml(said["no_offline"])}</p>
+  </header>
+  <main>
+{sessions}
+  </main>
+  <script type="application/json" id="voiceguide-data">{blob}</script>
+</body>
+</html>
+"""
+
+
+def _data(e: Entry, channel: Channel) -> dict[str, object]:
+    named = files(e.name)
+    starts = [start for _, start in e.chapters]
+    chapters = [{"title": title, "start": start / 1000, "end": end / 1000}
+                for (title, start), end in zip(e.chapters, [*starts[1:], e.duration_ms],
+                                               strict=True)]
+    cover = e.cover or channel.image
+    return {"name": e.name, "title": e.title, "duration": e.duration_ms / 1000,
+            "words": words(e.language).page, "language": e.language,
+            "chapters": chapters, "cover": quote(cover) if cover else "",
+            "files": [quote(f) for f in (named["mp3"], named["vtt"], named["chapters"],
+                                         named["svg"], *([cover] if cover else []))]}
+
+
+def _session(e: Entry, channel: Channel, said: dict[str, str]) -> str:
+    named = files(e.name)
+    cover = e.cover or channel.image
+    chapters = "\n".join(
+        f'          <li><button type="button" class="chapter" data-start="{start / 1000:.3f}">'
+        f'<span class="chapter-title">{xml(title)}</span> <time>{mmss(start)}</time>'
+        "</button></li>" for title, start in e.chapters)
+    spoken = "\n".join(f'          <li data-start="{start / 1000:.3f}"><time>{mmss(start)}</time>'
+                       f" {xml(text)}</li>" for start, text in e.spoken)
+    about = f" · {xml(e.description)}" if e.description else ""
+    image = (f'<img class="cover" src={attr(quote(cover))} alt="" width="96" height="96">'
+             if cover else "")
+    stages = ""
+    if e.stages:
+        listed = "\n".join(f'          <li><a href={attr(quote(e.name) + "/" + quote(s))}>'
+                           f"{xml(s)}</a></li>" for s in e.stages)
+        playlist = attr(quote(e.name) + "/" + quote(e.name + ".m3u8"))
+        stages = f"""
+      <details class="stage-files">
+        <summary>{xml(said["stage_files"])}</summary>
+        <p><a href={playlist}>{xml(e.name)}.m3u8</a></p>
+        <ol>
+{listed}
+        </ol>
+      </details>"""
+    return f"""    <section class="session" id={attr("session-" + e.name)} data-name={attr(e.name)}
+             lang={attr(e.language)}>
+      <div class="head">
+        {image}
+        <div>
+          <h2>{xml(e.title)}</h2>
+          <p class="meta">{mmss(e.duration_ms)}{about}</p>
+        </div>
+      </div>
+      <p class="resume" hidden><button type="button" class="resume-go">{xml(said["resume"])}
+        <time></time></button> <button type="button" class="resume-restart">
+        {xml(said["from_start"])}</button></p>
+      <audio preload="metadata" controls src={attr(quote(named["mp3"]))}></audio>
+      <div class="now" aria-live="polite" hidden>
+        <p class="now-stage"><span class="label">{xml(said["now"])}</span> <strong></strong></p>
+        <p class="now-left"><time></time> {xml(said["left"])}</p>
+        <p class="now-next"><span class="label">{xml(said["next"])}</span> <span></span></p>
+        <p class="now-position"><span class="label">{xml(said["position"])}</span> <time></time></p>
+      </div>
+      <div class="controls">
+{_controls(said)}
+      </div>
+      <p class="offline-row"><button type="button" class="offline">{xml(said["offline"])}</button>
+        <span class="offline-state" role="status"></span></p>
+      <details class="chapters-box" open>
+        <summary>{xml(said["chapters"])}</summary>
+        <ul class="chapters">
+{chapters}
+        </ul>
+      </details>
+      <div class="timeline">
+        <div class="zoom"><span>{xml(said["timeline"])}</span>
+          <button type="button" class="zoom-out" aria-label={attr(said["zoom_out"])}>−</button>
+          <button type="button" class="zoom-in" aria-label={attr(said["zoom_in"])}>+</button></div>
+        <div class="scroller"><div class="track">
+          <img src={attr(quote(named["svg"]))} alt={attr("Timeline of " + e.title)}>
+          <div class="playhead" hidden></div>
+        </div></div>
+      </div>
+      <details class="transcript-box">
+        <summary>{xml(said["transcript"])}</summary>
+        <ol class="transcript">
+{spoken}
+        </ol>
+      </details>{stages}
+    </section>"""
