@@ -8,13 +8,11 @@ import hashlib
 import html
 import http.client
 import json
-import os
 import re
 import shutil
 import socket
 import subprocess
 import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor

@@ -1,0 +1,252 @@
+"""The player page in a real browser (headless Chromium through selenium) on the real
+``serve``: lock-screen metadata, the earbuds' next and previous, one session at a time,
+offline copies that play and seek with the server gone, and phone-size screenshots."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from voiceguide.cli import main
+from voiceguide.phone import server
+
+pytestmark = pytest.mark.slow
+
+INTERVALS = """\
+title: Intervals
+intro: Three short stages.
+stages:
+  - name: Easy
+    duration: 8
+    say: Easy now.
+  - repeat: 2
+    stages:
+      - name: Fast
+        duration: 6
+        say: Fast.
+outro: Done.
+"""
+WALK = """\
+title: Walk
+stages:
+  - name: Walk
+    duration: 10
+    say: Walk.
+  - name: Stretch
+    duration: 6
+    say: Stretch.
+"""
+# Recorded as the page registers them, so a test can call them as the browser would
+# when an earbud is tapped.
+RECORD_HANDLERS = """
+window.__handlers = {};
+if (navigator.mediaSession) {
+  const register = navigator.mediaSession.setActionHandler.bind(navigator.mediaSession);
+  navigator.mediaSession.setActionHandler = (action, handler) => {
+    window.__handlers[action] = handler;
+    register(action, handler);
+  };
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("player")
+    (folder / "intervals.yaml").write_text(INTERVALS, encoding="utf-8")
+    (folder / "walk.yaml").write_text(WALK, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+        result = CliRunner().invoke(main, ["publish", str(folder / "intervals.yaml"),
+                                           str(folder / "walk.yaml"), "--to",
+                                           str(folder / "site"), "--engine", "espeak-ng",
+                                           "--title", "Club runs"])
+    assert result.exit_code == 0, result.stderr
+    return folder / "site"
+
+
+class Served:
+    def __init__(self, root: Path) -> None:
+        self.httpd = server.server(root, "127.0.0.1", 0, None)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = server.advertised(self.httpd)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def served(site: Path) -> Iterator[Served]:
+    running = Served(site)
+    yield running
+    if running.thread.is_alive():
+        running.stop()
+
+
+def browser_for(tmp_path: Path, scheme: str = "light") -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert browser and driver, "make test installs Debian's chromium and chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+                 "--window-size=390,844", f"--user-data-dir={tmp_path / ('profile-' + scheme)}"):
+        options.add_argument(flag)
+    chrome = webdriver.Chrome(service=Service(driver), options=options)
+    chrome.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    chrome.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                           {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+    chrome.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_HANDLERS})
+    return chrome
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    chrome = browser_for(tmp_path)
+    yield chrome
+    chrome.quit()
+
+
+def until(browser: Any, check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    """Waits for *check* to be true (polled by selenium), failing with *what*."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(lambda _: check(), what)
+
+
+def js(browser: Any, script: str, *args: object) -> Any:
+    return browser.execute_script(script, *args)
+
+
+def audio(name: str) -> str:
+    return f"document.querySelector('#session-{name} audio')"
+
+
+def play(browser: Any, name: str) -> None:
+    js(browser, f"{audio(name)}.play()")
+    until(browser, lambda: js(browser, f"return !{audio(name)}.paused && "
+                                       f"{audio(name)}.currentTime > 0"), f"{name} never played")
+
+
+def chapters(browser: Any, name: str) -> list[dict[str, Any]]:
+    found = js(browser, "return JSON.parse(document.getElementById('voiceguide-data')"
+                        ".textContent).sessions")
+    return next(s["chapters"] for s in found if s["name"] == name)
+
+
+def lock_screen(browser: Any) -> dict[str, str] | None:
+    return js(browser, "const m = navigator.mediaSession.metadata; return m && "
+                       "{title: m.title, artist: m.artist, album: m.album, "
+                       "artwork: m.artwork.map(a => a.src)}")
+
+
+def test_the_lock_screen_follows_the_chapter_and_the_earbuds_move_between_stages(
+        served: Served, browser: Any) -> None:
+    browser.get(served.url)
+    marks = chapters(browser, "intervals")
+    play(browser, "intervals")
+    until(browser, lambda: (lock_screen(browser) or {}).get("title") == marks[0]["title"],
+          "the lock screen never showed the first chapter")
+    shown = lock_screen(browser)
+    assert shown is not None and shown["artist"] == "Intervals" and shown["album"] == "Club runs"
+    assert shown["artwork"] == [served.url + "cover.png"]
+    assert set(js(browser, "return Object.keys(window.__handlers)")) >= {
+        "play", "pause", "nexttrack", "previoustrack", "seekforward", "seekbackward"}
+
+    def position() -> float:
+        return float(js(browser, f"return {audio('intervals')}.currentTime"))
+
+    for index in range(1, len(marks)):  # a double tap on an earbud, chapter after chapter
+        js(browser, "window.__handlers.nexttrack({action: 'nexttrack'})")
+        assert abs(position() - marks[index]["start"]) < 0.3
+        until(browser, lambda i=index: lock_screen(browser)["title"] == marks[i]["title"],
+              f"the title never became {marks[index]['title']}")
+    js(browser, "window.__handlers.nexttrack({action: 'nexttrack'})")  # past the last: stays
+    assert position() >= marks[-1]["start"]
+    js(browser, f"{audio('intervals')}.currentTime = arguments[0]", marks[2]["start"] + 4)
+    js(browser, "window.__handlers.previoustrack({action: 'previoustrack'})")
+    assert abs(position() - marks[2]["start"]) < 0.3  # 4 s in: this chapter's start
+    js(browser, "window.__handlers.previoustrack({action: 'previoustrack'})")
+    assert abs(position() - marks[1]["start"]) < 0.3  # at its start: the one before
+    until(browser, lambda: lock_screen(browser)["title"] == marks[1]["title"],
+          "previoustrack never changed the title")
+    js(browser, "window.__handlers.seekforward({action: 'seekforward'})")
+    assert abs(position() - (marks[1]["start"] + 15)) < 0.3
+    js(browser, "window.__handlers.seekbackward({action: 'seekbackward'})")
+    assert abs(position() - marks[1]["start"]) < 0.3
+    now = browser.find_element("css selector", "#session-intervals .now-stage strong").text
+    assert now == marks[1]["title"]
+    left = browser.find_element("css selector", "#session-intervals .now-left time").text
+    assert ":" in left and "." not in left
+
+
+def test_starting_a_second_session_pauses_the_first(served: Served, browser: Any) -> None:
+    browser.get(served.url)
+    play(browser, "intervals")
+    play(browser, "walk")
+    until(browser, lambda: js(browser, f"return {audio('intervals')}.paused"),
+          "the first session kept playing")
+    until(browser, lambda: (lock_screen(browser) or {}).get("artist") == "Walk",
+          "the lock screen never moved to the second session")
+
+
+def test_a_session_saved_for_offline_plays_and_seeks_with_the_server_gone(
+        served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(served.url)
+    until(browser, lambda: js(browser, "return !!navigator.serviceWorker.controller"),
+          "the service worker never took over the page")
+    button = browser.find_element(By.CSS_SELECTOR, "#session-walk .offline")
+    assert "offline" in (button.get_attribute("textContent") or "").lower()
+    button.click()
+    until(browser, lambda: button.get_attribute("data-saved") == "true",
+          "the session was never saved")
+    served.stop()
+    browser.refresh()
+    until(browser, lambda: js(browser, "return !!window.voiceguide"),
+          "the page did not come back without the network")
+    walk = chapters(browser, "walk")
+    js(browser, f"{audio('walk')}.currentTime = arguments[0]", walk[1]["start"] + 1)
+    until(browser, lambda: js(browser, f"return {audio('walk')}.readyState >= 2 && "
+                                       f"!{audio('walk')}.seeking"), "the saved copy never seeked")
+    play(browser, "walk")
+    until(browser, lambda: js(browser, f"return {audio('walk')}.currentTime") >
+          walk[1]["start"] + 1.2, "the saved copy never played on from the seek")
+    assert browser.find_element(By.CSS_SELECTOR, "#session-walk .now-stage strong").text == \
+        walk[1]["title"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots_at_phone_size(served: Served, tmp_path: Path, scheme: str) -> None:
+    """Written to the test's folder for a person to look at; the checks here are the
+    layout's promises: nothing wider than the phone, every button at least 44 px."""
+    chrome = browser_for(tmp_path, scheme)
+    try:
+        chrome.get(served.url)
+        play(chrome, "intervals")
+        assert js(chrome, "return document.documentElement.scrollWidth") <= 390
+        small = js(chrome, "return [...document.querySelectorAll('button, summary')]"
+                           ".filter(b => b.offsetParent !== null && !b.disabled)"
+                           ".map(b => b.getBoundingClientRect())"
+                           ".filter(r => r.height < 44 || r.width < 44).length")
+        assert small == 0
+        background = js(chrome, "return getComputedStyle(document.body).backgroundColor")
+        assert (background == "rgb(15, 23, 34)") == (scheme == "dark")
+        chrome.save_screenshot(str(tmp_path / f"player-{scheme}.png"))
+    finally:
+        chrome.quit()

@@ -1,0 +1,133 @@
+"""A file per stage (spec 14), built for real and decoded by ffmpeg and by mpg123: each
+file is exactly its chapter's samples, and in order they are the whole session."""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from voiceguide import render
+from voiceguide.cli import main
+from voiceguide.pieces import PieceFrames
+from voiceguide.plan import Settings
+from voiceguide.session import Options, open_session
+from voiceguide.split import layout, safe_name
+
+pytestmark = pytest.mark.slow
+
+RATE = 44100
+ESPEAK = Options(settings=Settings(engine="espeak-ng"))  # as the builds below are made
+PLAIN = """\
+title: Split
+intro: Three stages, three files.
+stages:
+  - name: "Warm: up"
+    duration: 7
+    say: Easy.
+  - repeat: 2
+    stages:
+      - name: Fast
+        duration: 5
+        say: Go.
+outro: Done.
+"""
+
+
+def decoded(path: Path, tool: str) -> np.ndarray:
+    command = (["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"]
+               if tool == "ffmpeg" else ["mpg123", "-q", "-m", "-s", str(path)])
+    done = subprocess.run(command, check=True, capture_output=True, timeout=120)
+    assert not done.stderr.strip(), done.stderr.decode()
+    return np.frombuffer(done.stdout, dtype="<i2").astype(np.float64)
+
+
+def snr(reference: np.ndarray, heard: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(reference ** 2) / max(np.sum((heard - reference) ** 2), 1)))
+
+
+def the_mix(script: Path) -> np.ndarray:
+    session = open_session(script, ESPEAK)
+    plan = session.plan()
+    chunks = (PieceFrames(plan, session.clips, RATE, lambda: session.beds(plan),
+                          session.levels_cache()).pcm() if plan.beds
+              else render.render(plan, session.clips, RATE))
+    return np.frombuffer(b"".join(chunks), dtype="<i2").astype(np.float64)
+
+
+def music(path: Path) -> None:
+    t = np.arange(4 * RATE) / RATE
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(np.round(8000 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes())
+
+
+@pytest.mark.parametrize("beds", [False, True])
+def test_each_stage_file_is_its_chapter_and_together_they_are_the_session(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, beds: bool) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    text = PLAIN
+    if beds:
+        music(tmp_path / "tone.wav")
+        text = text.replace("stages:\n  - name", "music: {files: [tone.wav]}\ncadence: 170\n"
+                            "stages:\n  - name", 1)
+    script = tmp_path / "split.yaml"
+    script.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(script), "-o", str(tmp_path / "s.mp3"),
+                                       "--split", "--engine", "espeak-ng"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [str(tmp_path / "s.mp3"),
+                                          str(tmp_path / "s" / "s.m3u8")]
+    plan = open_session(script, ESPEAK).plan()
+    stages = layout(plan, RATE)
+    assert [s.name for s in stages][:2] == ["01 Intro.mp3", "02 Stage 1 - Warm - up.mp3"]
+    listing = (tmp_path / "s" / "s.m3u8").read_text(encoding="utf-8").splitlines()
+    assert listing[0] == "#EXTM3U" and [line for line in listing if not line.startswith("#")] \
+        == [s.name for s in stages]
+    parts = []
+    for stage in stages:
+        ours = decoded(tmp_path / "s" / stage.name, "ffmpeg")
+        assert len(ours) == len(decoded(tmp_path / "s" / stage.name, "mpg123")) == stage.samples
+        parts.append(ours)
+    whole = decoded(tmp_path / "s.mp3", "ffmpeg")
+    joined = np.concatenate(parts)
+    assert len(joined) == len(whole) == render.to_sample(plan.duration_ms, RATE)
+    mix = the_mix(script)
+    assert len(mix) == len(joined)
+    # the same audio, sample for sample in place: as close to the mix as the session is
+    assert snr(mix, joined) > snr(mix, whole) - 1.0 > 10
+
+
+def test_a_second_split_removes_the_stage_files_of_the_first(tmp_path: Path,
+                                                              private_cache: Path) -> None:
+    script = tmp_path / "split.yaml"
+    script.write_text(PLAIN, encoding="utf-8")
+    args = ["build", str(script), "-o", str(tmp_path / "s.mp3"), "--split", "--engine",
+            "espeak-ng"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    script.write_text(PLAIN.replace("Fast", "Quick"), encoding="utf-8")
+    (tmp_path / "s" / "notes.txt").write_text("mine")
+    assert CliRunner().invoke(main, args).exit_code == 0
+    names = sorted(p.name for p in (tmp_path / "s").iterdir())
+    assert "notes.txt" in names and not any("Fast" in n for n in names)
+    assert sum(1 for n in names if n.endswith(".mp3")) == 5
+
+
+@pytest.mark.parametrize(("title", "name"), [
+    ("Stage 1: Warm up", "Stage 1 - Warm up"),
+    ("../../etc/passwd", "-..-etc-passwd"),
+    ("a\u202eevil\u200b\u2066x", "aevilx"),
+    ("  .hidden  ", "hidden"),
+    ('q"<>|?*\\', "q-------"),
+    ("\n\t", "stage"),
+    ("x" * 200, "x" * 80),
+])
+def test_stage_file_names_are_safe(title: str, name: str) -> None:
+    made = safe_name(title)
+    assert made == name and "/" not in made and not made.startswith(".")
