@@ -4,13 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_TOOLS := espeak-ng ffmpeg ffprobe mpg123
+# What the tests use besides: a real browser for the player page, zbar to read the QR
+# code serve prints, mp3val to check frames (command, then the Debian package it is in).
+TEST_TOOLS := chromium:chromium chromedriver:chromium-driver zbarimg:zbar-tools mp3val:mp3val
 LINTED := voiceguide tests $(wildcard benchmarks)
 
 LOWEST := .venv-lowest
 
-.PHONY: test run lint system venv sounds bench clean lowest
+.PHONY: test run lint system test-system venv sounds bench clean lowest
 
-test: venv
+test: venv test-system
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -53,6 +56,18 @@ system:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng ffmpeg mpg123 >/dev/null; \
 	  else \
 	    echo "voiceguide needs$$missing: run  sudo apt-get install espeak-ng ffmpeg mpg123"; exit 1; \
+	  fi; \
+	fi
+
+test-system:
+	@missing=""; for pair in $(TEST_TOOLS); do command -v $${pair%%:*} >/dev/null 2>&1 || \
+	  missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "voiceguide: installing what the tests use:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	  else \
+	    echo "the tests need$$missing: run  sudo apt-get install$$missing"; exit 1; \
 	  fi; \
 	fi
 

@@ -65,3 +65,15 @@ def test_every_script_key_is_documented() -> None:
     for name, keys in tables.items():
         for key in keys:
             assert f"`{key}`" in docs or f"{key}:" in docs, f"{name}: '{key}' is not documented"
+
+
+def test_the_readme_names_every_option_of_the_phone_commands() -> None:
+    from voiceguide.cli import main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for command in ("publish", "serve"):
+        for param in main.commands[command].params:
+            for name in getattr(param, "opts", []):
+                if name.startswith("--") and name != "--help":
+                    assert name in readme, f"{command} {name} is not in README.md"
+    assert "--split" in readme

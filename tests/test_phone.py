@@ -343,3 +343,52 @@ def test_serve_on_a_port_in_use_is_one_line(site: Path) -> None:
     assert len(err.splitlines()) == 1
     code, _, err = run("serve", str(site / "easy.mp3"))
     assert code == 2 and "is a file" in err
+
+
+def test_the_feed_and_page_are_conditional_with_one_date(served: tuple[str, int]) -> None:
+    for path in ("/feed.xml", "/", "/easy.mp3"):
+        connection = http.client.HTTPConnection(*served, timeout=10)
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        dates = [v for k, v in response.getheaders() if k.lower() == "date"]
+        etag, modified = response.getheader("ETag"), response.getheader("Last-Modified")
+        connection.close()
+        assert response.status == 200 and len(dates) == 1, (path, dates)
+        assert etag and modified, path
+        status, headers, body = get(served, path, {"If-None-Match": etag})
+        assert status == 304 and body == b"", path
+        assert get(served, path, {"If-Modified-Since": modified})[0] == 304, path
+
+
+def test_the_served_page_and_feed_carry_the_servers_own_address(
+        served: tuple[str, int]) -> None:
+    own = f"http://127.0.0.1:{served[1]}/"
+    _, _, body = get(served, "/")
+    assert f'id="feed-address">{own}feed.xml<' in body.decode()
+    assert "runs.example" not in body.decode()  # the --base-url publish was given
+    _, _, body = get(served, "/feed.xml", {"Host": "evil.example"})
+    urls = [e.enclosures[0].href for e in feedparser.parse(body).entries]
+    assert urls and all(u.startswith(own) for u in urls)
+
+
+def test_serve_shares_only_a_folder_publish_wrote(site: Path, tmp_path: Path) -> None:
+    import sys
+
+    (tmp_path / "private.txt").write_text("not for the network")
+    for args in ([], [str(tmp_path)]):
+        done = subprocess.run([sys.executable, "-m", "voiceguide", "serve", *args, "--host",
+                               "127.0.0.1", "--port", "0"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert done.returncode == 1 and done.stdout == ""
+        assert len(done.stderr.splitlines()) == 1 and "voiceguide publish" in done.stderr
+    process = subprocess.Popen([sys.executable, "-m", "voiceguide", "serve", "--host",
+                                "127.0.0.1", "--port", "0"], cwd=site, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    first = process.stdout.readline()  # printed once it listens
+    port = int(first.rsplit(":", 1)[1].split("/")[0])
+    assert get(("127.0.0.1", port), "/easy.vtt")[0] == 200
+    process.send_signal(2)
+    process.communicate(timeout=30)
+    assert process.returncode == 0

@@ -90,3 +90,19 @@ def test_a_cover_that_cannot_be_used_is_a_located_error(tmp_path: Path, value: s
                       encoding="utf-8")
     code, _, err = run("check", str(script))
     assert code == 2 and err == f"{script}:{message}\n"
+
+
+def test_the_german_sessions_page_words_are_german(tmp_path: Path, private_cache: Path) -> None:
+    import html
+
+    site = tmp_path / "site"
+    code, _, err = run("publish", str(GERMAN), "--to", str(site))
+    assert code == 0, err
+    page = html.unescape((site / "index.html").read_text(encoding="utf-8"))
+    said = words.GERMAN.page
+    for key in ("chapters", "transcript", "offline", "left", "next", "timeline", "no_feed"):
+        assert said[key] in page, key
+    assert '<html lang="de">' in page and 'lang="de"' in page
+    for english in ("Chapters", "Transcript", "Save for offline", "left in this stage"):
+        assert english not in page
+    assert "Abschnitt 1: " in page and "Einleitung" in page

@@ -7,11 +7,13 @@ the script (exit 2), one-line errors for the machine (exit 1).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from voiceguide.errors import Problem, ScriptError
 from voiceguide.plan import Plan, Settings, choose_pace, make_plan, speech_requests
@@ -157,23 +159,39 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
             audio = _reporting(audio, the_plan, options)
     image = script.cover.read_bytes() if script.cover is not None else cover
     language = words(script.language).code
-    write_mp3(audio, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
-              tags=tags, chapters=the_plan.chapters, cache=session.island_cache(),
-              language=language, cover=image)
-    if split:
-        from voiceguide.split import write_stage_files
+    with contextlib.ExitStack() as stack:
+        spool = stack.enter_context(tempfile.TemporaryFile()) if split else None
+        if spool is not None and not isinstance(audio, PieceFrames):
+            audio = _spooled(audio, spool)  # rendered once, for the session and its stages
+        write_mp3(audio, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
+                  tags=tags, chapters=the_plan.chapters, cache=session.island_cache(),
+                  language=language, cover=image)
+        if spool is not None:
+            from voiceguide.split import write_stage_files
 
-        pcm = audio.pcm() if isinstance(audio, PieceFrames) else render(
-            the_plan, session.clips, options.sample_rate)
-        write_stage_files(pcm, the_plan, target, sample_rate=options.sample_rate,
-                          bitrate=options.bitrate, tags=tags, language=language, cover=image,
-                          cache=session.island_cache())
+            pcm = audio.pcm() if isinstance(audio, PieceFrames) else _unspooled(spool)
+            write_stage_files(pcm, the_plan, target, sample_rate=options.sample_rate,
+                              bitrate=options.bitrate, tags=tags, language=language,
+                              cover=image, cache=session.island_cache())
     if isinstance(audio, PieceFrames) and audio.bed_gain < 1.0:
         lowered = -20 * math.log10(audio.bed_gain)
         the_plan = replace(the_plan, notes=(*the_plan.notes, (
             f"music and cadence play {lowered:.1f} dB below their levels: at the levels asked "
             "for, the stretches without speech would take the whole file off -16 LUFS")))
     return _trimmed(the_plan)
+
+
+def _spooled(chunks: Iterator[bytes], spool: BinaryIO) -> Iterator[bytes]:
+    """*chunks*, each also written to *spool*."""
+    for chunk in chunks:
+        spool.write(chunk)
+        yield chunk
+
+
+def _unspooled(spool: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
+    spool.seek(0)
+    while chunk := spool.read(size):
+        yield chunk
 
 
 def _reporting(chunks: Iterator[bytes], the_plan: Plan, options: Options) -> Iterator[bytes]:
