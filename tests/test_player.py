@@ -92,7 +92,7 @@ def served(site: Path) -> Iterator[Served]:
         running.stop()
 
 
-def browser_for(tmp_path: Path, scheme: str = "light") -> Any:
+def browser_for(tmp_path: Path, scheme: str = "light", *flags: str) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -103,7 +103,8 @@ def browser_for(tmp_path: Path, scheme: str = "light") -> Any:
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--autoplay-policy=no-user-gesture-required", "--mute-audio",
-                 "--window-size=390,844", f"--user-data-dir={tmp_path / ('profile-' + scheme)}"):
+                 "--window-size=390,844", f"--user-data-dir={tmp_path / ('profile-' + scheme)}",
+                 *flags):
         options.add_argument(flag)
     chrome = webdriver.Chrome(service=Service(driver), options=options)
     chrome.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
@@ -248,5 +249,27 @@ def test_screenshots_at_phone_size(served: Served, tmp_path: Path, scheme: str) 
         background = js(chrome, "return getComputedStyle(document.body).backgroundColor")
         assert (background == "rgb(15, 23, 34)") == (scheme == "dark")
         chrome.save_screenshot(str(tmp_path / f"player-{scheme}.png"))
+    finally:
+        chrome.quit()
+
+
+def test_on_a_plain_http_lan_address_the_page_says_offline_needs_the_feed(
+        served: Served, tmp_path: Path) -> None:
+    """A phone on the LAN reaches serve by a name that is not this machine's own, over
+    plain http: not a secure context, so no service worker. (The name leads to loopback.)"""
+    from selenium.webdriver.common.by import By
+
+    chrome = browser_for(tmp_path, "light", "--host-resolver-rules=MAP runner-laptop.lan "
+                         "127.0.0.1")
+    try:
+        port = served.url.rsplit(":", 1)[1].rstrip("/")
+        chrome.get(f"http://runner-laptop.lan:{port}/")
+        assert js(chrome, "return window.isSecureContext") is False
+        note = chrome.find_element(By.CSS_SELECTOR, ".offline-note")
+        until(chrome, note.is_displayed, "the page never said why nothing is kept offline")
+        assert "feed" in note.text and len(note.text.splitlines()) == 1
+        for button in chrome.find_elements(By.CSS_SELECTOR, ".offline"):
+            assert not button.is_enabled()
+        play(chrome, "walk")  # the session itself still plays
     finally:
         chrome.quit()
