@@ -697,13 +697,14 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title
     """
     from voiceguide.phone.publish import Choices
     from voiceguide.phone.publish import publish as publish_into
+    from voiceguide.words import is_language_code
 
     for script in scripts:
         if not script.name.isprintable() or not _is_utf8(script.name):
             raise click.BadParameter(f"{shown(script.name)}: the session's files and addresses "
                                      "take the script's name, which is not printable UTF-8; "
                                      "rename the script", param_hint="SCRIPTS")
-    if feed_language is not None and not _language_code(feed_language):
+    if feed_language is not None and not is_language_code(feed_language):
         raise click.BadParameter(f"{feed_language!r} is not a language code such as en or de",
                                  param_hint="--language")
     options = _options(choices)
@@ -722,12 +723,6 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title
         _line(str(done.feed))
     else:
         _line(f"voiceguide: {done.note}", err=True)
-
-
-def _language_code(text: str) -> bool:
-    import re
-
-    return re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", text) is not None
 
 
 def _is_utf8(name: str) -> bool:

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from voiceguide import builtins, engines, script
+from voiceguide.words import LANGUAGE_PATTERN
 
 SCHEMA_ID = "https://voiceguide.invalid/drill-script.schema.json"
 
@@ -41,7 +42,7 @@ VALUES: dict[str, dict[str, dict[str, Any]]] = {
     "_TOP_KEYS": {
         "version": {"const": 1}, "title": TEXT, "description": TEXT, "artist": TEXT,
         "album": TEXT,
-        "language": {"type": "string", "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"},
+        "language": {"type": "string", "pattern": f"^{LANGUAGE_PATTERN}$"},
         "voices": {"type": "object", "additionalProperties": {"$ref": "#/$defs/profile"}},
         "voice": TEXT, "pace": {"type": "number", "minimum": 0, "maximum": 1},
         "sounds": {"type": "object", "additionalProperties": TEXT},

@@ -30,7 +30,7 @@ from voiceguide.durations import (
     parse_range,
 )
 from voiceguide.errors import Problem, ScriptError
-from voiceguide.words import stage_title
+from voiceguide.words import is_language_code, stage_title
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -435,7 +435,7 @@ class _Reader:
 
     def language(self, node: Node) -> str:
         text = self.text(node)
-        if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", text):
+        if not is_language_code(text):
             raise self.invalid(node, f"language {text!r} is not a language code such as "
                                "en, de or en-gb")
         return text.replace("_", "-").lower()

@@ -7,7 +7,11 @@ spoken words of ``{duration}`` live beside them in ``durations.py``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# A language code as scripts and --language give it: en, de, en-gb, pt_BR …
+LANGUAGE_PATTERN = r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*"
 
 
 @dataclass(frozen=True)
@@ -22,14 +26,14 @@ class Words:
 
 
 PAGE_KEYS = (
-    "sessions", "subscribe", "now", "left", "next", "end", "position", "chapters",
+    "subscribe", "now", "left", "next", "end", "position", "chapters",
     "transcript", "timeline", "offline", "saved", "saving", "unsaved", "no_offline",
     "resume", "from_start", "play", "pause", "back", "forward", "previous", "following",
-    "zoom_in", "zoom_out", "round", "no_worker", "no_feed", "download", "stage_files",
+    "zoom_in", "zoom_out", "no_worker", "no_feed", "stage_files",
 )
 
 ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
-    "sessions": "Sessions", "subscribe": "Subscribe in a podcast app:",
+    "subscribe": "Subscribe in a podcast app:",
     "now": "Now", "left": "left in this stage", "next": "Next", "end": "the end",
     "position": "Position", "chapters": "Chapters", "transcript": "Transcript",
     "timeline": "Timeline", "offline": "Save for offline", "saved": "Saved for offline",
@@ -39,15 +43,15 @@ ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
     "resume": "Continue at", "from_start": "Start again", "play": "Play", "pause": "Pause",
     "back": "Back 15 s", "forward": "Forward 15 s", "previous": "Previous stage",
     "following": "Next stage", "zoom_in": "Zoom in", "zoom_out": "Zoom out",
-    "round": "round", "no_worker": "Offline copies need a service worker, which this "
+    "no_worker": "Offline copies need a service worker, which this "
                                    "browser refused.",
     "no_feed": "No podcast feed here yet: publish with --base-url, or open this page through"
                " voiceguide serve.",
-    "download": "Download", "stage_files": "A file per stage",
+    "stage_files": "A file per stage",
 })
 
 GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
-    "sessions": "Einheiten", "subscribe": "In einer Podcast-App abonnieren:",
+    "subscribe": "In einer Podcast-App abonnieren:",
     "now": "Jetzt", "left": "übrig in diesem Abschnitt", "next": "Danach", "end": "das Ende",
     "position": "Position", "chapters": "Kapitel", "transcript": "Mitschrift",
     "timeline": "Zeitleiste", "offline": "Für offline speichern",
@@ -58,14 +62,18 @@ GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
     "resume": "Weiter bei", "from_start": "Von vorn", "play": "Abspielen", "pause": "Pause",
     "back": "15 s zurück", "forward": "15 s vor", "previous": "Voriger Abschnitt",
     "following": "Nächster Abschnitt", "zoom_in": "Vergrößern", "zoom_out": "Verkleinern",
-    "round": "Runde", "no_worker": "Offline-Kopien brauchen einen Service Worker, den dieser "
+    "no_worker": "Offline-Kopien brauchen einen Service Worker, den dieser "
                                    "Browser abgelehnt hat.",
     "no_feed": "Hier gibt es noch keinen Podcast-Feed: mit --base-url veröffentlichen oder"
                " diese Seite über voiceguide serve öffnen.",
-    "download": "Herunterladen", "stage_files": "Eine Datei pro Abschnitt",
+    "stage_files": "Eine Datei pro Abschnitt",
 })
 
 BY_LANGUAGE = {"en": ENGLISH, "de": GERMAN}
+
+
+def is_language_code(text: str) -> bool:
+    return re.fullmatch(LANGUAGE_PATTERN, text) is not None
 
 
 def words(language: str) -> Words:
