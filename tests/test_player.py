@@ -273,3 +273,49 @@ def test_on_a_plain_http_lan_address_the_page_says_offline_needs_the_feed(
         play(chrome, "walk")  # the session itself still plays
     finally:
         chrome.quit()
+
+
+def test_reopened_the_page_offers_to_continue_where_the_runner_left_off(
+        served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(served.url)
+    play(browser, "intervals")
+    js(browser, f"{audio('intervals')}.currentTime = 17")
+    js(browser, f"{audio('intervals')}.pause()")
+    browser.refresh()
+    offer = browser.find_element(By.CSS_SELECTOR, "#session-intervals .resume")
+    until(browser, offer.is_displayed, "the page never offered to continue")
+    assert offer.find_element(By.TAG_NAME, "time").text == "0:17"
+    offer.find_element(By.CSS_SELECTOR, ".resume-go").click()
+    until(browser, lambda: js(browser, f"return {audio('intervals')}.currentTime") >= 17,
+          "continue did not go back to 0:17")
+    assert not js(browser, "return document.querySelector('#session-walk .resume')"
+                           ".offsetParent")  # nothing kept for a session never played
+
+
+def test_the_timeline_fits_360_px_and_zooms(served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 360, "height": 780, "deviceScaleFactor": 1, "mobile": True})
+    browser.get(served.url)
+    assert js(browser, "return document.documentElement.scrollWidth") <= 360
+    section = browser.find_element(By.ID, "session-intervals")
+    track = section.find_element(By.CSS_SELECTOR, ".track")
+    scroller = section.find_element(By.CSS_SELECTOR, ".scroller")
+    fitted = track.size["width"]
+    assert fitted <= scroller.size["width"]
+    section.find_element(By.CSS_SELECTOR, ".zoom-in").click()
+    section.find_element(By.CSS_SELECTOR, ".zoom-in").click()
+    assert abs(track.size["width"] - 4 * fitted) < 4  # wider, scrolled inside its box
+    assert js(browser, "return document.documentElement.scrollWidth") <= 360
+    section.find_element(By.CSS_SELECTOR, ".zoom-out").click()
+    assert abs(track.size["width"] - 2 * fitted) < 4
+
+
+def test_the_page_loads_nothing_from_outside_its_folder(served: Served, browser: Any) -> None:
+    browser.get(served.url)
+    play(browser, "walk")
+    loaded = js(browser, "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(name.startswith(served.url) for name in loaded), loaded
