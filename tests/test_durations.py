@@ -103,3 +103,12 @@ def test_clock() -> None:
     assert clock(90_000) == "1:30"
     assert clock(3_720_000) == "1:02:00"
     assert clock(7_500) == "0:07.5"
+
+
+def test_needs_and_has_are_told_apart() -> None:
+    from voiceguide.durations import needs_and_has
+
+    assert needs_and_has(2400, 1500) == ("2.4 s", "1.5 s")
+    assert needs_and_has(640, 550) == ("0.64 s", "0.55 s")  # both read 0.6 s to 0.1 s
+    assert needs_and_has(601, 599) == ("0.601 s", "0.599 s")
+    assert needs_and_has(600, 600) == ("0.6 s", "0.6 s")

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from voiceguide.durations import parse_duration
@@ -350,6 +350,8 @@ def assert_justified(message: str) -> None:
 
 @settings(deadline=None)
 @given(st.lists(stage_strategy, min_size=1, max_size=4), st.floats(0, 1))
+@example([{"duration": 5, "countdown": 0, "cues": []},  # once read "needs 0.6 s but has 0.6 s"
+          {"duration": 155, "countdown": 1, "cues": [{"at": "99%", "say": "w w w"}]}], 0.0)
 def test_plan_invariants(stages: list[dict], pace: float) -> None:
     """Every drawn script either plans with all the invariants, or each of its errors is
     justified by its own numbers; either way the speech requests cover what was asked."""

@@ -153,9 +153,19 @@ def clock(ms: int) -> str:
     return f"{sign}{minutes}:{secs:02d}{fraction}"
 
 
-def seconds_text(ms: int) -> str:
+def seconds_text(ms: int, places: int = 1) -> str:
     """``12.3 s``: a short span in messages."""
-    return f"{ms / 1000:.1f} s"
+    return f"{ms / 1000:.{places}f} s"
+
+
+def needs_and_has(needs: int, has: int) -> tuple[str, str]:
+    """Two spans for "needs X but has Y": to 0.1 s, or as finely as it takes to tell them
+    apart (never "needs 0.6 s but has 0.6 s")."""
+    for places in (1, 2, 3):
+        shown = seconds_text(needs, places), seconds_text(has, places)
+        if shown[0] != shown[1] or needs == has:
+            return shown
+    return shown
 
 
 _ONES = [

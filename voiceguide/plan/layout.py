@@ -12,7 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from voiceguide.durations import clock, duration_in_words, number_in_words, seconds_text
+from voiceguide.durations import (
+    clock,
+    duration_in_words,
+    needs_and_has,
+    number_in_words,
+    seconds_text,
+)
 from voiceguide.errors import Problem, ScriptError
 from voiceguide.plan.model import Bed, Chapter, ClipLengths, Event, Plan, StageTiming
 from voiceguide.plan.pacing import check_session_length, pace_for_length, stage_lengths, stage_paces
@@ -271,9 +277,9 @@ def _lay_out_stage(line: _Timeline, stage: Stage, start: int, length: int) -> No
         busy = line.speech(voice, opening, cursor, stage, length)
     if busy > limit:
         before = "its countdown" if stage.countdown else "its end"
+        needs, has = needs_and_has(busy - start, limit - start)
         line.problem(stage.loc, f"{label}: the start (sound, announcement and say) needs "
-                     f"{seconds_text(busy - start)} but the stage has {seconds_text(limit - start)}"
-                     f" before {before}")
+                     f"{needs} but the stage has {has} before {before}")
         return
     _lay_out_cues(line, stage, voice, start, length, busy, limit)
     _lay_out_countdown(line, stage, voice, end)
@@ -342,13 +348,13 @@ def _lay_out_cues(line: _Timeline, stage: Stage, stage_voice: Voice, start: int,
                                      "is due")
                 continue
             if finish > limit:
-                line.warnings.append(f"{where}: dropped, it needs {seconds_text(finish - begin)}"
-                                     f" but only {seconds_text(max(0, limit - begin))} remain "
-                                     f"before {before}")
+                needs, has = needs_and_has(finish - begin, max(0, limit - begin))
+                line.warnings.append(f"{where}: dropped, it needs {needs} but only {has} "
+                                     f"remain before {before}")
                 continue
         elif finish > limit:
-            line.problem(cue.loc, f"{where}: needs {seconds_text(finish - begin)} but has "
-                         f"{seconds_text(max(0, limit - begin))} before {before}")
+            needs, has = needs_and_has(finish - begin, max(0, limit - begin))
+            line.problem(cue.loc, f"{where}: needs {needs} but has {has} before {before}")
             continue
         if begin != occurrence.due:
             line.warnings.append(f"{where}: waits {seconds_text(begin - occurrence.due)} for "
