@@ -493,3 +493,43 @@ def test_swapped_entries_do_not_change_a_build(tmp_path: Path) -> None:
     second = voiceguide("build", str(script), "-o", str(tmp_path / "2.mp3"), env=env)
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "1.mp3").read_bytes() == (tmp_path / "2.mp3").read_bytes()
+
+
+@pytest.mark.parametrize(("args", "script_name", "message"), [
+    (["-o", "{dir}/talk.vtt", "--vtt"], "drill.yaml", "would write two of its files to"),
+    (["-o", "{dir}/session.mp3", "--vtt"], "session.vtt", "is the script"),
+    (["-o", "{dir}/drill.mp3", "--split"], "drill", "is the script"),
+])
+def test_no_output_of_a_build_lands_on_a_script_or_another_output(
+        tmp_path: Path, args: list[str], script_name: str, message: str) -> None:
+    script = write(tmp_path, name=script_name)
+    before = script.read_bytes()
+    code, _, err = run("build", str(script), *[a.format(dir=tmp_path) for a in args])
+    assert code == 2 and message in err and "Traceback" not in err
+    assert script.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [script_name]
+
+
+def test_plan_svg_never_replaces_the_script(tmp_path: Path) -> None:
+    script = write(tmp_path)
+    code, _, err = run("plan", str(script), "--svg", str(script))
+    one_line(err.splitlines()[-1], code, 2, "--svg", "is the script")
+    assert script.read_text(encoding="utf-8") == SHORT
+
+
+def test_an_unwritable_transcript_is_refused_before_the_mp3_is_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "kept.mp3"
+    target.write_bytes(b"the earlier session")
+    (tmp_path / "kept.vtt").mkdir()
+    code, _, err = run("build", str(write(tmp_path)), "-o", str(target), "--vtt")
+    assert code == 2 and "kept.vtt is not a regular file" in err
+    assert target.read_bytes() == b"the earlier session"
+
+
+def test_a_junk_cache_limit_is_refused_before_any_work(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOICEGUIDE_CACHE_LIMIT", "lots")
+    target = tmp_path / "s.mp3"
+    code, _, err = run("build", str(write(tmp_path)), "-o", str(target))
+    one_line(err, code, 2, "VOICEGUIDE_CACHE_LIMIT='lots'")
+    assert not target.exists()

@@ -217,7 +217,12 @@ def _settings(pace: float | None, length: int | None, voices: tuple, rates: tupl
 def _options(choices: dict[str, Any], quiet: bool = True, **audio: Any) -> Any:
     """The session's options from the shared command-line choices (see _build_options)."""
     from voiceguide.session import Options
+    from voiceguide.speech.cache import CacheError, cache_limit
 
+    try:
+        cache_limit()  # a junk limit is found before any work, not after the MP3 is written
+    except CacheError as exc:
+        raise UsageError(str(exc)) from exc
     allow_commands = choices.pop("allow_commands")
     progress = None if quiet or not sys.stderr.isatty() else _Progress()
     return Options(settings=_settings(**choices), progress=progress,
@@ -309,7 +314,7 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
     options = _options(choices, quiet, sample_rate=int(sample_rate), bitrate=bitrate)
     _check_format(int(sample_rate), bitrate)
     targets = [_target(script, output, len(scripts)) for script in scripts]
-    _refuse_clashes(scripts, targets)
+    _refuse_clashes(scripts, [_build_outputs(t, vtt, split) for t in targets])
     from voiceguide.islands import jobs as cores
 
     jobs = min(jobs or cores(), len(scripts))
@@ -413,20 +418,47 @@ def _target(script: Path, output: Path | None, count: int) -> Path:
     return output
 
 
-def _refuse_clashes(scripts: tuple[Path, ...], targets: list[Path]) -> None:
-    """Two sessions into one file, or a session over a script: refused before any work."""
-    seen: dict[Path, Path] = {}
+def _build_outputs(target: Path, vtt: bool, split: bool) -> list[Path]:
+    """Every file (and the stage folder) a build of one script writes."""
+    from voiceguide.split import folder_for
+
+    return [target, *([target.with_suffix(".vtt")] if vtt else []),
+            *([folder_for(target)] if split else [])]
+
+
+def _refuse_clashes(scripts: tuple[Path, ...], outputs: list[list[Path]],
+                    option: str = "-o") -> None:
+    """The output rules, before any work: nothing is written over a script, no two outputs
+    go to one file, and each output is a regular file voiceguide may replace (or new)."""
+    seen: dict[Path, tuple[Path, Path]] = {}
     inputs = {_identity(s): s for s in scripts}
-    for script, target in zip(scripts, targets, strict=True):
-        where = _identity(target)
-        if where in inputs:
-            raise click.BadParameter(f"{target} is the script {inputs[where]}; write the MP3 "
-                                     "somewhere else", param_hint="-o")
-        if where in seen:
-            raise click.BadParameter(f"{seen[where]} and {script} would both be written to "
-                                     f"{target}; build them one at a time with -o FILE",
-                                     param_hint="-o")
-        seen[where] = script
+    for script, written in zip(scripts, outputs, strict=True):
+        for output in written:
+            where = _identity(output)
+            if where in inputs:
+                raise click.BadParameter(f"{output} is the script {inputs[where]}; write it "
+                                         "somewhere else", param_hint=option)
+            if where in seen:
+                first, _ = seen[where]
+                what = (f"{first} and {script} would both be written to {output}" if first !=
+                        script else f"{script} would write two of its files to {output}")
+                raise click.BadParameter(f"{what}; choose other names with {option}",
+                                         param_hint=option)
+            seen[where] = (script, output)
+            _replaceable(output, option)
+
+
+def _replaceable(output: Path, option: str) -> None:
+    """A file voiceguide will write: anything there but a regular file (or, for a stage
+    folder, a folder) is refused, and so is a read-only file."""
+    if output.suffix and output.exists() and not output.is_file():
+        raise click.BadParameter(f"{output} is not a regular file; voiceguide replaces only "
+                                 "regular files", param_hint=option)
+    if not output.suffix and output.exists() and not output.is_dir():
+        raise click.BadParameter(f"{output} is not a folder; the stage files go into a folder "
+                                 "of that name", param_hint=option)
+    if output.is_file() and not os.access(output, os.W_OK):
+        raise OutputError(f"{output} is read-only; make it writable or choose another {option}")
 
 
 def _identity(path: Path) -> Path:
@@ -453,7 +485,10 @@ def plan(script: Path, as_json: bool, svg: Path | None, **choices: Any) -> None:
     from voiceguide import session
     from voiceguide.plan import describe
 
-    the_plan = session.plan(script, _options(choices))
+    options = _options(choices)
+    if svg is not None:
+        _refuse_clashes((script,), [[svg]], "--svg")
+    the_plan = session.plan(script, options)
     if svg is not None:
         from voiceguide.files import write_atomically
         from voiceguide.phone.timeline import picture
@@ -709,7 +744,7 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title
                                  param_hint="--language")
     options = _options(choices)
     targets = [folder / f"{script.stem}.mp3" for script in scripts]
-    _refuse_clashes(scripts, targets)
+    _refuse_clashes(scripts, [_build_outputs(t, False, split) for t in targets], "--to")
     wanted = Choices(title=title, author=author, email=email, category=category,
                      language=feed_language, base_url=base_url, image=image)
 
