@@ -533,3 +533,24 @@ def test_a_junk_cache_limit_is_refused_before_any_work(tmp_path: Path,
     code, _, err = run("build", str(write(tmp_path)), "-o", str(target))
     one_line(err, code, 2, "VOICEGUIDE_CACHE_LIMIT='lots'")
     assert not target.exists()
+
+
+def test_a_bad_stage_reused_through_aliases_is_reported_once_per_problem(tmp_path: Path) -> None:
+    blocks = "".join("  - repeat: 2\n    stages: [*b, *b, *b]\n" for _ in range(20))
+    script = write(tmp_path, "title: T\nx-bad: &b {name: X, duration: -5, cues: "
+                   "[{at: 1, sayy: x}]}\nstages:\n" + blocks)
+    code, _, err = run("check", str(script))
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == len(set(lines)) == 4, err
+    for part in ("unknown key 'x-bad'", "a duration must be more than 0 s",
+                 "a cue needs 'say', 'sound' or both", "unknown key 'sayy' in a cue"):
+        assert sum(part in line for line in lines) == 1, (part, err)
+    assert all(f"{script}:2:" in line for line in lines)
+
+
+def test_every_problem_of_a_stage_is_reported_even_without_a_name(tmp_path: Path) -> None:
+    script = write(tmp_path, "title: on\nstages:\n  - name: yes\n    duration: 5\n    say: no\n")
+    code, _, err = run("check", str(script))
+    assert code == 2
+    assert [line.split(": ", 1)[0].split(":", 1)[1] for line in err.splitlines()] == [
+        "1:8", "3:11", "5:10"]

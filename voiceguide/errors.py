@@ -45,7 +45,9 @@ class ScriptError(VoiceguideError, ValueError):
     exit_code = 2
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems)
+        # one problem, one line: a stage reused through YAML aliases, or read in every
+        # round of a block, is found many times at the same place
+        self.problems = sorted(set(problems))
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

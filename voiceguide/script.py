@@ -798,18 +798,13 @@ class _Reader:
             self.problem(node.keys["skip_last"], "skip_last is only for stages inside a repeat "
                          "block")
         values = node.value
+        # every key is read, and its problems reported, before a stage without a usable
+        # name or duration is given up
         name = self.required(node, "name", self.text)
         duration = self.required(node, "duration", self.range)
-        if name is None or duration is None:
-            raise _Invalid()
         cues_node = values.get("cues")
         count, countdown_sound = self.optional(values, "countdown", self.countdown, (0, None))
-        return Stage(
-            number=0,  # numbered once every block is expanded
-            name=name,
-            duration=duration,
-            loc=Loc(node.line, node.column),
-            duration_loc=Loc(values["duration"].line, values["duration"].column),
+        fields = dict(
             say=self.optional(values, "say", self.stage_speech, ()),
             cues=self.cues(cues_node) if cues_node is not None else (),
             countdown=count,
@@ -826,6 +821,12 @@ class _Reader:
             start_sound_loc=_loc(values.get("start_sound")),
             pace=self.optional(values, "pace", self.pace, None),
         )
+        if name is None or duration is None:
+            raise _Invalid()
+        return Stage(number=0,  # numbered once every block is expanded
+                     name=name, duration=duration, loc=Loc(node.line, node.column),
+                     duration_loc=Loc(values["duration"].line, values["duration"].column),
+                     **fields)  # type: ignore[arg-type]
 
     def range(self, node: Node) -> tuple[int, int]:
         try:
