@@ -228,3 +228,17 @@ def test_a_scripts_own_cover_is_its_items_image(tmp_path: Path) -> None:
     (entry,) = feedparser.parse((site / "feed.xml").read_bytes()).entries
     assert entry.image.href == BASE + "hills.cover.png"
     assert ID3(site / "hills.mp3").getall("APIC")[0].data == own.read_bytes()
+
+
+def test_the_generated_cover_is_redrawn_when_the_title_changes(site: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from voiceguide.phone.cover import generated
+
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    assert (copy / "cover.png").read_bytes() == generated("Club runs")
+    code, _, err = run("publish", str(script(tmp_path)), "--to", str(copy), "--engine",
+                       "espeak-ng", "--title", "Hill club")
+    assert code == 0, err
+    assert (copy / "cover.png").read_bytes() == generated("Hill club")

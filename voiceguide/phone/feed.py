@@ -67,6 +67,7 @@ class Channel:
     language: str = ""  # "": the sessions' own, when they agree
     base_url: str = ""  # "": not known; no feed.xml is written
     image: str = ""  # the cover's file name in the folder
+    drawn_for: str = ""  # the title a generated cover shows (redrawn when it changes)
 
     def feed_language(self, entries: list[Entry]) -> str:
         if self.language:

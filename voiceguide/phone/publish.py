@@ -121,10 +121,12 @@ def _feed_cover(folder: Path, channel: feed.Channel,
         return data, replace(channel, image=name)
     if channel.image.startswith(GIVEN) and (folder / channel.image).is_file():
         return (folder / channel.image).read_bytes(), channel
+    drawn = folder / GENERATED
+    if channel.image == GENERATED and channel.drawn_for == channel.title and drawn.is_file():
+        return drawn.read_bytes(), channel  # drawing 3000 px costs a quarter of a second
     data = covers.generated(channel.title)
-    if not (folder / GENERATED).is_file() or (folder / GENERATED).read_bytes() != data:
-        write_atomically(folder / GENERATED, data)
-    return data, replace(channel, image=GENERATED)
+    write_atomically(drawn, data)
+    return data, replace(channel, image=GENERATED, drawn_for=channel.title)
 
 
 def _session_cover(folder: Path, name: str, plan: Plan) -> str:
