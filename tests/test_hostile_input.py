@@ -554,3 +554,13 @@ def test_every_problem_of_a_stage_is_reported_even_without_a_name(tmp_path: Path
     assert code == 2
     assert [line.split(": ", 1)[0].split(":", 1)[1] for line in err.splitlines()] == [
         "1:8", "3:11", "5:10"]
+
+
+def test_publish_names_the_script_its_warnings_are_about(tmp_path: Path) -> None:
+    waits = SHORT.replace("say: Go.", "say: Go.\n    cues: [{at: 0.5, say: Now.}]")
+    script = write(tmp_path, waits, "waits.yaml")
+    code, _, err = run("publish", str(script), "--to", str(tmp_path / "site"), "--engine",
+                       "espeak-ng")
+    assert code == 0
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warnings and all(line.startswith(f"warning: {script}: ") for line in warnings)

@@ -85,9 +85,9 @@ stages:
 """)
     spoken = [t for _, t in texts(plan)]
     assert spoken[0] == "In all, three minutes over 2 stages."
-    assert spoken[1] == ("two minutes of running; zero seconds gone, two minutes left.")
-    assert "thirty seconds gone, one minute thirty seconds left. Next, Walk." in spoken
-    assert "one minute ten seconds" in spoken and "twenty seconds" in spoken  # at 50 s, 100 s
+    assert spoken[1] == ("Two minutes of running; zero seconds gone, two minutes left.")
+    assert "Thirty seconds gone, one minute thirty seconds left. Next, Walk." in spoken
+    assert "One minute ten seconds" in spoken and "Twenty seconds" in spoken  # at 50 s, 100 s
 
 
 def test_next_in_the_last_stage_is_left_out_with_a_warning() -> None:
@@ -218,3 +218,13 @@ def test_any_expansion_keeps_part_one(drawn: tuple[list, int, int]) -> None:
     assert plan.duration_ms == intro.end_ms + total * 1000  # intro, then the stages
     asked = {r.text for r in speech_requests(script, Settings())}
     assert asked == {e.text for e in plan.events if e.type == "speech"}
+
+
+def test_placeholders_that_begin_a_sentence_begin_it_in_capitals() -> None:
+    from voiceguide.plan.layout import fill
+
+    values = {"remaining": "six minutes", "name": "hill", "number": "2"}
+    assert fill("Up the {name}. {remaining} left!", values) == "Up the hill. Six minutes left!"
+    assert fill("{remaining} to go; {remaining} more", values) == "Six minutes to go; six minutes more"
+    assert fill("Stage {number}? {name} it is", values) == "Stage 2? Hill it is"
+    assert fill("Climb the {name}", values) == "Climb the hill"

@@ -258,11 +258,13 @@ class _Progress:
             self.started.pop(what, None)
 
 
-def _warn(plan: Any) -> None:
+def _warn(plan: Any, script: Path | None = None) -> None:
+    """The plan's notes and warnings on stderr; named by *script* where several are built."""
+    of = f"{script}: " if script is not None else ""
     for note in plan.notes:
-        _line(f"voiceguide: {note}", err=True)
+        _line(f"voiceguide: {of}{note}", err=True)
     for warning in plan.warnings:
-        _line(f"warning: {warning}", err=True)
+        _line(f"warning: {of}{warning}", err=True)
 
 
 # ---------------------------------------------------------------------------
@@ -320,9 +322,10 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
     jobs = min(jobs or cores(), len(scripts))
     if jobs > 1:
         options.progress = None  # one line cannot show several builds
-    for target, plan in _built(scripts, targets, options, jobs, split):
+    for script, (target, plan) in zip(scripts, _built(scripts, targets, options, jobs, split),
+                                      strict=True):
         if not quiet:
-            _warn(plan)
+            _warn(plan, script if len(scripts) > 1 else None)
         _line(str(target))
         if vtt:
             from voiceguide.files import write_atomically
@@ -749,7 +752,7 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title
                      language=feed_language, base_url=base_url, image=image)
 
     def built(target: Path, plan: Any) -> None:
-        _warn(plan)
+        _warn(plan, scripts[targets.index(target)])
         _line(str(target))
 
     done = publish_into(list(scripts), folder, options, wanted, split=split, on_built=built)

@@ -53,7 +53,11 @@ def fill(text: str, values: dict[str, str]) -> str | None:
         if name not in values:
             missing.append(name)
             return ""
-        return values[name]
+        said = values[name]
+        before = text[: match.start()].rstrip()
+        if not before or before[-1] in ".!?":  # it begins a sentence: "Six minutes left."
+            return said[:1].upper() + said[1:]
+        return said
 
     filled = _PLACEHOLDER.sub(value, text)
     return None if missing else filled
