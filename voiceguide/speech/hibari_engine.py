@@ -18,6 +18,8 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import shlex
+import sys
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -132,9 +134,12 @@ class HibariEngine(Engine):
         if voice_id in self._models:
             return None
         if voice_id in self._registry:
+            # hibari's own command may not be on PATH (pipx keeps it inside voiceguide's
+            # environment): its module, run by the interpreter voiceguide runs on, always is
+            fetch = shlex.join([sys.executable, "-m", "hibari.cli", "Hello.", "--voice",
+                                voice_id, "-o", "/tmp/hello.wav"])
             return (f"the hibari voice {voice_id!r} is not on this machine and voiceguide never "
-                    f"downloads voices; fetch it once with: hibari \"Hello.\" --voice {voice_id} "
-                    f"-o /tmp/hello.wav")
+                    f"downloads voices; fetch it once with: {fetch}")
         return f"the hibari engine has no voice {voice_id!r}"
 
     def synthesize(self, requests: Sequence[SpeechRequest]) -> list[bytes]:
