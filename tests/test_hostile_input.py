@@ -564,3 +564,14 @@ def test_publish_names_the_script_its_warnings_are_about(tmp_path: Path) -> None
     assert code == 0
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert warnings and all(line.startswith(f"warning: {script}: ") for line in warnings)
+
+
+@pytest.mark.parametrize("name", ["feed.xml", "index.html", "player.js", "drill.vtt",
+                                  "drill.svg"])
+def test_publish_never_writes_over_a_script_in_its_folder(tmp_path: Path, name: str) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    script = write(site, name=name)
+    code, _, err = run("publish", str(script), "--to", str(site))
+    assert code == 2 and "is the script" in err
+    assert script.read_text(encoding="utf-8") == SHORT and sorted(site.iterdir()) == [script]

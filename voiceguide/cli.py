@@ -429,6 +429,21 @@ def _build_outputs(target: Path, vtt: bool, split: bool) -> list[Path]:
             *([folder_for(target)] if split else [])]
 
 
+def _publish_outputs(scripts: tuple[Path, ...], folder: Path, split: bool) -> list[list[Path]]:
+    """Every file a publish writes into *folder*, by script (the folder's own files with
+    the first: the feed, the page and its files, the index and the covers)."""
+    from voiceguide.phone.feed import files
+    from voiceguide.phone.publish import folder_files
+
+    outputs = []
+    for number, script in enumerate(scripts):
+        own = [folder / name for name in files(script.stem).values()]
+        shared = [folder / name for name in folder_files()] if number == 0 else []
+        outputs.append([*_build_outputs(folder / f"{script.stem}.mp3", False, split),
+                        *own[1:], *shared])
+    return outputs
+
+
 def _refuse_clashes(scripts: tuple[Path, ...], outputs: list[list[Path]],
                     option: str = "-o") -> None:
     """The output rules, before any work: nothing is written over a script, no two outputs
@@ -747,7 +762,7 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title
                                  param_hint="--language")
     options = _options(choices)
     targets = [folder / f"{script.stem}.mp3" for script in scripts]
-    _refuse_clashes(scripts, [_build_outputs(t, False, split) for t in targets], "--to")
+    _refuse_clashes(scripts, _publish_outputs(scripts, folder, split), "--to")
     wanted = Choices(title=title, author=author, email=email, category=category,
                      language=feed_language, base_url=base_url, image=image)
 

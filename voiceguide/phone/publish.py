@@ -84,6 +84,11 @@ def publish(scripts: list[Path], folder: Path, options: Options, choices: Choice
     return Published(built, written, None if written else NO_ADDRESS.format(dir=folder))
 
 
+def folder_files() -> list[str]:
+    """The names publish writes once per folder (besides the given cover's)."""
+    return [feed.INDEX, feed.FEED, feed.PAGE, page.MANIFEST, GENERATED, *page.ASSETS]
+
+
 def write_extras(plan: Plan, folder: Path, name: str) -> None:
     """The transcript, the chapters and the timeline beside a session's MP3."""
     named = feed.files(name)
