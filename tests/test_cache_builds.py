@@ -138,7 +138,8 @@ def test_the_size_limit_evicts_the_least_recently_used(
     assert not stale.exists() and all(p.exists() for p in used)  # the old one went first
     monkeypatch.setenv("VOICEGUIDE_CACHE_LIMIT", "plenty")
     code, _, err = run("build", str(script), "-o", str(tmp_path / "x.mp3"))
-    assert code == 1 and "VOICEGUIDE_CACHE_LIMIT='plenty' is not a size" in err
+    assert code == 2 and "VOICEGUIDE_CACHE_LIMIT='plenty' is not a size" in err
+    assert not (tmp_path / "x.mp3").exists()  # found before any work
 
 
 def test_two_builds_sharing_a_cold_cache(setup: tuple[Path, Path], tmp_path: Path) -> None:
