@@ -64,6 +64,17 @@ def cases(folder: Path) -> dict[str, Path]:
     script("a script of near 1 MB of text", body="title: T\nintro:\n" + lines
            + SCRIPT.format(extra="")[9:])
     made["/dev/zero as a script"] = Path("/dev/zero")
+    script("0.2 KB: 100 rounds, a cue every 0.05 s", body=(
+        "title: T\nstages:\n  - repeat: 100\n    stages:\n      - name: A\n"
+        "        duration: 7m\n        cues:\n          - {every: 0.05, say: x}\n"))
+    script("0.3 KB: placeholders, thousands of texts", body=(
+        "title: T\nstages:\n  - repeat: 20\n    stages:\n      - name: A\n"
+        "        duration: 12m\n        cues:\n          - {every: 4, say: '{elapsed} gone, "
+        "{remaining} to go in stage {number} of {stages}.'}\n"))
+    blocks = "".join("  - repeat: 2\n    stages: [*b, *b, *b]\n" for _ in range(200))
+    script("one bad stage through 1,200 aliases", body=(
+        "title: T\nx: &b {name: X, duration: -5, cues: [{at: 1, sayy: x}]}\nstages:\n"
+        + blocks))
     return made
 
 
@@ -93,7 +104,7 @@ def main() -> None:
             seconds, mb, status = check(script, folder / "cache")
             worst_s, worst_mb = max(worst_s, seconds), max(worst_mb, mb)
             verdict = {0: "accepted", 2: "refused"}.get(status, f"exit {status}")
-            print(f"{name:34} {verdict:9} {seconds:6.2f} s ({seconds / base_s:4.1f}x baseline)"
+            print(f"{name:40} {verdict:9} {seconds:6.2f} s ({seconds / base_s:4.1f}x baseline)"
                   f" {mb:6.0f} MB")
         print(f"worst: {worst_s:.2f} s (target <= {TARGET_S:g}), {worst_mb:.0f} MB "
               f"(target <= {TARGET_MB:g})")

@@ -575,3 +575,20 @@ def test_publish_never_writes_over_a_script_in_its_folder(tmp_path: Path, name: 
     code, _, err = run("publish", str(script), "--to", str(site))
     assert code == 2 and "is the script" in err
     assert script.read_text(encoding="utf-8") == SHORT and sorted(site.iterdir()) == [script]
+
+
+@pytest.mark.parametrize(("yaml_text", "where", "limit"), [
+    ("title: T\nstages:\n  - repeat: 100\n    stages:\n      - name: A\n        duration: 7m\n"
+     "        cues:\n          - {every: 0.05, say: x}\n", "8:13", "more than 20,000 cues"),
+    ("title: T\nstages:\n  - repeat: 20\n    stages:\n      - name: A\n        duration: 12m\n"
+     "        cues:\n          - {every: 4, say: '{elapsed} gone, {remaining} to go in stage "
+     "{number} of {stages}.'}\n", "8:29", "more than 150,000 different characters"),
+])
+def test_a_small_script_that_would_produce_too_much_is_refused_at_once(
+        tmp_path: Path, yaml_text: str, where: str, limit: str) -> None:
+    """What a script produces is bounded, not only what it says: these few hundred bytes
+    would make hundreds of thousands of cues, or hours of different words."""
+    assert len(yaml_text) < 400
+    script = write(tmp_path, yaml_text)
+    done = voiceguide("check", str(script), "--engine", "espeak-ng")
+    one_line(done.stderr, done.returncode, 2, f"drill.yaml:{where}:", limit)

@@ -148,3 +148,23 @@ def test_an_unwritable_folder_is_an_output_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(OutputError, match="cannot write to"):
         _write(blocker / "x.mp3", _burst_at(0.5, 1.0))
+
+
+def test_more_than_255_chapters_are_all_in_nested_tables_of_contents(tmp_path: Path) -> None:
+    from mutagen.id3 import ID3
+
+    from voiceguide.plan import Chapter
+
+    chapters = [Chapter(f"Stage {n + 1}: S", n * 10, n * 10 + 10, n + 1) for n in range(600)]
+    target = tmp_path / "many.mp3"
+    write_mp3([bytes(2 * 6000)], target, tags={"title": "Many"}, chapters=chapters)
+    probed = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(target)],
+        capture_output=True, text=True, check=True).stdout)["chapters"]
+    assert [c["tags"]["title"] for c in probed] == [c.title for c in chapters]
+    tables = {t.element_id: t for t in ID3(target).getall("CTOC")}
+    top = tables["toc"]
+    assert top.flags & 1 and [len(tables[c].child_element_ids) for c in top.child_element_ids] \
+        == [255, 255, 90]
+    listed = [e for c in top.child_element_ids for e in tables[c].child_element_ids]
+    assert listed == [f"ch{n}" for n in range(600)]

@@ -36,8 +36,7 @@ def tag(tags: Mapping[str, str], chapters: Sequence[ChapterLike], language: str 
               if key in TEXT_FRAMES and value]
     if chapters:
         ids = [b"ch%d" % number for number in range(len(chapters))]
-        frames.append(_frame(b"CTOC", b"toc\0" + b"\x03" + bytes([len(ids)])
-                             + b"".join(i + b"\0" for i in ids)))
+        frames += _tables_of_contents(ids)
         for element, chapter in zip(ids, chapters, strict=True):
             times = (int(chapter.start_ms).to_bytes(4, "big")
                      + int(chapter.end_ms).to_bytes(4, "big")
@@ -53,6 +52,26 @@ def tag(tags: Mapping[str, str], chapters: Sequence[ChapterLike], language: str 
         frames.append(_frame(b"APIC", b"\0" + mime + b"\0" + b"\x03" + b"\0" + cover))
     body = b"".join(frames)
     return b"ID3\x03\x00\x00" + _syncsafe(len(body)) + body
+
+
+MAX_ENTRIES = 255  # a CTOC frame counts its entries in one byte
+
+
+def _tables_of_contents(ids: list[bytes]) -> list[bytes]:
+    """The CTOC frames: one top-level table of the chapters, or, past 255 chapters, a
+    top-level table of tables of up to 255 chapters each (nested, as the ID3 chapter
+    addendum allows), so a session of up to 1,000 stages keeps every chapter."""
+    if len(ids) <= MAX_ENTRIES:
+        return [_toc(b"toc", 0x03, ids)]  # top-level, ordered
+    groups = [ids[i : i + MAX_ENTRIES] for i in range(0, len(ids), MAX_ENTRIES)]
+    names = [b"toc%d" % n for n in range(len(groups))]
+    return [_toc(b"toc", 0x03, names),
+            *(_toc(name, 0x01, group) for name, group in zip(names, groups, strict=True))]
+
+
+def _toc(element: bytes, flags: int, entries: list[bytes]) -> bytes:
+    return _frame(b"CTOC", element + b"\0" + bytes([flags, len(entries)])
+                  + b"".join(e + b"\0" for e in entries))
 
 
 def _language(code: str) -> bytes:

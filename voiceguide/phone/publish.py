@@ -85,8 +85,9 @@ def publish(scripts: list[Path], folder: Path, options: Options, choices: Choice
 
 
 def folder_files() -> list[str]:
-    """The names publish writes once per folder (besides the given cover's)."""
-    return [feed.INDEX, feed.FEED, feed.PAGE, page.MANIFEST, GENERATED, *page.ASSETS]
+    """The names publish writes once per folder (besides the given cover's, and the hidden
+    index, which is its own bookkeeping and is replaced whatever it has become)."""
+    return [feed.FEED, feed.PAGE, page.MANIFEST, GENERATED, *page.ASSETS]
 
 
 def write_extras(plan: Plan, folder: Path, name: str) -> None:

@@ -23,7 +23,7 @@ from voiceguide.errors import Problem, ScriptError
 from voiceguide.plan.model import Bed, Chapter, ClipLengths, Event, Plan, StageTiming
 from voiceguide.plan.pacing import check_session_length, pace_for_length, stage_lengths, stage_paces
 from voiceguide.plan.voices import Settings, Voice, resolve_voice
-from voiceguide.script import Cue, Loc, Pause, Script, Speech, Stage, Text
+from voiceguide.script import MAX_SPEECH_CHARS, Cue, Loc, Pause, Script, Speech, Stage, Text
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.words import words
 
@@ -34,6 +34,7 @@ BETWEEN_SPEECH_MS = 400
 CUE_WAIT_MS = 500
 TAIL_MS = 1000
 MAX_OCCURRENCES = 10_000
+MAX_EVENTS = 20_000  # in a whole session: more than anyone can hear, and bounded work
 
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
@@ -84,6 +85,8 @@ class _Timeline:
     chapters: list[Chapter] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    spoken: set[str] = field(default_factory=set)  # every text as placeholders made it
+    spoken_chars: int = 0
 
     def values(self, stage: Stage | None, length: int, at: int) -> dict[str, str]:
         """The placeholders' values for a text scheduled *at* ms into *stage*."""
@@ -116,6 +119,20 @@ class _Timeline:
                                  request=request, volume=voice.volume))
         return end
 
+    def count(self, text: str, item: Text) -> None:
+        """Bounds what will be spoken, placeholders filled in (the reader bounds what is
+        written): a ScriptError at the text that takes it over ``MAX_SPEECH_CHARS``."""
+        if text in self.spoken:
+            return
+        self.spoken.add(text)
+        self.spoken_chars += len(text)
+        if self.spoken_chars > MAX_SPEECH_CHARS:
+            raise ScriptError([Problem(
+                self.script.filename, item.loc.line, item.loc.column,
+                f"with its placeholders filled in, the script's texts add up to more than "
+                f"{MAX_SPEECH_CHARS:,} different characters here (hours of speech); repeat "
+                "it less often, or split the script")])
+
     def scratch(self) -> _Timeline:
         """An empty timeline for the same session, to try a layout without keeping it."""
         return _Timeline(self.script, self.settings, self.clips, self.total_ms)
@@ -137,6 +154,7 @@ class _Timeline:
                 self.warnings.append(f"stage {stage.number} '{stage.name}': the last stage has "
                                      f"no next stage; left out: {item.text!r}")
                 continue
+            self.count(text, item)
             if not first:
                 cursor = end + BETWEEN_SPEECH_MS
             end = self.say(voice, text, cursor, stage.number if stage else None)
@@ -219,6 +237,7 @@ def _lay_out(script: Script, settings: Settings, clips: ClipLengths,
              lengths: list[int]) -> tuple[_Timeline, int]:
     """The session's timeline with these stage lengths, and its duration."""
     check_session_length(script, lengths)  # before any work for an absurd session
+    check_event_count(script, lengths)
     line = _Timeline(script, settings, clips, sum(lengths))
     default = resolve_voice(script, settings, None)
     cursor = _lay_out_intro(line, default)
@@ -319,14 +338,37 @@ def _occurrences(line: _Timeline, stage: Stage, start: int, length: int) -> list
     return sorted(found, key=lambda o: (o.due, order[o.cue]))
 
 
-def _every_offsets(line: _Timeline, cue: Cue, length: int, where: str) -> list[int]:
+def _every_span(cue: Cue, length: int) -> tuple[int, int, int]:
+    """An ``every`` cue's first and last offsets in a stage of *length* ms, and its count."""
     assert cue.every_ms is not None
     first = cue.start.resolve(length) if cue.start else cue.every_ms
     last = cue.until.resolve(length) if cue.until else length
+    return first, last, max(0, (last - first) // cue.every_ms + 1)
+
+
+def check_event_count(script: Script, lengths: list[int]) -> None:
+    """ScriptError at the cue whose repeats take the session over ``MAX_EVENTS``: found
+    from the stage lengths alone, before anything is laid out."""
+    total = 0
+    for stage, length in zip(script.stages, lengths, strict=True):
+        total += len(stage.cues) + len(stage.say) + 3  # the start, a countdown's first words
+        for cue in stage.cues:
+            if cue.kind == "every":
+                total += min(_every_span(cue, length)[2], MAX_OCCURRENCES)
+            if total > MAX_EVENTS:
+                raise ScriptError([Problem(
+                    script.filename, cue.loc.line, cue.loc.column,
+                    f"stage {stage.number} '{stage.name}', {cue.describe()}: the session would "
+                    f"have more than {MAX_EVENTS:,} cues and texts here; a session has at most "
+                    "that many: repeat less often, or fewer rounds?")])
+
+
+def _every_offsets(line: _Timeline, cue: Cue, length: int, where: str) -> list[int]:
+    assert cue.every_ms is not None
+    first, last, count = _every_span(cue, length)
     if first > last:
         line.problem(cue.loc, f"{where}: 'from' {clock(first)} is after 'until' {clock(last)}")
         return []
-    count = (last - first) // cue.every_ms + 1
     if count > MAX_OCCURRENCES:
         line.problem(cue.loc, f"{where}: repeats {count:,} times; at most "
                      f"{MAX_OCCURRENCES:,} per cue")
