@@ -77,3 +77,12 @@ def test_the_readme_names_every_option_of_the_phone_commands() -> None:
                 if name.startswith("--") and name != "--help":
                     assert name in readme, f"{command} {name} is not in README.md"
     assert "--split" in readme
+
+
+def test_the_documented_limits_are_the_codes() -> None:
+    from voiceguide.plan.layout import MAX_EVENTS
+    from voiceguide.script import MAX_SPEECH_CHARS, MAX_TEXT_CHARS
+
+    docs = (ROOT / "docs" / "drill-scripts.md").read_text(encoding="utf-8")
+    for limit in (MAX_EVENTS, MAX_SPEECH_CHARS, MAX_TEXT_CHARS):
+        assert f"{limit:,}" in docs, limit
