@@ -172,6 +172,10 @@ stages:
         (60_000, "tick"), (60_000 + WORD_MS + CUE_WAIT_MS, "tock"), (80_000, "tick"),
     ]
     assert any("waits" in w for w in plan.warnings)
+    assert plan.warned == tuple(sorted({c.stage for c in plan.chapters if c.stage}))  # carried
+    from voiceguide.phone.timeline import picture
+
+    assert picture(plan).count("⚠ ") == len(plan.warned)  # flagged from it, not from text
 
 
 def test_every_occurrence_that_cannot_fit_is_dropped() -> None:

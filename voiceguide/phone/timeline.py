@@ -56,7 +56,7 @@ def picture(plan: Plan) -> str:
     def width(start: int, end: int) -> str:
         return f"{max(0.0, (end - start) * 100 / span):.3f}%"
 
-    flagged = _stages_with_warnings(plan)
+    flagged = set(plan.warned)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="{HEIGHT}" '
              'font-family="system-ui, sans-serif" font-size="13" class="timeline-picture" '
              f'role="img" aria-label={attr("Timeline of " + plan.title)}>',
@@ -115,12 +115,3 @@ def _scale(duration_ms: int, place: Callable[[int], str]) -> list[str]:
         parts.append(f'<text class="minute" x="{at}" y="{ROWS["scale"] + 20}" font-size="11" '
                      f'text-anchor="{anchor}">{minute}′</text>')
     return parts
-
-
-def _stages_with_warnings(plan: Plan) -> set[int]:
-    found = set()
-    for warning in plan.warnings:
-        head = warning.split(" ", 2)
-        if len(head) > 1 and head[0] == "stage" and head[1].isdigit():
-            found.add(int(head[1]))
-    return found

@@ -85,6 +85,7 @@ class _Timeline:
     chapters: list[Chapter] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warned: set[int] = field(default_factory=set)  # the stages the warnings are about
     spoken: set[str] = field(default_factory=set)  # every text as placeholders made it
     spoken_chars: int = 0
 
@@ -119,6 +120,11 @@ class _Timeline:
                                  request=request, volume=voice.volume))
         return end
 
+    def warn(self, stage: int, text: str) -> None:
+        """A warning about stage number *stage*: the text for people, the number for tools."""
+        self.warnings.append(text)
+        self.warned.add(stage)
+
     def count(self, text: str, item: Text) -> None:
         """Bounds what will be spoken, placeholders filled in (the reader bounds what is
         written): a ScriptError at the text that takes it over ``MAX_SPEECH_CHARS``."""
@@ -151,7 +157,7 @@ class _Timeline:
             text = fill(item.text, values)
             if text is None:
                 assert stage is not None  # only {next} can be missing, and only in the last stage
-                self.warnings.append(f"stage {stage.number} '{stage.name}': the last stage has "
+                self.warn(stage.number, f"stage {stage.number} '{stage.name}': the last stage has "
                                      f"no next stage; left out: {item.text!r}")
                 continue
             self.count(text, item)
@@ -179,7 +185,7 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
     return Plan(script.title, duration, tuple(line.chapters), tuple(events),
                 tuple(line.warnings), timings, tuple(notes), beds(script, line.chapters),
                 script.description or "", script.language,
-                str(script.cover) if script.cover is not None else "")
+                str(script.cover) if script.cover is not None else "", tuple(sorted(line.warned)))
 
 
 def beds(script: Script, chapters: list[Chapter]) -> tuple[Bed, ...]:
@@ -390,21 +396,21 @@ def _lay_out_cues(line: _Timeline, stage: Stage, stage_voice: Voice, start: int,
                  f"{clock(occurrence.due - start)}")
         if cue.kind == "every":
             if occurrence.next_due is not None and begin >= occurrence.next_due:
-                line.warnings.append(f"{where}: dropped, speech runs until the next repeat "
-                                     "is due")
+                line.warn(stage.number, f"{where}: dropped, speech runs until the next "
+                          "repeat is due")
                 continue
             if finish > limit:
                 needs, has = needs_and_has(finish - begin, max(0, limit - begin))
-                line.warnings.append(f"{where}: dropped, it needs {needs} but only {has} "
-                                     f"remain before {before}")
+                line.warn(stage.number, f"{where}: dropped, it needs {needs} but only {has} "
+                          f"remain before {before}")
                 continue
         elif finish > limit:
             needs, has = needs_and_has(finish - begin, max(0, limit - begin))
             line.problem(cue.loc, f"{where}: needs {needs} but has {has} before {before}")
             continue
         if begin != occurrence.due:
-            line.warnings.append(f"{where}: waits {seconds_text(begin - occurrence.due)} for "
-                                 f"speech to finish, starts at {clock(begin - start)}")
+            line.warn(stage.number, f"{where}: waits {seconds_text(begin - occurrence.due)} "
+                      f"for speech to finish, starts at {clock(begin - start)}")
         busy = _lay_out_cue(line, stage, cue, voice, begin, length, at)
 
 

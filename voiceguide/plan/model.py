@@ -106,6 +106,7 @@ class Plan:
     description: str = ""  # the script's, for the MP3's comment and a feed; not in the JSON
     language: str = "en"  # the script's: the words of its page and feed
     cover: str = ""  # the script's own cover file, if it names one; not in the JSON
+    warned: tuple[int, ...] = ()  # the numbers of the stages the warnings are about
 
     def to_json(self) -> dict[str, object]:
         return {
