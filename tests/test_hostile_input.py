@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from waiting import alive, children, until
 
 from voiceguide import scratch
 from voiceguide.cli import main
@@ -109,32 +108,6 @@ def test_out_of_memory_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(session, "plan", plan)
     code, _, err = run("plan", str(write(tmp_path)))
     one_line(err, code, 1, "out of memory", "raise the memory limit")
-
-
-def test_a_damaged_publish_index_is_read_as_empty(tmp_path: Path) -> None:
-    from voiceguide.phone import feed
-
-    site = tmp_path / "site"
-    code, _, err = run("publish", str(write(tmp_path)), "--to", str(site), "--engine",
-                       "espeak-ng")
-    assert code == 0, err
-    good = json.loads((site / feed.INDEX).read_text())
-    entry = good["sessions"][0]
-    damaged = [{"sessions": 5}, {"sessions": [{"name": 3}]}, [1, 2],
-               {"sessions": [{**entry, "duration_ms": "long"}]},
-               {"sessions": [{**entry, "chapters": [["A", "x"]]}]},
-               {"sessions": [{**entry, "name": "../../drill"}]}]
-    for index in damaged:
-        (site / feed.INDEX).write_text(json.dumps(index))
-        assert feed.load(site) == {}, index
-    (site / feed.INDEX).write_text(json.dumps(good))
-    assert list(feed.load(site)) == ["drill"]
-    (site / feed.INDEX).unlink()
-    (site / feed.INDEX).symlink_to("/dev/zero")  # would be read for ever
-    assert feed.load(site) == {}
-    code, _, err = run("publish", str(write(tmp_path)), "--to", str(site), "--engine",
-                       "espeak-ng")
-    assert code == 0, err
 
 
 def test_publish_refuses_a_script_name_that_is_not_utf8(tmp_path: Path) -> None:
@@ -244,14 +217,13 @@ def wav_header(rate: int, frames: int = 100) -> bytes:
     (2_000_000_000, 2000, "sample rate of 2,000,000,000 Hz"),
     (1, 2000, "sample rate of 1 Hz"),
 ])
-def test_a_sound_whose_header_lies_is_refused_quickly(tmp_path: Path, rate: int, frames: int,
-                                                      expected: str) -> None:
+def test_a_sound_whose_header_lies_is_refused(tmp_path: Path, rate: int, frames: int,
+                                              expected: str) -> None:
+    """Refused from its header (how fast: benchmarks/hostile_cost.py, which times it)."""
     (tmp_path / "s.wav").write_bytes(wav_header(rate, frames))
     script = write(tmp_path, SHORT.replace("stages:", "sounds: {s: s.wav}\nstages:"))
-    started = time.monotonic()
     done = voiceguide("check", str(script))
     one_line(done.stderr, done.returncode, 2, expected)
-    assert time.monotonic() - started < 60  # was minutes; the real bound is in the benchmark
 
 
 # ---------------------------------------------------------------------------
@@ -399,15 +371,16 @@ def test_a_killed_build_leaves_no_scratch_folder_behind(tmp_path: Path) -> None:
     process = subprocess.Popen([sys.executable, "-m", "voiceguide", "check",
                                 str(write(tmp_path, long))], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not any(p.name.startswith("voiceguide-") for p in tmp.iterdir()):
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.01)
+    until(lambda: process.poll() is not None
+          or any(p.name.startswith("voiceguide-") for p in tmp.iterdir()),
+          "the check to make its scratch folder")
+    assert process.poll() is None
+    workers = children(process.pid)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
     left = [p for p in tmp.iterdir() if p.name.startswith(scratch.PREFIX)]
     assert left  # the kill left them
-    time.sleep(1)  # the killed build's workers die with it
+    until(lambda: not any(alive(w) for w in workers), "the killed check's workers to end")
     done = voiceguide("build", str(write(tmp_path)), "-o", str(tmp_path / "o.mp3"), env=env)
     assert done.returncode == 0, done.stderr
     assert [p for p in tmp.iterdir() if p.name.startswith(scratch.PREFIX)] == []
@@ -420,22 +393,33 @@ def test_sighup_stops_a_build_like_sigterm(tmp_path: Path) -> None:
     process = subprocess.Popen([sys.executable, "-m", "voiceguide", "build",
                                 str(write(tmp_path, long)), "-o", str(target)],
                                stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".o.mp3.*.tmp")):
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.01)
+    until(lambda: process.poll() is not None or any(
+        p.stat().st_size > 0 for p in tmp_path.glob(".o.mp3.*.tmp")), "the build to write")
+    assert process.poll() is None
     process.send_signal(signal.SIGHUP)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 143 and err.strip() == "voiceguide: terminated"
-    assert target.read_bytes() == b"earlier" and not list(tmp_path.glob(".o.mp3.*"))
+    assert target.read_bytes() == b"earlier"
+    until(lambda: not list(tmp_path.glob(".o.mp3.*")), "the temporary file to go")
 
 
 # ---------------------------------------------------------------------------
 # 4. Cost in proportion to the input
 
 
-def peak_child_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def measured(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run voiceguide; its result and the peak memory (MB) of it and what it waited for,
+    from its own rusage (wait4), not from every child this test process ever had."""
+    process = subprocess.Popen([sys.executable, "-m", "voiceguide", *args], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    out, err = process.stdout.read(), process.stderr.read()  # a few lines at most
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stdout.close()
+    process.stderr.close()
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err), \
+        usage.ru_maxrss / 1024
 
 
 def test_reading_dev_zero_is_bounded() -> None:
@@ -448,9 +432,9 @@ def test_hours_of_silence_in_a_small_file_are_refused(tmp_path: Path) -> None:
                     "-t", "36000", "-c:a", "flac", str(tmp_path / "s.flac")], check=True)
     assert (tmp_path / "s.flac").stat().st_size < 10_000_000
     script = write(tmp_path, SHORT.replace("stages:", "sounds: {s: s.flac}\nstages:"))
-    done = voiceguide("check", str(script))
+    done, peak_mb = measured("check", str(script))
     one_line(done.stderr, done.returncode, 2, "s.flac lasts more than 5 minutes")
-    assert peak_child_rss_mb() < 500
+    assert peak_mb < 500
 
 
 def test_too_much_text_is_refused_before_any_speech(tmp_path: Path) -> None:

@@ -8,16 +8,17 @@ session would be written before a signal could reach it.)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+from waiting import until
 
 pytestmark = pytest.mark.slow
 
@@ -73,9 +74,8 @@ class Builds:
         return found
 
     def wait_until_alone(self) -> list[int]:
-        deadline = time.monotonic() + 30
-        while self.processes() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with contextlib.suppress(AssertionError):
+            until(lambda: not self.processes(), "the build's processes to end", patience=60)
         return self.processes()
 
 
@@ -84,13 +84,11 @@ def leftovers(target: Path) -> list[str]:
 
 
 def wait_for_temp(process: subprocess.Popen[str], target: Path) -> None:
-    """Until the build has started writing (its temporary file exists), then a little more."""
-    deadline = time.monotonic() + TIMEOUT_S
-    while not leftovers(target):
+    """Until the build is writing audio into its temporary file."""
+    def writing() -> bool:
         assert process.poll() is None, process.communicate()[1]
-        assert time.monotonic() < deadline, "the build never started writing"
-        time.sleep(0.01)
-    time.sleep(0.3)
+        return any(p.stat().st_size > 0 for p in target.parent.glob(f".{target.name}.*.tmp"))
+    until(writing, "the build to start writing")
 
 
 @pytest.fixture(scope="module")
@@ -148,10 +146,9 @@ def test_a_killed_build_leaves_no_speech_workers(builds: Builds, tmp_path: Path)
         [sys.executable, "-m", "voiceguide", "check", str(builds.script)], env=cold,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + TIMEOUT_S
-    while len(builds.processes()) < 2:  # the check and at least one worker
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.01)
+    until(lambda: process.poll() is not None or len(builds.processes()) >= 2,
+          "the check and at least one speech worker")
+    assert process.poll() is None
     process.kill()
     process.wait(timeout=TIMEOUT_S)
     assert builds.wait_until_alone() == []
@@ -179,10 +176,9 @@ def test_an_interrupted_natural_voice_leaves_no_worker(tmp_path: Path, signum: i
         [sys.executable, "-m", "voiceguide", "check", str(builds.script)], env=builds.env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + TIMEOUT_S
-    while len(builds.processes()) < 2:  # the check and hibari's worker
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.01)
+    until(lambda: process.poll() is not None or len(builds.processes()) >= 2,
+          "the check and hibari's worker")
+    assert process.poll() is None
     process.send_signal(signum)
     process.wait(timeout=TIMEOUT_S)
     assert process.returncode == (-signal.SIGKILL if signum == signal.SIGKILL else 143)

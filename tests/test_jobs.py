@@ -6,8 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import pytest
+from waiting import alive, children, until
 
 DRILL = """title: {title}
 voices:
@@ -65,25 +67,44 @@ def test_a_bad_script_among_jobs_is_one_located_line(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "drill1.mp3").exists()
 
 
-def test_sigterm_stops_every_job_and_leaves_no_temp_files(tmp_path: Path) -> None:
-    paths = [str(p) for p in scripts(tmp_path, 2)]
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C", "SIGKILL"])
+def test_a_stop_reaches_every_job_and_the_queued_ones_never_start(tmp_path: Path,
+                                                                   how: str) -> None:
+    """Three builds, two at a time: stopped while two are writing, nothing is replaced,
+    the third never starts, no temporary file stays and no worker runs on (after SIGKILL
+    of the main process too: its workers notice and stop)."""
+    paths = [str(p) for p in scripts(tmp_path, 3)]
     long = DRILL.replace("duration: 9", "duration: 3600").replace("countdown: 3", "countdown: 3\n"
                          "    cues:\n      - every: 5\n        say: Keep going.")
     for path in paths:
         Path(path).write_text(long.format(title=Path(path).stem), encoding="utf-8")
-    (tmp_path / "out").mkdir()
-    for name in ("drill0.mp3", "drill1.mp3"):
-        (tmp_path / "out" / name).write_bytes(b"earlier")
+    out = tmp_path / "out"
+    out.mkdir()
+    names = [f"drill{n}.mp3" for n in range(3)]
+    for name in names:
+        (out / name).write_bytes(b"earlier")
     process = subprocess.Popen([sys.executable, "-m", "voiceguide", "build", *paths, "-o",
-                                str(tmp_path / "out"), "-j", "2", "-q"],
+                                str(out), "-j", "2", "-q"],
                                env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "c")},
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not list((tmp_path / "out").glob(".*.tmp")) and time.monotonic() < deadline:
-        time.sleep(0.05)  # until the builds write
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 143, err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["drill0.mp3", "drill1.mp3"]
-    assert all((tmp_path / "out" / n).read_bytes() == b"earlier" for n in ("drill0.mp3",
-                                                                          "drill1.mp3"))
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    until(lambda: len(list(out.glob(".*.tmp"))) == 2 or process.poll() is not None,
+          "both running builds to write their MP3s")
+    assert process.poll() is None, "the builds ended before the stop"
+    workers = children(process.pid)
+    assert len(workers) >= 2
+    if how == "SIGTERM":
+        process.send_signal(signal.SIGTERM)
+    elif how == "Ctrl-C":
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal sends it: to every process
+    else:
+        process.send_signal(signal.SIGKILL)
+    process.wait(timeout=120)  # not its stderr: an orphaned worker would hold that open
+    until(lambda: not any(alive(w) for w in workers), "the workers to stop", patience=60)
+    assert process.stderr is not None
+    err = process.stderr.read()
+    process.stderr.close()
+    assert process.returncode == {"SIGTERM": 143, "Ctrl-C": 130, "SIGKILL": -9}[how], err
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert all((out / name).read_bytes() == b"earlier" for name in names)
+    if how != "SIGKILL":
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err

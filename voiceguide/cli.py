@@ -8,17 +8,14 @@ invalid script or usage, 1 for anything else); Ctrl-C exits 130 and SIGTERM
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import multiprocessing
 import os
 import signal
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +23,17 @@ import click
 
 from voiceguide import __version__, builtins, engines
 from voiceguide.durations import DurationError, clock, parse_duration
-from voiceguide.errors import OutputError, ScriptError, UsageError, VoiceguideError, shown
+from voiceguide.errors import (
+    OutputError,
+    ScriptError,
+    Terminated,
+    UsageError,
+    VoiceguideError,
+    shown,
+)
 
 ALLOW_COMMANDS_ENV = "VOICEGUIDE_ALLOW_COMMANDS"
 PACE_HELP = "Where each duration range resolves: 0 = shortest, 1 = longest."
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived; unwinds like Ctrl-C so temporary files are removed."""
 
 
 class _Group(click.Group):
@@ -318,11 +318,12 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
     targets = [_target(script, output, len(scripts)) for script in scripts]
     _refuse_clashes(scripts, [_build_outputs(t, vtt, split) for t in targets])
     from voiceguide.islands import jobs as cores
+    from voiceguide.jobs import built
 
     jobs = min(jobs or cores(), len(scripts))
     if jobs > 1:
         options.progress = None  # one line cannot show several builds
-    for script, (target, plan) in zip(scripts, _built(scripts, targets, options, jobs, split),
+    for script, (target, plan) in zip(scripts, built(scripts, targets, options, jobs, split),
                                       strict=True):
         if not quiet:
             _warn(plan, script if len(scripts) > 1 else None)
@@ -337,38 +338,6 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
             from voiceguide.split import folder_for
 
             _line(str(folder_for(target) / f"{target.stem}.m3u8"))
-
-
-def _built(scripts: tuple[Path, ...], targets: list[Path], options: Any,
-           jobs: int, split: bool = False) -> Iterator[tuple[Path, Any]]:
-    """(target, plan) for each script, in order, built *jobs* at a time.
-
-    Several at once run in worker processes (each build is a pure function of its
-    script and options; the caches take whole entries only, so builds share them).
-    The first failure stops the builds not yet started; the ones running finish."""
-    from voiceguide import session
-
-    if jobs == 1:
-        for script, target in zip(scripts, targets, strict=True):
-            if options.progress is not None:
-                options.progress.label = f"{script.name}: "
-            yield target, session.build(script, target, options, split=split)
-        return
-    context = multiprocessing.get_context("fork")  # workers keep the signal handlers
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [pool.submit(session.build, script, target, options, None, split)
-                   for script, target in zip(scripts, targets, strict=True)]
-        try:
-            for target, future in zip(targets, futures, strict=True):
-                yield target, future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            if not isinstance(sys.exc_info()[1], VoiceguideError):
-                for process in list(getattr(pool, "_processes", {}).values()):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(process.pid, signal.SIGTERM)  # they remove their temp files
-            raise
 
 
 def _check_format(sample_rate: int, bitrate: str) -> None:
@@ -770,7 +739,14 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title
         _warn(plan, scripts[targets.index(target)])
         _line(str(target))
 
-    done = publish_into(list(scripts), folder, options, wanted, split=split, on_built=built)
+    def waiting() -> None:
+        _line(f"voiceguide: another publish is writing {folder}; waiting for it to finish",
+              err=True)
+
+    done = publish_into(list(scripts), folder, options, wanted, split=split, on_built=built,
+                        on_wait=waiting)
+    for warning in done.warnings:
+        _line(f"warning: {warning}", err=True)
     _line(str(folder / "index.html"))
     if done.feed is not None:
         _line(str(done.feed))

@@ -20,6 +20,10 @@ def shown(text: str) -> str:
     return _HIDDEN.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+class Terminated(BaseException):
+    """SIGTERM (or SIGHUP) arrived; unwinds like Ctrl-C so temporary files are removed."""
+
+
 class VoiceguideError(Exception):
     """Base of every error voiceguide reports as a one-line message."""
 

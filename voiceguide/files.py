@@ -1,5 +1,6 @@
 """Files that appear whole or not at all, for every writer in voiceguide (MP3s,
-transcripts, pictures, feeds, pages, covers).
+transcripts, pictures, feeds, pages, covers); a folder's lock; a stretch of
+work that signals do not cut short.
 
 Everything goes to a temporary file beside the target, fsynced and renamed
 over it, so a reader sees the old file or the new one, never a part. The
@@ -11,10 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import glob
 import os
 import secrets
-from collections.abc import Iterator
+import signal
+import stat
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from voiceguide import scratch
@@ -98,3 +103,50 @@ def _fsync_folder(folder: Path) -> None:
     """Make the rename itself durable; not every file system lets a folder be fsynced."""
     with contextlib.suppress(OSError):
         _fsync(folder)
+
+
+@contextlib.contextmanager
+def locked(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the lock file *path* (made if missing) for the block; while another process
+    holds it, call *on_wait* once and wait. The lock goes with the process, however it
+    ends, so a killed holder never leaves a folder locked."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+                     | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot lock {path}: {exc.strerror}; remove it if it is not "
+                          "a file voiceguide made") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OutputError(f"cannot lock {path}: it is not a regular file; remove it")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)  # a signal still interrupts the wait
+        yield
+    finally:
+        os.close(fd)
+
+
+HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP wait until the block is done, then act as they would
+    have (a few renames that must happen together are never cut in two by them)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: arrived.append(signum))
+                for signum in HELD}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if arrived:
+            signal.raise_signal(arrived[0])

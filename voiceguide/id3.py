@@ -10,7 +10,7 @@ script holds can end a frame early or add one; characters a tag cannot carry
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
 TEXT_FRAMES = {"title": b"TIT2", "artist": b"TPE1", "album": b"TALB", "genre": b"TCON",
@@ -101,3 +101,67 @@ def _frame(name: bytes, body: bytes) -> bytes:
 
 def _syncsafe(value: int) -> bytes:
     return bytes([(value >> 21) & 0x7F, (value >> 14) & 0x7F, (value >> 7) & 0x7F, value & 0x7F])
+
+
+# ---------------------------------------------------------------------------
+# Reading back the tag voiceguide wrote (a published folder whose index is lost)
+
+
+def read(data: bytes) -> dict[str, object] | None:
+    """The title, comment (and its language) and chapters of a tag as ``tag`` writes it
+    (``title``, ``comment``, ``language``, ``chapters`` as (title, start, end) in ms);
+    None when *data* does not start with such a tag."""
+    if len(data) < 10 or data[:4] != b"ID3\x03" or data[5]:
+        return None
+    size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
+    found: dict[str, object] = {"title": "", "comment": "", "language": "eng", "chapters": []}
+    try:
+        for name, body in _frames(data[10 : 10 + size]):
+            if name == b"TIT2":
+                found["title"] = _read_text(body)
+            elif name == b"COMM" and len(body) >= 4:
+                found["language"] = body[1:4].decode("ascii")
+                found["comment"] = _read_text(body[:1] + _after_description(body[0], body[4:]))
+            elif name == b"CHAP":
+                element_end = body.index(b"\0")
+                times = body[element_end + 1 : element_end + 9]
+                titles = [_read_text(b) for n, b in _frames(body[element_end + 17 :])
+                          if n == b"TIT2"]
+                chapters = found["chapters"]
+                assert isinstance(chapters, list)
+                chapters.append((titles[0] if titles else "", int.from_bytes(times[:4], "big"),
+                                 int.from_bytes(times[4:], "big")))
+    except (ValueError, UnicodeDecodeError, IndexError):
+        return None
+    return found
+
+
+def _frames(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    at = 0
+    while at + 10 <= len(data) and data[at : at + 1] != b"\0":
+        size = int.from_bytes(data[at + 4 : at + 8], "big")
+        if at + 10 + size > len(data):
+            raise ValueError("a frame runs past its tag")
+        yield data[at : at + 4], data[at + 10 : at + 10 + size]
+        at += 10 + size
+
+
+def _after_description(encoding: int, rest: bytes) -> bytes:
+    """A comment's text, past its (empty or not) short description."""
+    if encoding == 0:
+        return rest[rest.index(b"\0") + 1 :]
+    for at in range(0, len(rest) - 1, 2):
+        if rest[at : at + 2] == b"\0\0":
+            return rest[at + 2 :]
+    raise ValueError("a comment without its text")
+
+
+def _read_text(body: bytes) -> str:
+    """A text frame's body: Latin-1, or UTF-16 with its byte-order mark."""
+    if not body:
+        return ""
+    if body[0] == 0:
+        return body[1:].split(b"\0", 1)[0].decode("latin-1")
+    if body[0] == 1:
+        return body[1:].decode("utf-16").split("\0", 1)[0]
+    raise ValueError("a text encoding voiceguide does not write")

@@ -13,6 +13,7 @@ is written only when its address is known.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import html
 import json
@@ -110,19 +111,110 @@ def load(folder: Path) -> dict[str, Entry]:
 
 
 def load_all(folder: Path) -> tuple[Channel, dict[str, Entry]]:
-    """The kept channel and the sessions whose MP3 is still there; a damaged index (not a
-    regular file, too large, not JSON, fields of the wrong types) reads as empty."""
+    """The kept channel and the sessions whose MP3 is still there."""
+    index = read_index(folder)
+    return index.channel, index.entries
+
+
+@dataclass
+class Index:
+    """What the index says of a folder."""
+
+    channel: Channel
+    entries: dict[str, Entry]  # the sessions whose MP3 is still there
+    pending: list[str] = field(default_factory=list)  # a commit cut short: see publish.py
+    damaged: bool = False  # unreadable: the entries were read back from the files
+
+
+def read_index(folder: Path) -> Index:
+    """The index of *folder*. A damaged one (not a regular file, too large, not JSON,
+    fields of the wrong types), or none, gives the sessions read back from their files
+    (``read_back``), so no session whose files are there leaves the feed."""
+    path = folder / INDEX
     try:
-        stored = json.loads(_read_regular(folder / INDEX, MAX_INDEX_BYTES).decode("utf-8"))
+        stored = json.loads(_read_regular(path, MAX_INDEX_BYTES).decode("utf-8"))
         found = {}
         for e in stored["sessions"]:
             read = _entry(e)
             found[read.name] = read
+        pending = stored.get("pending", [])
+        if not isinstance(pending, list) or not all(
+                isinstance(p, str) and _plain_name(p) for p in pending):
+            raise TypeError("pending names that are not plain names")
+    except FileNotFoundError:
+        return Index(Channel(), read_back(folder))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return Channel(), {}
-    channel = _channel(stored.get("channel", {}))
-    return channel, {name: e for name, e in found.items()
-                     if (folder / files(name)["mp3"]).is_file()}
+        return Index(Channel(), read_back(folder), damaged=True)
+    return Index(_channel(stored.get("channel", {})),
+                 {name: e for name, e in found.items()
+                  if (folder / files(name)["mp3"]).is_file()}, pending)
+
+
+def read_back(folder: Path, only: str | None = None) -> dict[str, Entry]:
+    """The sessions of *folder* (or just the one named *only*) as their own files tell
+    them, for a folder whose index is lost: each ``NAME.mp3`` whose tag voiceguide wrote
+    (title, description, chapters, language), with its transcript ``NAME.vtt`` and its
+    ``NAME.chapters.json`` beside it."""
+    from voiceguide import id3
+    from voiceguide.words import BY_LANGUAGE
+
+    codes = {w.code: language for language, w in BY_LANGUAGE.items()}
+    found: dict[str, Entry] = {}
+    for mp3 in sorted(folder.glob(f"{glob.escape(only)}.mp3" if only else "*.mp3")):
+        name = mp3.name[: -len(".mp3")]
+        named = files(name)
+        if not _plain_name(mp3.name) or mp3.is_symlink() or not mp3.is_file() \
+                or not all((folder / named[k]).is_file() for k in ("vtt", "chapters")):
+            continue
+        try:
+            data = mp3.read_bytes()
+            tag = id3.read(data)
+            vtt = _read_regular(folder / named["vtt"], MAX_INDEX_BYTES).decode("utf-8")
+        except (OSError, ValueError):
+            continue
+        if tag is None or not tag["chapters"]:
+            continue
+        chapters = tag["chapters"]
+        assert isinstance(chapters, list)
+        covers = [c for c in (f"{name}.cover.png", f"{name}.cover.jpg")
+                  if (folder / c).is_file()]
+        found[name] = Entry(
+            name, str(tag["title"]) or name, str(tag["comment"]), chapters[-1][2],
+            len(data), hashlib.sha256(data).hexdigest(),
+            format_datetime(datetime.fromtimestamp(int(mp3.stat().st_mtime), UTC)),
+            [(t, start) for t, start, _ in chapters], _cues(vtt),
+            covers[0] if covers else "", codes.get(str(tag["language"]), "en"),
+            _playlist(folder / name / f"{name}.m3u8"))
+    return found
+
+
+def _cues(vtt: str) -> list[tuple[int, str]]:
+    """(start ms, text) of each cue of a transcript ``vtt.transcript`` wrote."""
+    found = []
+    for block in vtt.replace("\r\n", "\n").split("\n\n"):
+        lines = block.strip("\n").split("\n")
+        timed = [n for n, line in enumerate(lines) if " --> " in line]
+        if not timed:
+            continue
+        start = lines[timed[0]].split(" --> ")[0].strip()
+        try:
+            h, m, rest = start.split(":")
+            ms = (int(h) * 3600 + int(m) * 60) * 1000 + round(float(rest) * 1000)
+        except ValueError:
+            continue
+        text = " ".join(lines[timed[0] + 1 :])
+        found.append((ms, html.unescape(text)))
+    return found
+
+
+def _playlist(path: Path) -> list[str]:
+    """The stage files an M3U8 beside them lists (those still there), or none."""
+    try:
+        lines = _read_regular(path, MAX_INDEX_BYTES).decode("utf-8").splitlines()
+    except (OSError, ValueError):
+        return []
+    return [line for line in lines if line and not line.startswith("#")
+            and _plain_name(line) and (path.parent / line).is_file()]
 
 
 def _read_regular(path: Path, limit: int) -> bytes:
@@ -175,10 +267,13 @@ def _plain_name(name: str) -> bool:
     return name == Path(name).name and not name.startswith(".") and "\0" not in name
 
 
-def index_bytes(channel: Channel, entries: dict[str, Entry]) -> bytes:
+def index_bytes(channel: Channel, entries: dict[str, Entry],
+                pending: list[str] | None = None) -> bytes:
     ordered = sorted(entries.values(), key=lambda e: e.name)
-    return (json.dumps({"channel": asdict(channel), "sessions": [asdict(e) for e in ordered]},
-                       indent=1, ensure_ascii=False) + "\n").encode()
+    kept: dict[str, Any] = {"channel": asdict(channel), "sessions": [asdict(e) for e in ordered]}
+    if pending:
+        kept["pending"] = pending
+    return (json.dumps(kept, indent=1, ensure_ascii=False) + "\n").encode()
 
 
 # ---------------------------------------------------------------------------

@@ -1,22 +1,37 @@
 """``voiceguide publish``: sessions built into a folder with their feed, page and covers.
 
-A publish builds each script into DIR (with the feed's cover, or the script's
-own, embedded), writes its transcript, chapters and timeline beside it (and
-its stage files with ``split``), then the index, the feed (only where its
-address is known: every URL in it is absolute), the player page with its
-script, style, service worker and manifest, and the cover. What the publisher
-chose for the feed (title, author, email, cover, category, language, base
-URL) is kept in the index for the next publish into DIR.
+A publish builds each script (with the feed's cover, or the script's own,
+embedded), its transcript, chapters and timeline (and its stage files with
+``split``), then writes the index, the feed (only where its address is known:
+every URL in it is absolute), the player page with its script, style, service
+worker and manifest, and the cover. What the publisher chose for the feed
+(title, author, email, cover, category, language, base URL) is kept in the
+index for the next publish into DIR.
+
+Publishing is a transaction. The folder is locked (a second publish waits for
+the first). Everything is built into a hidden staging folder inside DIR, so
+nothing in DIR changes while scripts build, fail or are interrupted. Then the
+commit: the new index, naming the staged files still to move in, is written
+first; the files are renamed into DIR; the index and the feed are written
+again, the move done. Signals wait until the commit is over, and a commit cut
+short by anything else (SIGKILL, a power cut) is carried through by the next
+publish, which finds the staged files named in the index. So after any
+interruption the feed describes exactly the files in DIR, or, until the next
+publish, the files the index says are on their way.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.files import write_atomically
+from voiceguide.files import locked, signals_held, write_atomically
 from voiceguide.phone import cover as covers
 from voiceguide.phone import feed, page
 from voiceguide.phone.timeline import picture
@@ -28,6 +43,11 @@ if TYPE_CHECKING:
 
 GENERATED = "cover.png"  # the cover made from the feed's title
 GIVEN = "cover-own"  # + .png or .jpg: the cover given with --image
+LOCK = ".voiceguide-publish.lock"
+STAGING = ".voiceguide-staging"  # what a publish builds, until its commit
+REPLACED = ".replaced"  # inside STAGING: stage folders moved aside by a commit
+DAMAGED = ("the index {index} was damaged; {count} sessions were read back from their files, "
+           "and the feed's title, author and address are the defaults unless given again")
 NO_ADDRESS = ("no feed.xml was written: its addresses must be absolute. Give --base-url "
               "https://HOST/PATH/ (kept for the next publish), or run voiceguide serve {dir}, "
               "which gives the feed its own address")
@@ -51,37 +71,107 @@ class Published:
     sessions: list[tuple[Path, Plan]]
     feed: Path | None  # None: no address known, see NO_ADDRESS
     note: str | None
-
+    warnings: list[str] = field(default_factory=list)
 
 
 def publish(scripts: list[Path], folder: Path, options: Options, choices: Choices,
-            split: bool = False, on_built: Callable[[Path, Plan], None] | None = None
-            ) -> Published:
-    """Build *scripts* into *folder* and write its feed, page and covers."""
+            split: bool = False, on_built: Callable[[Path, Plan], None] | None = None,
+            on_wait: Callable[[], None] | None = None) -> Published:
+    """Build *scripts* into *folder* and write its feed, page and covers, as one
+    transaction (see above); *on_wait* is called if another publish holds the folder."""
     from voiceguide import session
 
     given = covers.checked(choices.image) if choices.image is not None else None
     feed.check_folder(folder)
-    channel, entries = feed.load_all(folder)
-    changes = {f.name: getattr(choices, f.name) for f in fields(Choices)
-               if f.name != "image" and getattr(choices, f.name) is not None}
-    channel = replace(channel, **changes)
-    image, channel = _feed_cover(folder, channel, given)
-    built: list[tuple[Path, Plan]] = []
-    for script in scripts:
-        name = script.stem
-        target = folder / f"{name}.mp3"
-        plan = session.build(script, target, options, cover=image, split=split)
-        own = _session_cover(folder, name, plan)
-        stages = _stage_files(plan, options.sample_rate, name) if split else []
-        write_extras(plan, folder, name)
-        entries[name] = feed.entry(plan, target, name, entries.get(name), cover=own,
-                                   language=plan.language, stages=stages)
-        built.append((target, plan))
-        if on_built is not None:
+    with locked(folder / LOCK, on_wait):
+        index = _carried_through(folder)
+        warnings = [DAMAGED.format(index=folder / feed.INDEX, count=len(index.entries))
+                    ] if index.damaged else []
+        changes = {f.name: getattr(choices, f.name) for f in fields(Choices)
+                   if f.name != "image" and getattr(choices, f.name) is not None}
+        channel = replace(index.channel, **changes)
+        entries = index.entries
+        staging = folder / STAGING
+        staging.mkdir()
+        try:
+            image, channel = _feed_cover(folder, staging, channel, given)
+            built: list[tuple[Path, Plan]] = []
+            for script in scripts:
+                name = script.stem
+                staged = staging / f"{name}.mp3"
+                plan = session.build(script, staged, options, cover=image, split=split)
+                own = _session_cover(staging, name, plan)
+                stages = _stage_files(plan, options.sample_rate, name) if split else []
+                write_extras(plan, staging, name)
+                entries[name] = feed.entry(plan, staged, name, entries.get(name), cover=own,
+                                           language=plan.language, stages=stages)
+                built.append((folder / f"{name}.mp3", plan))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # nothing in DIR has changed
+            raise
+        written = _commit(folder, channel, entries)  # a commit that fails midway stays staged
+        shutil.rmtree(staging, ignore_errors=True)
+    if on_built is not None:
+        for target, plan in built:
             on_built(target, plan)
-    written = save(folder, channel, entries)
-    return Published(built, written, None if written else NO_ADDRESS.format(dir=folder))
+    return Published(built, written, None if written else NO_ADDRESS.format(dir=folder),
+                     warnings)
+
+
+def _carried_through(folder: Path) -> feed.Index:
+    """The folder's index, after finishing a commit that was cut short (its staged files
+    moved in, its feed written) and removing what an interrupted build staged."""
+    index = feed.read_index(folder)
+    if index.pending:
+        _move_in(folder, index.pending)
+        index = replace(feed.read_index(folder), pending=[])  # now with the moved-in MP3s
+        entries = {name: e if _unchanged(folder, e) else feed.read_back(folder, name)[name]
+                   for name, e in index.entries.items()}
+        index = replace(index, entries=entries)
+        save(folder, index.channel, index.entries)
+    shutil.rmtree(folder / STAGING, ignore_errors=True)
+    if (folder / STAGING).exists() or (folder / STAGING).is_symlink():
+        (folder / STAGING).unlink()  # not a folder voiceguide made: an OSError says why
+    return index
+
+
+def _unchanged(folder: Path, entry: feed.Entry) -> bool:
+    """Whether the session's MP3 is the one *entry* describes."""
+    data = (folder / feed.files(entry.name)["mp3"]).read_bytes()
+    return len(data) == entry.size and hashlib.sha256(data).hexdigest() == entry.guid
+
+
+def _commit(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry]) -> Path | None:
+    """Move what was staged into *folder* and write the index and feed that describe it."""
+    staged = sorted(p.name for p in (folder / STAGING).iterdir())
+    with signals_held():
+        write_atomically(folder / feed.INDEX, feed.index_bytes(channel, entries, staged))
+        _move_in(folder, staged)
+        return save(folder, channel, entries)
+
+
+def _move_in(folder: Path, names: list[str]) -> None:
+    """Rename the staged *names* over their places in *folder* (a stage folder replaces the
+    earlier one whole); names already moved are passed over, so this may run again."""
+    staging = folder / STAGING
+    for name in names:
+        source, target = staging / name, folder / name
+        if not source.exists():
+            continue  # moved in before the commit was cut short
+        if source.is_dir() and target.is_dir() and not target.is_symlink():
+            aside = staging / REPLACED / name
+            aside.parent.mkdir(exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                shutil.rmtree(aside)
+            os.replace(target, aside)
+        os.replace(source, target)
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    shutil.rmtree(staging / REPLACED, ignore_errors=True)
 
 
 def folder_files() -> list[str]:
@@ -99,31 +189,32 @@ def write_extras(plan: Plan, folder: Path, name: str) -> None:
 
 
 def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry]) -> Path | None:
-    """The index, the feed (when its address is known), the page and its files; returns
-    the feed's path, or None when no feed could be written."""
+    """The page and its files, the feed (when its address is known), and last the index
+    (which, written, says the commit is done); returns the feed's path, or None when no
+    feed could be written."""
     ordered = sorted(entries.values(), key=lambda e: e.name)
-    write_atomically(folder / feed.INDEX, feed.index_bytes(channel, entries))
     for name, data in page.assets().items():
         write_atomically(folder / name, data)
     write_atomically(folder / page.MANIFEST, page.manifest(channel, ordered).encode())
     feed_url = feed.url(channel.base_url, feed.FEED) if channel.base_url else None
     write_atomically(folder / feed.PAGE, page.page(ordered, channel, feed_url).encode())
     target = folder / feed.FEED
-    if not channel.base_url:
+    if channel.base_url:
+        write_atomically(target, feed.feed(ordered, channel).encode())
+    else:
         target.unlink(missing_ok=True)  # an older feed.xml with relative URLs must not stay
-        return None
-    write_atomically(target, feed.feed(ordered, channel).encode())
-    return target
+    write_atomically(folder / feed.INDEX, feed.index_bytes(channel, entries))  # the last
+    return target if channel.base_url else None
 
 
-def _feed_cover(folder: Path, channel: feed.Channel,
+def _feed_cover(folder: Path, staging: Path, channel: feed.Channel,
                 given: tuple[bytes, str] | None) -> tuple[bytes, feed.Channel]:
     """The feed's cover: the one given now, else the one given before (if still in the
-    folder), else one made from the feed's title."""
+    folder), else one made from the feed's title; a new one is staged."""
     if given is not None:
         data = given[0]
         name = GIVEN + covers.suffix(data)
-        write_atomically(folder / name, data)
+        write_atomically(staging / name, data)
         return data, replace(channel, image=name)
     if channel.image.startswith(GIVEN) and (folder / channel.image).is_file():
         return (folder / channel.image).read_bytes(), channel
@@ -131,7 +222,7 @@ def _feed_cover(folder: Path, channel: feed.Channel,
     if channel.image == GENERATED and channel.drawn_for == channel.title and drawn.is_file():
         return drawn.read_bytes(), channel  # drawing 3000 px costs a quarter of a second
     data = covers.generated(channel.title)
-    write_atomically(drawn, data)
+    write_atomically(staging / GENERATED, data)
     return data, replace(channel, image=GENERATED, drawn_for=channel.title)
 
 
