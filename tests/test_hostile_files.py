@@ -46,12 +46,18 @@ class Listener:
         self._thread.join()
         self.sock.close()
 
+    def settled(self) -> int:
+        """The connections made, counted once the accepting thread has finished."""
+        self.close()
+        return self.connections
+
 
 @pytest.fixture
 def listener() -> Listener:
     found = Listener()
     yield found
-    found.close()
+    if found._thread.is_alive():
+        found.close()
 
 
 def playlist(segments: list[str]) -> bytes:
@@ -86,7 +92,7 @@ def test_a_disguised_playlist_is_a_located_script_error_and_nothing_connects(
         assert result.exit_code == 2, result.output
         assert result.stderr.strip() == (f"{script}:3:9: sound 'pull': pull.mp3 is not a WAV, "
                                          "FLAC, OGG or MP3 file")
-    assert listener.connections == 0
+    assert listener.settled() == 0
     assert not (hostile / "o.mp3").exists()
 
 
@@ -100,7 +106,7 @@ def test_the_decoder_reads_nothing_but_the_bytes_it_is_given(
             decode_bytes(data, fmt, "pull.mp3")
     with pytest.raises(AudioError, match="unsupported format hls"):
         decode_bytes(data, "hls", "pull.mp3")
-    assert listener.connections == 0
+    assert listener.settled() == 0
 
 
 def test_a_playlist_behind_an_mp3_header_is_not_followed(hostile: Path, listener: Listener) -> None:
@@ -109,7 +115,18 @@ def test_a_playlist_behind_an_mp3_header_is_not_followed(hostile: Path, listener
     disguised.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + (hostile / "pull.mp3").read_bytes())
     with pytest.raises(AudioError):
         decode_file(disguised)
-    assert listener.connections == 0
+    assert listener.settled() == 0
+
+
+def test_the_listener_counts_a_decoder_that_is_allowed_to_fetch(
+    hostile: Path, listener: Listener
+) -> None:
+    """The control for the tests above: the same playlist, with ffmpeg allowed to follow it,
+    does reach the listener, so a count of zero there means nothing connected."""
+    subprocess.run(["ffmpeg", "-v", "quiet", "-protocol_whitelist", "file,http,tcp",
+                    "-f", "hls", "-i", str(hostile / "pull.mp3"), "-f", "null", "-"],
+                   timeout=60, check=False)
+    assert listener.settled() >= 1
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -35,6 +35,17 @@ def drill(stages: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def many_texts(stages: int) -> str:
+    """A drill whose every stage says something of its own: many clips to synthesise."""
+    lines = ["title: Many texts", "voices:", "  coach: {voice: gmw/en-us, rate: 170}",
+             "voice: coach", "stages:"]
+    for i in range(stages):
+        lines += [f"  - name: Part {i + 1}", "    duration: 30",
+                  f"    say: Part {i + 1}. Keep a steady rhythm, let the shoulders drop, and "
+                  f"breathe out slowly over {i + 2} steps while the arms swing back."]
+    return "\n".join(lines) + "\n"
+
+
 class Builds:
     """Runs ``voiceguide build`` processes sharing one speech cache, each tagged to be found."""
 
@@ -140,18 +151,42 @@ def test_after_sigkill_the_previous_file_survives_and_the_next_build_cleans_up(
 
 
 def test_a_killed_build_leaves_no_speech_workers(builds: Builds, tmp_path: Path) -> None:
-    """Killed while synthesising into a cold cache, its workers and their clips go too."""
-    cold = {**builds.env, "XDG_CACHE_HOME": str(tmp_path / "cold")}
+    """Killed while synthesising into a cold cache, its workers go at once; the clips they
+    were making are in no cache entry, and the next run sweeps the scratch folders left."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    cold = {**builds.env, "XDG_CACHE_HOME": str(tmp_path / "cold"), "TMPDIR": str(temp)}
+    script = tmp_path / "many.yaml"
+    script.write_text(many_texts(150), encoding="utf-8")
     process = subprocess.Popen(
-        [sys.executable, "-m", "voiceguide", "check", str(builds.script)], env=cold,
+        [sys.executable, "-m", "voiceguide", "check", str(script)], env=cold,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    until(lambda: process.poll() is not None or len(builds.processes()) >= 2,
-          "the check and at least one speech worker")
+    until(lambda: process.poll() is not None or (
+        len(builds.processes()) >= 2 and any(temp.glob("voiceguide-*/*.wav"))),
+        "the check, a speech worker and a clip it is making")
     assert process.poll() is None
     process.kill()
     process.wait(timeout=TIMEOUT_S)
     assert builds.wait_until_alone() == []
+    assert_whole_cache(tmp_path / "cold")
+    other = tmp_path / "other.yaml"
+    other.write_text("title: Other\nstages: [{name: A, duration: 5, say: Something new.}]\n",
+                     encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "voiceguide", "check", str(other)], env=cold,
+                   check=True, capture_output=True, timeout=TIMEOUT_S)
+    assert [p.name for p in temp.glob("voiceguide-*")] == []  # the scratch folders
+
+
+def assert_whole_cache(root: Path) -> None:
+    """No half-written clip is left in the cache, and every clip in it reads back whole."""
+    from voiceguide.speech.cache import SpeechCache
+
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert [p.name for p in files if p.name.startswith(".")] == []
+    cache = SpeechCache(root / "voiceguide")
+    for entry in cache.entries():
+        assert cache.get(entry.name.removesuffix(entry.suffix)) is not None, entry
 
 
 def test_two_builds_to_one_target_leave_one_whole_file(

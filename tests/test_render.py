@@ -146,11 +146,15 @@ def test_loudness_and_true_peak_as_heard_on_two_earbuds(session: dict) -> None:
     assert peak <= -1.0
 
 
-def test_a_rebuild_is_byte_identical(session: dict, clips: ClipStore) -> None:
-    again = session["folder"] / "again.mp3"
+def test_a_rebuild_is_byte_identical(session: dict, tmp_path: Path) -> None:
+    """From nothing kept: speech synthesised again into a new folder, sounds decoded again."""
+    fresh = EspeakSpeech(tmp_path / "speech")
+    fresh.folder.mkdir()
+    again = tmp_path / "again.mp3"
     plan = session["plan"]
-    write_mp3(render(plan, clips, RATE), again, sample_rate=RATE, bitrate="96k", tags=TAGS,
-              chapters=plan.chapters)  # fmt: skip
+    write_mp3(render(plan, ClipStore(fresh, SoundLibrary(), RATE), RATE), again,
+              sample_rate=RATE, bitrate="96k", tags=TAGS, chapters=plan.chapters)
+    assert fresh.calls > 0  # the speech was made again, not reused
     assert again.read_bytes() == session["mp3"].read_bytes()
 
 

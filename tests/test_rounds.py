@@ -154,6 +154,26 @@ def test_a_problem_in_every_round_is_reported_once_naming_the_stages() -> None:
         "3.0 s but the stage has 2.0 s before its end"]
 
 
+def test_a_cue_that_fits_in_no_round_is_one_line_with_its_worst_round() -> None:
+    """Round 4's {next} is longer, so its numbers differ from rounds 1-3: still one line,
+    naming every stage, with the worst round's figures (spec 7.5)."""
+    with pytest.raises(ScriptError) as raised:
+        plan_of(HEADER + """stages:
+  - repeat: 4
+    stages:
+      - name: Run
+        duration: 20
+        cues:
+          - at: 19.5
+            say: Soon {next} now.
+  - name: Cool down easy and slowly
+    duration: 10
+""")
+    assert [str(p) for p in raised.value.problems] == [
+        "drill.yaml:11:13: stages 1, 2, 3 and 4 'Run', cue 1 (at 0:19.5) due at 0:19.5: "
+        "needs 1.4 s but has 0.5 s before its end"]
+
+
 def test_limits_are_located_at_the_outermost_block() -> None:
     with pytest.raises(ScriptError) as raised:
         plan_of(HEADER + "stages:\n  - repeat: 100\n    stages:\n      - repeat: 100\n"

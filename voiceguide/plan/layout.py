@@ -84,7 +84,7 @@ class _Timeline:
     events: list[Event] = field(default_factory=list)
     chapters: list[Chapter] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    found: list[_Found] = field(default_factory=list)  # the problems, before merging rounds
     warned: set[int] = field(default_factory=set)  # the stages the warnings are about
     spoken: set[str] = field(default_factory=set)  # every text as placeholders made it
     spoken_chars: int = 0
@@ -105,8 +105,10 @@ class _Timeline:
     def words(self, ms: int) -> str:
         return duration_in_words(ms, self.script.language)
 
-    def problem(self, loc: Loc, message: str) -> None:
-        self.problems.append(Problem(self.script.filename, loc.line, loc.column, message))
+    def problem(self, loc: Loc, stage: Stage, kind: str, detail: str, over: int = 0) -> None:
+        """A problem of *kind* at *loc* in *stage*: *detail* is what follows the stage's
+        label; *over* how far past its room (ms), to show a block's worst round."""
+        self.found.append(_Found(loc, stage.number, stage.name, kind, detail, over))
 
     def sound(self, name: str, start: int, stage: int | None) -> int:
         end = start + self.clips.sound_ms(name)
@@ -174,8 +176,8 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
     paces = stage_paces(script, settings, pace)
     lengths = stage_lengths(script, paces)
     line, duration = _lay_out(script, settings, clips, lengths)
-    if line.problems:
-        raise ScriptError(line.problems)
+    if line.found:
+        raise ScriptError(merge_rounds(line.script.filename, line.found))
     timings = tuple(
         StageTiming(s.number, s.title(script.language), s.duration[0], s.duration[1], p, n,
                     (s.block_loc.line, s.block_loc.column) if s.block_loc else None)
@@ -252,7 +254,6 @@ def _lay_out(script: Script, settings: Settings, clips: ClipLengths,
         line.chapters.append(Chapter(stage.title(line.script.language), cursor, cursor + length,
                                      stage.number))
         cursor += length
-    line.problems = merge_rounds(line.problems)
     return line, _lay_out_finish(line, default, cursor)
 
 
@@ -285,10 +286,10 @@ def _lay_out_stage(line: _Timeline, stage: Stage, start: int, length: int) -> No
     end = start + length
     limit = end - stage.countdown * 1000
     voice = resolve_voice(script, line.settings, stage.voice)
-    label = f"stage {stage.number} '{stage.name}'"
     if limit <= start:
-        line.problem(stage.duration_loc, f"{label}: a countdown of {stage.countdown} needs a "
-                     f"stage longer than {stage.countdown} s, the stage has {seconds_text(length)}")
+        line.problem(stage.duration_loc, stage, "countdown", f": a countdown of "
+                     f"{stage.countdown} needs a stage longer than {stage.countdown} s, the "
+                     f"stage has {seconds_text(length)}", stage.countdown * 1000 - length)
         return
 
     busy = start
@@ -307,8 +308,8 @@ def _lay_out_stage(line: _Timeline, stage: Stage, start: int, length: int) -> No
     if busy > limit:
         before = "its countdown" if stage.countdown else "its end"
         needs, has = needs_and_has(busy - start, limit - start)
-        line.problem(stage.loc, f"{label}: the start (sound, announcement and say) needs "
-                     f"{needs} but the stage has {has} before {before}")
+        line.problem(stage.loc, stage, "start", f": the start (sound, announcement and say) "
+                     f"needs {needs} but the stage has {has} before {before}", busy - limit)
         return
     _lay_out_cues(line, stage, voice, start, length, busy, limit)
     _lay_out_countdown(line, stage, voice, end)
@@ -324,7 +325,7 @@ class _Occurrence:
 def _occurrences(line: _Timeline, stage: Stage, start: int, length: int) -> list[_Occurrence]:
     found: list[_Occurrence] = []
     for cue in stage.cues:
-        where = f"stage {stage.number} '{stage.name}', {cue.describe()}"
+        where = f", {cue.describe()}"
         if cue.kind == "at":
             assert cue.at is not None
             offsets = [cue.at.resolve(length)]
@@ -332,11 +333,11 @@ def _occurrences(line: _Timeline, stage: Stage, start: int, length: int) -> list
             assert cue.before_end_ms is not None
             offsets = [length - cue.before_end_ms]
         else:
-            offsets = _every_offsets(line, cue, length, where)
+            offsets = _every_offsets(line, stage, cue, length, where)
         for i, offset in enumerate(offsets):
             if offset < 0 or offset >= length:
-                line.problem(cue.loc, f"{where}: falls at {clock(offset)}, outside the stage "
-                             f"(0:00 to {clock(length)})")
+                line.problem(cue.loc, stage, "outside", f"{where}: falls at {clock(offset)}, "
+                             f"outside the stage (0:00 to {clock(length)})")
                 continue
             following = offsets[i + 1] + start if i + 1 < len(offsets) else None
             found.append(_Occurrence(start + offset, cue, following))
@@ -369,15 +370,17 @@ def check_event_count(script: Script, lengths: list[int]) -> None:
                     "that many: repeat less often, or fewer rounds?")])
 
 
-def _every_offsets(line: _Timeline, cue: Cue, length: int, where: str) -> list[int]:
+def _every_offsets(line: _Timeline, stage: Stage, cue: Cue, length: int,
+                   where: str) -> list[int]:
     assert cue.every_ms is not None
     first, last, count = _every_span(cue, length)
     if first > last:
-        line.problem(cue.loc, f"{where}: 'from' {clock(first)} is after 'until' {clock(last)}")
+        line.problem(cue.loc, stage, "order",
+                     f"{where}: 'from' {clock(first)} is after 'until' {clock(last)}")
         return []
     if count > MAX_OCCURRENCES:
-        line.problem(cue.loc, f"{where}: repeats {count:,} times; at most "
-                     f"{MAX_OCCURRENCES:,} per cue")
+        line.problem(cue.loc, stage, "repeats", f"{where}: repeats {count:,} times; at most "
+                     f"{MAX_OCCURRENCES:,} per cue", count)
         return []
     return [first + i * cue.every_ms for i in range(count) if first + i * cue.every_ms < length]
 
@@ -392,8 +395,8 @@ def _lay_out_cues(line: _Timeline, stage: Stage, stage_voice: Voice, start: int,
         begin = occurrence.due if busy <= occurrence.due else busy + CUE_WAIT_MS
         at = occurrence.due - start
         finish = _lay_out_cue(line.scratch(), stage, cue, voice, begin, length, at)
-        where = (f"stage {stage.number} '{stage.name}', {cue.describe()} due at "
-                 f"{clock(occurrence.due - start)}")
+        label = f"stage {stage.number} '{stage.name}'"
+        where = f"{label}, {cue.describe()} due at {clock(occurrence.due - start)}"
         if cue.kind == "every":
             if occurrence.next_due is not None and begin >= occurrence.next_due:
                 line.warn(stage.number, f"{where}: dropped, speech runs until the next "
@@ -406,7 +409,8 @@ def _lay_out_cues(line: _Timeline, stage: Stage, stage_voice: Voice, start: int,
                 continue
         elif finish > limit:
             needs, has = needs_and_has(finish - begin, max(0, limit - begin))
-            line.problem(cue.loc, f"{where}: needs {needs} but has {has} before {before}")
+            line.problem(cue.loc, stage, "cue", f"{where[len(label):]}: needs {needs} but has "
+                         f"{has} before {before}", finish - limit)
             continue
         if begin != occurrence.due:
             line.warn(stage.number, f"{where}: waits {seconds_text(begin - occurrence.due)} "
@@ -430,7 +434,7 @@ def _lay_out_countdown(line: _Timeline, stage: Stage, voice: Voice, end: int) ->
     if sound is not None:
         clip = line.clips.sound_ms(sound) if stage.countdown else 0
         if clip > 1000:
-            line.problem(stage.loc, f"stage {stage.number} '{stage.name}': countdown sound "
+            line.problem(stage.loc, stage, "countdown sound", ": countdown sound "
                          f"'{sound}' lasts {seconds_text(clip)} but has 1.0 s between counts")
             return
         for n in range(stage.countdown, 0, -1):
@@ -440,7 +444,7 @@ def _lay_out_countdown(line: _Timeline, stage: Stage, voice: Voice, end: int) ->
         word = countdown_word(n, line.script.language)
         clip = line.clips.speech_ms(voice.request(word))
         if clip > 1000:
-            line.problem(stage.loc, f"stage {stage.number} '{stage.name}': countdown number "
+            line.problem(stage.loc, stage, "countdown word", ": countdown number "
                          f"'{word}' needs {seconds_text(clip)} but has 1.0 s; use a faster rate")
             return
     for n in range(stage.countdown, 0, -1):
@@ -466,24 +470,30 @@ def _fixed_ms(script: Script, settings: Settings, clips: ClipLengths) -> int:
     return _lay_out_intro(scratch, default) + _lay_out_finish(scratch, default, 0)
 
 
-_STAGE_LABEL = re.compile(r"^stage (\d+) ")
+@dataclass(frozen=True)
+class _Found:
+    """A problem found while laying out one stage, before the rounds are merged."""
+
+    loc: Loc
+    stage: int  # its number after expansion
+    name: str
+    kind: str  # what went wrong, whatever the numbers: one line per kind and place
+    detail: str  # what follows "stage N 'NAME'"
+    over: int  # how far past its room, in ms (the worst round's detail is shown)
 
 
-def merge_rounds(problems: list[Problem]) -> list[Problem]:
-    """A problem that recurs in several rounds of a block, once: at its line, naming every
-    stage it happens in (``stages 2, 4 and 6 'Walk back': ...``)."""
-    groups: dict[tuple[str, int, int, str], list[str]] = {}
-    for problem in problems:
-        label = _STAGE_LABEL.match(problem.message)
-        shape = _STAGE_LABEL.sub("stage # ", problem.message) if label else problem.message
-        groups.setdefault((problem.file, problem.line, problem.column, shape), []).append(
-            label.group(1) if label else "")
+def merge_rounds(filename: str, found: list[_Found]) -> list[Problem]:
+    """A problem that recurs in several rounds of a block, once (spec 7.5): at its line,
+    naming every stage it happens in (``stages 2, 4 and 6 'Walk back': ...``), with the
+    detail of the round it is worst in."""
+    groups: dict[tuple[int, int, str], list[_Found]] = {}
+    for one in found:
+        groups.setdefault((one.loc.line, one.loc.column, one.kind), []).append(one)
     merged = []
-    for (file, line, column, shape), numbers in groups.items():
-        if len(numbers) > 1 and shape.startswith("stage # "):
-            listed = ", ".join(numbers[:-1]) + " and " + numbers[-1]
-            shape = shape.replace("stage # ", f"stages {listed} ", 1)
-        elif shape.startswith("stage # "):
-            shape = shape.replace("stage # ", f"stage {numbers[0]} ", 1)
-        merged.append(Problem(file, line, column, shape))
+    for (line, column, _), same in groups.items():
+        numbers = sorted({one.stage for one in same})
+        worst = max(same, key=lambda one: one.over)  # the first of the worst
+        listed = f"stage {numbers[0]}" if len(numbers) == 1 else \
+            "stages " + ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
+        merged.append(Problem(filename, line, column, f"{listed} '{worst.name}'{worst.detail}"))
     return merged
