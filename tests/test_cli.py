@@ -59,6 +59,33 @@ def test_check_reports_located_errors_and_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", [["plan"], ["plan", "--json"], ["build"], ["publish"]])
+def test_every_command_that_reads_a_script_reports_its_errors_located(
+        tmp_path: Path, command: list[str]) -> None:
+    """The same lines, exit 2, and nothing written, whichever command read the script."""
+    path = write(tmp_path, SHORT.replace("duration: 8..12", "duratoin: 8..12").replace(
+        "rate: 170", "rate: fast"))
+    out_dir = tmp_path / "out"
+    extra = {"build": ["-o", str(out_dir)], "publish": ["--to", str(out_dir)]}.get(command[0], [])
+    code, out, err = run(*command, str(path), *extra)
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        f"{path}:3:35: rate (words per minute) must be a number, got 'fast'",
+        f"{path}:6:5: missing required key 'duration'",
+        f"{path}:7:5: unknown key 'duratoin' in a stage; did you mean 'duration'?",
+    ]
+    assert not out_dir.exists() and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_a_publish_whose_script_does_not_fit_its_time_leaves_no_folder(tmp_path: Path) -> None:
+    """A problem found only when the speech is timed, after the folder was made for it."""
+    path = write(tmp_path, "title: T\nvoice: gmw/en-us\nstages:\n  - name: A\n    duration: 1\n"
+                 "    say: far too many words for a stage of a single second, whatever the pace\n")
+    code, out, err = run("publish", str(path), "--to", str(tmp_path / "out"))
+    assert code == 2 and err.startswith(f"{path}:4:5: stage 1 'A': the start"), err
+    assert not (tmp_path / "out").exists()
+
+
 def test_unknown_voice_is_a_script_error(tmp_path: Path) -> None:
     path = write(tmp_path, SHORT.replace("gmw/en-us", "gmw/en-uss"))
     code, _, err = run("check", str(path))

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import unicodedata
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -285,14 +286,31 @@ def test_a_script_cannot_run_programs_without_the_users_consent(tmp_path: Path) 
     assert code == 1 and marker.exists()  # allowed: it ran (and failed, as written)
 
 
+def _title_and_name(quoted: str) -> bytes:
+    return f"title: {quoted}\nstages:\n  - name: {quoted}\n    duration: 5\n".encode()
+
+
+WRITABLE = st.characters(categories=["L", "M", "N", "P", "S", "Zs"])  # no controls or surrogates
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.text(max_size=40))
-def test_any_text_in_any_field_is_accepted_as_written_or_refused(text: str) -> None:
-    quoted = json.dumps(text)  # a JSON string is a YAML double-quoted scalar, escapes and all
-    source = f"title: {quoted}\nstages:\n  - name: {quoted}\n    duration: 5\n"
+@given(st.text(WRITABLE, min_size=1, max_size=40).filter(str.strip))
+def test_any_writable_text_in_any_field_is_kept_as_written(text: str) -> None:
+    """Letters, marks, digits, punctuation, symbols and spaces of any script: every example
+    is accepted and comes back exactly as written (bar the spaces around it)."""
+    script = parse_script(_title_and_name(json.dumps(text, ensure_ascii=False)), Path("d.yaml"))
+    assert script.title == text.strip() == script.stages[0].name
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=40).filter(lambda t: any(unicodedata.category(c)[0] == "C" for c in t)))
+def test_text_with_control_or_unpaired_characters_is_refused_in_one_clean_line(text: str) -> None:
+    """Every example holds a control, format, surrogate or unassigned character (escaped as
+    YAML allows): it is kept, or refused at its line in one line that shows no control."""
     try:
-        script = parse_script(source.encode(), Path("drill.yaml"))
+        script = parse_script(_title_and_name(json.dumps(text)), Path("d.yaml"))
     except ScriptError as exc:
+        assert exc.problems and all(p.line in (1, 3) for p in exc.problems)
         assert all("\n" not in str(p) and "\x1b" not in str(p) for p in exc.problems)
         return
     assert script.title == text.strip() == script.stages[0].name

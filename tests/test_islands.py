@@ -154,6 +154,20 @@ def test_cache_state_and_threads_never_change_the_bytes(tmp_path: Path) -> None:
     assert cold.read_bytes() == warm.read_bytes() == single.read_bytes()
 
 
+def test_a_new_encoder_version_encodes_every_island_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Islands kept by another lameenc are never spliced into a file this one writes."""
+    import voiceguide.islands as islands
+
+    cache = SpeechCache(tmp_path / "cache", subfolder="islands")
+    pcm = session()
+    write(tmp_path / "old.mp3", pcm, cache=cache)
+    newer = f"{islands.encoder_version()}.post1"
+    monkeypatch.setattr(islands, "encoder_version", lambda: newer)
+    again = write(tmp_path / "new.mp3", pcm, cache=cache)
+    assert (again.encoded, again.reused) == (4, 0)
+
+
 def test_an_edit_encodes_only_the_island_it_touched(tmp_path: Path) -> None:
     cache = SpeechCache(tmp_path / "cache", subfolder="islands")
     write(tmp_path / "a.mp3", session(), cache=cache)

@@ -281,3 +281,29 @@ def test_short_sessions_with_music_build_on_a_cold_cache(tmp_path: Path, seconds
     assert (tmp_path / "cold.mp3").read_bytes() == (tmp_path / "warm.mp3").read_bytes()
     for tool in ("ffmpeg", "mpg123"):
         assert len(decoded(tmp_path / "cold.mp3", tool)) == render.to_sample(cold.duration_ms, RATE)
+
+
+@pytest.mark.parametrize("change", ["lameenc", "numpy", "voiceguide"])
+def test_a_new_version_of_what_makes_the_audio_uses_nothing_kept_by_the_old(
+        folder: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """Kept pieces and levels are made again after an upgrade of the encoder (lameenc), of
+    numpy (the levels' FFTs) or of voiceguide (the mix), never spliced from the old cache."""
+    from voiceguide import islands
+    from voiceguide import pieces as pieces_module
+
+    counts = Counts(monkeypatch)
+    first = built(folder, "a.mp3")
+    made, stretches = counts.encoded, counts.measured
+    counts.reset()
+    if change == "lameenc":
+        newer = f"{islands.encoder_version()}.post1"
+        monkeypatch.setattr(islands, "encoder_version", lambda: newer)
+        monkeypatch.setattr(pieces_module, "encoder_version", lambda: newer)
+    elif change == "numpy":
+        monkeypatch.setattr(np, "__version__", f"{np.__version__}.post1")
+    else:
+        monkeypatch.setattr(pieces_module, "__version__", f"{pieces_module.__version__}.post1")
+    assert built(folder, "b.mp3") == first  # the same bytes, made again
+    assert counts.encoded == made
+    if change != "lameenc":  # the encoder does not change the levels
+        assert counts.measured == stretches

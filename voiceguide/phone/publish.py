@@ -82,7 +82,26 @@ def publish(scripts: list[Path], folder: Path, options: Options, choices: Choice
     from voiceguide import session
 
     given = covers.checked(choices.image) if choices.image is not None else None
+    for script in scripts:  # the scripts' own errors, before anything is made
+        session.open_session(script, options)
+    made = not folder.exists()
     feed.check_folder(folder)
+    try:
+        return _publish(scripts, folder, options, choices, given, split, on_built, on_wait)
+    except BaseException:
+        if made:  # nothing was published: the folder this publish made goes too
+            with contextlib.suppress(OSError):
+                (folder / LOCK).unlink()
+                folder.rmdir()
+        raise
+
+
+def _publish(scripts: list[Path], folder: Path, options: Options, choices: Choices,
+             given: tuple[bytes, str] | None, split: bool,
+             on_built: Callable[[Path, Plan], None] | None,
+             on_wait: Callable[[], None] | None) -> Published:
+    from voiceguide import session
+
     with locked(folder / LOCK, on_wait):
         index = _carried_through(folder)
         warnings = [DAMAGED.format(index=folder / feed.INDEX, count=len(index.entries))
