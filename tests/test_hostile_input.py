@@ -111,6 +111,47 @@ def test_out_of_memory_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     one_line(err, code, 1, "out of memory", "raise the memory limit")
 
 
+def limited_run(megabytes: int, *args: str, env: dict[str, str]) -> tuple[int, str]:
+    """voiceguide in a process whose address space is limited, as ``ulimit -v`` does."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, megabytes * 2**20))
+
+    done = subprocess.run([sys.executable, "-m", "voiceguide", *args], preexec_fn=limit,
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    return done.returncode, done.stderr
+
+
+def test_a_memory_limit_too_small_to_start_is_one_line_before_any_work(tmp_path: Path) -> None:
+    from voiceguide.cli import MIN_MEMORY_MB
+
+    script = write(tmp_path)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    code, err = limited_run(120, "build", str(script), "-o", str(tmp_path / "a.mp3"), env=env)
+    one_line(err, code, 1, f"needs at least {MIN_MEMORY_MB} MB", "limit of 120 MB")
+    assert not (tmp_path / "a.mp3").exists() and not (tmp_path / "cache").exists()
+    # and that much is enough for a build with espeak-ng, from a cold cache
+    code, err = limited_run(MIN_MEMORY_MB, "build", str(script), "--engine", "espeak-ng",
+                            "-o", str(tmp_path / "b.mp3"), env=env)
+    assert code == 0, err
+    assert (tmp_path / "b.mp3").stat().st_size > 0
+
+
+def test_a_natural_voice_short_of_memory_is_one_line(tmp_path: Path) -> None:
+    """hibari's model does not fit in the least voiceguide starts with: the worker's
+    failure is the machine's one line, not a clip that 'could not be spoken'."""
+    from voiceguide.cli import MIN_MEMORY_MB
+
+    script = write(tmp_path, "title: T\nvoices: {c: {engine: hibari, voice: heart}}\nvoice: c\n"
+                   "stages: [{name: A, duration: 5, say: Steady now.}]\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    code, err = limited_run(MIN_MEMORY_MB, "build", str(script), "-o", str(tmp_path / "a.mp3"),
+                            env=env)
+    one_line(err, code, 1, "out of memory", "raise the memory limit")
+    assert not (tmp_path / "a.mp3").exists()
+
+
 def test_publish_refuses_a_script_name_that_is_not_utf8(tmp_path: Path) -> None:
     name = os.fsdecode(b"bad\xff.yaml")
     script = write(tmp_path, name=name)

@@ -29,10 +29,15 @@ from voiceguide.errors import (
     Terminated,
     UsageError,
     VoiceguideError,
+    memory_limit_mb,
+    out_of_memory,
     shown,
 )
 
 ALLOW_COMMANDS_ENV = "VOICEGUIDE_ALLOW_COMMANDS"
+MIN_MEMORY_MB = 256  # a build with espeak-ng, measured: 180 MB of address space (2 cores)
+OUT_OF_MEMORY = ("voiceguide: out of memory; close other programs, or raise the memory limit "
+                 "(ulimit -v) this command runs under")
 PACE_HELP = "Where each duration range resolves: 0 = shortest, 1 = longest."
 
 
@@ -44,6 +49,15 @@ class _Group(click.Group):
             signal.signal(signum, _on_sigterm)
         if hasattr(signal, "SIGXFSZ"):  # over a file-size limit, a write fails like a full disk
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        # One BLAS thread: voiceguide runs its own work on every core, and OpenBLAS's own
+        # threads would only reserve memory (and end the process when they cannot).
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        limit = memory_limit_mb()
+        if limit is not None and limit < MIN_MEMORY_MB:
+            _line(f"voiceguide: needs at least {MIN_MEMORY_MB} MB of memory to start, and this "
+                  f"command runs under a limit of {limit} MB (ulimit -v): raise the limit",
+                  err=True)
+            ctx.exit(1)
         try:
             return super().invoke(ctx)
         except ScriptError as exc:
@@ -71,11 +85,17 @@ class _Group(click.Group):
             _line(f"voiceguide: {exc.strerror or exc}{where}; check the disk and the folders "
                   "voiceguide writes to", err=True)
             ctx.exit(1)
+        except (ImportError, RuntimeError) as exc:
+            # under a memory limit, a library that cannot map itself fails to import, and a
+            # thread that cannot get its stack fails to start: the machine, not a bug
+            if not out_of_memory(exc) or (ctx.obj and ctx.obj.get("debug")):
+                raise
+            _line(OUT_OF_MEMORY, err=True)
+            ctx.exit(1)
         except MemoryError:  # the machine, or a limit set on it (ulimit -v, a container)
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            _line("voiceguide: out of memory; close other programs, or raise the memory limit "
-                  "(ulimit -v) this command runs under", err=True)
+            _line(OUT_OF_MEMORY, err=True)
             ctx.exit(1)
         except Exception as exc:  # a bug: one line by default, the traceback with --debug
             if ctx.obj and ctx.obj.get("debug"):

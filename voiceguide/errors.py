@@ -75,3 +75,19 @@ class UsageError(VoiceguideError):
     """A command-line choice cannot work (e.g. an unknown voice id); exit 2."""
 
     exit_code = 2
+
+
+def memory_limit_mb() -> int | None:
+    """The address-space limit this process runs under (ulimit -v), or None."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY else soft // 2**20
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """Whether *err* is memory running out: a MemoryError, or, under a memory limit
+    (ulimit -v), a library that could not map itself or a thread that got no stack."""
+    if isinstance(err, MemoryError):
+        return True
+    return memory_limit_mb() is not None and isinstance(err, (ImportError, RuntimeError))

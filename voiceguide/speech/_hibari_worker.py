@@ -26,6 +26,7 @@ from typing import IO, Any
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
 
+from voiceguide.errors import out_of_memory  # noqa: E402
 from voiceguide.speech._worker import die_with_parent, private_stdout  # noqa: E402
 
 SEED = 0  # the noise component of every clip
@@ -60,6 +61,8 @@ def serve(channel: IO[str]) -> None:
             answer = speak(models, json.loads(line))
         except Exception as err:  # reported to the parent, which names the clip
             answer = {"error": f"{type(err).__name__}: {err}"}
+            if out_of_memory(err):
+                answer["memory"] = True  # the parent reports the machine, not the clip
         channel.write(json.dumps(answer) + "\n")
 
 

@@ -166,6 +166,8 @@ class HibariEngine(Engine):
         except WorkerFailure as failure:
             raise EngineError(f"hibari could not speak {shorten(request.text)!r} ({failure}); "
                               "try again, or choose another engine with --engine") from failure
+        if answer.get("memory"):
+            raise MemoryError(answer["error"])
         if "error" in answer:
             raise EngineError(f"hibari could not speak {shorten(request.text)!r}: "
                               f"{answer['error']}")
