@@ -85,13 +85,6 @@ class _Group(click.Group):
             _line(f"voiceguide: {exc.strerror or exc}{where}; check the disk and the folders "
                   "voiceguide writes to", err=True)
             ctx.exit(1)
-        except (ImportError, RuntimeError) as exc:
-            # under a memory limit, a library that cannot map itself fails to import, and a
-            # thread that cannot get its stack fails to start: the machine, not a bug
-            if not out_of_memory(exc) or (ctx.obj and ctx.obj.get("debug")):
-                raise
-            _line(OUT_OF_MEMORY, err=True)
-            ctx.exit(1)
         except MemoryError:  # the machine, or a limit set on it (ulimit -v, a container)
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -100,6 +93,11 @@ class _Group(click.Group):
         except Exception as exc:  # a bug: one line by default, the traceback with --debug
             if ctx.obj and ctx.obj.get("debug"):
                 raise
+            if out_of_memory(exc):
+                # under a memory limit, a library that cannot map itself fails to import and
+                # a thread without a stack fails to start: the machine, not a bug
+                _line(OUT_OF_MEMORY, err=True)
+                ctx.exit(1)
             _line(f"voiceguide: internal error ({type(exc).__name__}: {exc}); run again "
                        "with --debug for the traceback and please report it", err=True)
             ctx.exit(1)
