@@ -75,6 +75,16 @@ def cases(folder: Path) -> dict[str, Path]:
     script("one bad stage through 1,200 aliases", body=(
         "title: T\nx: &b {name: X, duration: -5, cues: [{at: 1, sayy: x}]}\nstages:\n"
         + blocks))
+    laughs = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n"
+        for i in range(9))
+    script("a YAML bomb: 9 levels of aliases", body=laughs + SCRIPT.format(extra=""))
+    script("10,000 stages of one second", body="title: T\nstages:\n" + "".join(
+        f"  - {{name: S{n}, duration: 1}}\n" for n in range(10_000)))
+    script("a 10 MB title on one line", body="title: " + "a" * 10_000_000
+           + "\nstages: [{name: A, duration: 5}]\n")
+    script("nested 5,000 deep", body="title: T\nx: " + "[" * 5000 + "]" * 5000
+           + "\nstages: [{name: A, duration: 5}]\n")
     return made
 
 
