@@ -92,7 +92,7 @@ def test_damaging_every_entry_and_rebuilding_gives_the_same_bytes(
 
 
 def _verified(entry: Path) -> bool:
-    from voiceguide.speech.cache import _verified as check
+    from voiceguide.store import _verified as check
 
     return check(entry.read_bytes(), entry.stem) is not None
 

@@ -30,7 +30,7 @@ from voiceguide.errors import ScriptError
 from voiceguide.mp3 import write_mp3
 from voiceguide.plan import Chapter
 from voiceguide.script import parse_script
-from voiceguide.speech.cache import SpeechCache
+from voiceguide.store import Entries
 
 SHORT = "title: T\nstages:\n  - name: A\n    duration: 5\n    say: Go.\n"
 
@@ -511,7 +511,7 @@ def test_too_much_text_is_refused_before_any_speech(tmp_path: Path) -> None:
 
 
 def test_a_swapped_cache_entry_is_remade(tmp_path: Path) -> None:
-    cache = SpeechCache(tmp_path)
+    cache = Entries(tmp_path / "speech")
     cache.put("a" * 64, b"clip for a")
     cache.put("b" * 64, b"clip for b")
     entry_a = cache.folder / "aa" / ("a" * 64 + ".clip")

@@ -180,11 +180,11 @@ def test_a_killed_build_leaves_no_speech_workers(builds: Builds, tmp_path: Path)
 
 def assert_whole_cache(root: Path) -> None:
     """No half-written clip is left in the cache, and every clip in it reads back whole."""
-    from voiceguide.speech.cache import SpeechCache
+    from voiceguide.store import Entries
 
     files = [p for p in root.rglob("*") if p.is_file()]
     assert [p.name for p in files if p.name.startswith(".")] == []
-    cache = SpeechCache(root / "voiceguide")
+    cache = Entries(root / "voiceguide" / "speech")
     for entry in cache.entries():
         assert cache.get(entry.name.removesuffix(entry.suffix)) is not None, entry
 

@@ -18,7 +18,7 @@ import pytest
 from voiceguide.islands import LONGEST_CACHED_S, Encoding, Splicer
 from voiceguide.mp3 import write_mp3
 from voiceguide.mpeg import ENCODER_DELAY, FrameFormat
-from voiceguide.speech.cache import SpeechCache
+from voiceguide.store import Entries
 
 RATE = 44100
 ONSETS_S = (0.4, 3.0, 3.9, 11.0, 20.05)  # close ones share an island, far ones do not
@@ -42,7 +42,7 @@ def chunks(pcm: bytes, size: int = 2 * 44100 * 2) -> Iterator[bytes]:
 
 
 def write(target: Path, pcm: bytes, *, rate: int = RATE, bitrate: str = "96k",
-          cache: SpeechCache | None = None, threads: int | None = None) -> Encoding:
+          cache: Entries | None = None, threads: int | None = None) -> Encoding:
     return write_mp3(chunks(pcm), target, sample_rate=rate, bitrate=bitrate, tags={"title": "t"},
                      chapters=(), cache=cache, threads=threads)
 
@@ -145,7 +145,7 @@ def test_the_info_frame_counts_what_follows(tmp_path: Path) -> None:
 
 def test_cache_state_and_threads_never_change_the_bytes(tmp_path: Path) -> None:
     pcm = session()
-    cache = SpeechCache(tmp_path / "cache", subfolder="islands")
+    cache = Entries(tmp_path / "cache" / "islands")
     cold, warm, single = (tmp_path / name for name in ("cold.mp3", "warm.mp3", "single.mp3"))
     assert write(cold, pcm, cache=cache, threads=2).encoded == 4
     again = write(warm, pcm, cache=cache, threads=2)
@@ -159,7 +159,7 @@ def test_a_new_encoder_version_encodes_every_island_again(
     """Islands kept by another lameenc are never spliced into a file this one writes."""
     import voiceguide.islands as islands
 
-    cache = SpeechCache(tmp_path / "cache", subfolder="islands")
+    cache = Entries(tmp_path / "cache" / "islands")
     pcm = session()
     write(tmp_path / "old.mp3", pcm, cache=cache)
     newer = f"{islands.encoder_version()}.post1"
@@ -169,7 +169,7 @@ def test_a_new_encoder_version_encodes_every_island_again(
 
 
 def test_an_edit_encodes_only_the_island_it_touched(tmp_path: Path) -> None:
-    cache = SpeechCache(tmp_path / "cache", subfolder="islands")
+    cache = Entries(tmp_path / "cache" / "islands")
     write(tmp_path / "a.mp3", session(), cache=cache)
     moved = (*ONSETS_S[:-1], 20.3)
     assert write(tmp_path / "b.mp3", session(onsets=moved), cache=cache).encoded == 1
@@ -177,7 +177,7 @@ def test_an_edit_encodes_only_the_island_it_touched(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
 def test_a_damaged_island_is_encoded_again_never_spliced(tmp_path: Path, damage: str) -> None:
-    cache = SpeechCache(tmp_path / "cache", subfolder="islands")
+    cache = Entries(tmp_path / "cache" / "islands")
     pcm = session()
     write(tmp_path / "first.mp3", pcm, cache=cache)
     entries = cache.entries()
@@ -202,7 +202,7 @@ def test_a_long_island_streams_through_one_encoder(tmp_path: Path) -> None:
     pcm = np.round(hum * 32767).astype("<i2")
     pcm[round(40.0 * RATE) : round(40.2 * RATE)] = 20000  # a click to time
     target, again = tmp_path / "long.mp3", tmp_path / "again.mp3"
-    cache = SpeechCache(tmp_path / "cache", subfolder="islands")
+    cache = Entries(tmp_path / "cache" / "islands")
     encoding = write(target, pcm.tobytes(), cache=cache)
     assert encoding.encoded == 0 and cache.entries() == []  # streamed, not cached
     write(again, pcm.tobytes(), threads=1)
@@ -219,7 +219,7 @@ def test_two_builds_share_the_island_cache_at_once(tmp_path: Path) -> None:
 
     def build(name: str) -> None:
         target = tmp_path / f"{name}.mp3"
-        write(target, pcm, cache=SpeechCache(cache_folder, subfolder="islands"))
+        write(target, pcm, cache=Entries(cache_folder / "islands"))
         results[name] = target.read_bytes()
 
     workers = [threading.Thread(target=build, args=(name,)) for name in ("a", "b", "c")]

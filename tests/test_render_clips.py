@@ -17,8 +17,9 @@ from voiceguide.clips import (
     length_ms,
 )
 from voiceguide.sounds import SoundLibrary
-from voiceguide.speech.cache import SpeechCache, cache_key
+from voiceguide.speech.cache import cache_key
 from voiceguide.speech.request import SpeechRequest
+from voiceguide.store import Store
 
 
 class ToneSpeech:
@@ -113,7 +114,7 @@ class CountingSpeech(ToneSpeech):
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
-        self.cache = SpeechCache(folder)
+        self.store = Store(folder)
 
     def key(self, request: SpeechRequest) -> str:
         return cache_key(request, "tone 1")

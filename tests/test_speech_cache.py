@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from voiceguide.errors import EngineError
-from voiceguide.speech import SpeechLibrary, VoiceInfo, cache_clear, cache_info, wav
+from voiceguide.speech import SpeechLibrary, VoiceInfo, wav
 from voiceguide.speech.base import Engine
-from voiceguide.speech.cache import SpeechCache, cache_key, default_dir
+from voiceguide.speech.cache import cache_key
 from voiceguide.speech.request import SpeechRequest
+from voiceguide.store import Entries, Store, cache_clear, cache_info, default_dir
 
 
 class CountingEngine(Engine):
@@ -50,7 +51,7 @@ def engine() -> CountingEngine:
 
 @pytest.fixture
 def library(tmp_path: Path, engine: CountingEngine) -> SpeechLibrary:
-    lib = SpeechLibrary(tmp_path / "cache")
+    lib = SpeechLibrary(Store(tmp_path / "cache"))
     lib.register("counting", lambda: engine)
     return lib
 
@@ -67,7 +68,7 @@ def test_second_run_is_a_hit(library: SpeechLibrary, engine: CountingEngine, tmp
     requests = [req("one"), req("two"), req("one")]
     library.prefetch(requests)
     assert [len(batch) for batch in engine.calls] == [2]
-    again = SpeechLibrary(tmp_path / "cache")
+    again = SpeechLibrary(Store(tmp_path / "cache"))
     again.register("counting", lambda: engine)
     again.prefetch(requests)
     samples, rate = again.audio(req("two"))
@@ -116,7 +117,7 @@ def test_a_damaged_entry_is_detected_and_made_again(
     second, _ = library.audio(req("steady"))
     assert len(engine.calls) == 2
     np.testing.assert_array_equal(first, second)
-    assert SpeechCache(tmp_path / "cache").get(cache_key(req("steady"), "1")) is not None
+    assert Entries(tmp_path / "cache" / "speech").get(cache_key(req("steady"), "1")) is not None
 
 
 def test_prefetch_batches_by_engine_voice_and_rate(library: SpeechLibrary, engine: CountingEngine) -> None:
@@ -136,7 +137,7 @@ def test_an_implausible_clip_is_an_error_not_a_cache_entry(
 
 
 def test_concurrent_writers_leave_one_whole_entry(tmp_path: Path) -> None:
-    cache = SpeechCache(tmp_path)
+    cache = Entries(tmp_path / "speech")
     data = CountingEngine._tone(req("shared text"))
     threads = [threading.Thread(target=cache.put, args=("ab" * 32, data)) for _ in range(8)]
     for t in threads:

@@ -15,6 +15,7 @@ from voiceguide.speech.command_engine import CommandEngine
 from voiceguide.speech.espeak_engine import EspeakEngine
 from voiceguide.speech.festival_engine import FestivalEngine
 from voiceguide.speech.request import SpeechRequest
+from voiceguide.store import Store
 
 TEXT = "Engage the lower back, slowly."
 needs_espeak = pytest.mark.skipif(
@@ -40,7 +41,7 @@ def test_espeak_is_deterministic_and_follows_the_rate() -> None:
 
 @needs_espeak
 def test_espeak_voices_and_variants(tmp_path: Path) -> None:
-    library = SpeechLibrary(tmp_path)
+    library = SpeechLibrary(Store(tmp_path))
     assert library.problem("espeak-ng", "gmw/en-us+m2") is None
     assert "did you mean 'gmw/de'" in (library.problem("espeak-ng", "gmw/dee") or "")
     assert library.default_voice("espeak-ng", "en") == "gmw/en-us"
@@ -71,7 +72,7 @@ def test_festival_batches_and_retimes() -> None:
 
 @needs_festival
 def test_festival_voices(tmp_path: Path) -> None:
-    library = SpeechLibrary(tmp_path)
+    library = SpeechLibrary(Store(tmp_path))
     assert library.default_voice("festival", "en") == "cmu_us_slt_arctic_hts"
     assert "did you mean 'cmu_us_slt_arctic_hts'" in (
         library.problem("festival", "cmu_us_slt") or ""
@@ -141,7 +142,7 @@ def test_command_engine_version_follows_the_program(tts_program: Path) -> None:
 
 
 def test_command_engine_problems_and_failures(tts_program: Path, tmp_path: Path) -> None:
-    library = SpeechLibrary(tmp_path)
+    library = SpeechLibrary(Store(tmp_path))
     assert "not installed" in (library.problem("command", None, ("no-such-tts", "{output}")) or "")
     assert "{output}" in (library.problem("command", None, (str(tts_program),)) or "")
     failing = CommandEngine(

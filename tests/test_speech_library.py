@@ -11,6 +11,7 @@ import pytest
 
 from voiceguide.speech import SpeechLibrary
 from voiceguide.speech.request import SpeechRequest
+from voiceguide.store import Store
 
 
 def test_importing_speech_does_not_import_pyttsx3() -> None:
@@ -20,19 +21,19 @@ def test_importing_speech_does_not_import_pyttsx3() -> None:
 
 
 def test_unknown_engine_suggests_a_close_one(tmp_path: Path) -> None:
-    reason = SpeechLibrary(tmp_path).problem("espeak", None)
+    reason = SpeechLibrary(Store(tmp_path)).problem("espeak", None)
     assert reason is not None and "did you mean 'espeak-ng'" in reason
 
 
 def test_list_voices_by_language(tmp_path: Path) -> None:
-    library = SpeechLibrary(tmp_path)
+    library = SpeechLibrary(Store(tmp_path))
     german = library.list_voices(language="de", engine="pyttsx3")
     assert german and all(v.language.split("-")[0] == "de" for v in german)
     assert "gmw/en-us" in {v.id for v in library.list_voices(language="en-us")}
 
 
 def test_default_voice_uses_pyttsx3_voices(tmp_path: Path) -> None:
-    library = SpeechLibrary(tmp_path)
+    library = SpeechLibrary(Store(tmp_path))
     assert library.default_voice("pyttsx3", "en") == "gmw/en-us"
     assert library.default_voice("pyttsx3", "es") == "roa/es"
     assert library.default_voice("pyttsx3", "xx") is None

@@ -12,6 +12,7 @@ from voiceguide.speech import SpeechLibrary, wav
 from voiceguide.speech.pyttsx3_engine import Pyttsx3Engine
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.speech.workerproc import WorkerProcess
+from voiceguide.store import Store
 
 TEXT = "Find the balance that gives you stability."
 
@@ -65,7 +66,7 @@ def test_stdout_stays_clean(capfd: pytest.CaptureFixture[str]) -> None:
 
 
 def test_unknown_voice_is_a_problem_with_a_suggestion(tmp_path) -> None:
-    library = SpeechLibrary(tmp_path)
+    library = SpeechLibrary(Store(tmp_path))
     reason = library.problem("pyttsx3", "gmw/en-su")
     assert reason is not None and "'gmw/en-su'" in reason and "did you mean 'gmw/en-us'" in reason
     with pytest.raises(EngineError, match="gmw/en-su"):
@@ -73,7 +74,7 @@ def test_unknown_voice_is_a_problem_with_a_suggestion(tmp_path) -> None:
 
 
 def test_variant_is_accepted_and_changes_the_voice(tmp_path) -> None:
-    library = SpeechLibrary(tmp_path)
+    library = SpeechLibrary(Store(tmp_path))
     assert library.problem("pyttsx3", "gmw/en-us+f3") is None
     assert library.problem("pyttsx3", "gmw/en-us+klatt") is None
     assert "variant 'nosuch'" in (library.problem("pyttsx3", "gmw/en-us+nosuch") or "")

@@ -21,7 +21,6 @@ import functools
 import hashlib
 import itertools
 import json
-import os
 import subprocess
 import tempfile
 import threading
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
     from voiceguide.clips import ClipStore
     from voiceguide.plan import Bed, Plan
     from voiceguide.script import MusicFile, Script
+    from voiceguide.store import Entries
 
 DUCK_BEFORE_MS = 100
 DUCK_AFTER_MS = 300
@@ -125,8 +125,8 @@ def _copy(source: IO[bytes], sink: IO[bytes] | None) -> None:
 class MusicLevels:
     """Each music file's integrated loudness at a rate, measured once and kept on disk."""
 
-    def __init__(self, cache_dir: Path, rate: int) -> None:
-        self.folder = cache_dir / "music"
+    def __init__(self, kept: Entries, rate: int) -> None:
+        self.kept = kept  # the store's music entries
         self.rate = rate
 
     def loudness(self, music: MusicFile) -> float:
@@ -136,10 +136,9 @@ class MusicLevels:
         """(its integrated loudness, its length in seconds when it is short enough to
         have been decoded whole, else None)."""
         key = self._key(music.path)
-        stored = self.folder / f"{key}.json"
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            entry = json.loads(stored.read_text(encoding="utf-8"))
-            if entry["key"] == key:
+            if (stored := self.kept.get(key)) is not None:
+                entry = json.loads(stored)
                 seconds = entry["seconds"]
                 return float(entry["lufs"]), None if seconds is None else float(seconds)
         meter, heard, whole = LoudnessMeter(self.rate), 0, True
@@ -153,12 +152,8 @@ class MusicLevels:
         if lufs == SILENCE:
             raise AudioError(f"{music.name} is silent")
         length = heard / self.rate if whole else None
-        with contextlib.suppress(OSError):
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"key": key, "lufs": lufs, "seconds": length}, out)
-            os.replace(temp, stored)
+        with contextlib.suppress(OSError):  # an unwritable store measures again next time
+            self.kept.put(key, json.dumps({"lufs": lufs, "seconds": length}).encode())
         return lufs, length
 
     def _key(self, path: Path) -> str:

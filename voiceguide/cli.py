@@ -235,7 +235,7 @@ def _settings(pace: float | None, length: int | None, voices: tuple, rates: tupl
 def _options(choices: dict[str, Any], quiet: bool = True, **audio: Any) -> Any:
     """The session's options from the shared command-line choices (see _build_options)."""
     from voiceguide.session import Options
-    from voiceguide.speech.cache import CacheError, cache_limit
+    from voiceguide.store import CacheError, cache_limit
 
     try:
         cache_limit()  # a junk limit is found before any work, not after the MP3 is written
@@ -854,8 +854,8 @@ def cache_info() -> None:
     Example:
         voiceguide cache info
     """
-    from voiceguide.speech.cache import cache_info as info
-    from voiceguide.speech.cache import cache_limit
+    from voiceguide.store import cache_info as info
+    from voiceguide.store import cache_limit
 
     found = info()
     counts = ", ".join(f"{count} {kind}" for kind, count in found.counts().items())
@@ -871,7 +871,7 @@ def cache_clear() -> None:
     Example:
         voiceguide cache clear
     """
-    from voiceguide.speech.cache import cache_clear as clear
+    from voiceguide.store import cache_clear as clear
 
     removed = clear()
     click.echo(f"removed {len(removed.files)} files, {removed.size / 1e6:.1f} MB")

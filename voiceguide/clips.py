@@ -28,7 +28,6 @@ import numpy as np
 from voiceguide import scratch
 from voiceguide.dsp import gcd_ratio, resample_poly
 from voiceguide.loudness import SILENCE, clip_loudness, level_clip, trim
-from voiceguide.speech.cache import SpeechCache
 from voiceguide.speech.request import SpeechRequest
 
 if TYPE_CHECKING:
@@ -95,7 +94,7 @@ class PreparedClips:
 
     def __init__(self, speech: SpeechLibrary) -> None:
         self.speech = speech
-        self.store = SpeechCache(speech.cache.folder.parent, subfolder="speech/prepared")
+        self.store = speech.store.entries("speech/prepared")
 
     def key(self, request: SpeechRequest, sample_rate: int) -> str:
         fields = [PREPARATION, self.speech.key(request), sample_rate]

@@ -30,8 +30,15 @@ NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def write_atomically(target: Path, data: bytes) -> None:
-    """Write *data* to *target*: whole or not at all."""
+    """Write the output *data* to *target*: whole or not at all (OutputError if not)."""
     with replacing(Path(target)) as temp:
+        temp.write_bytes(data)
+
+
+def keep(target: Path, data: bytes) -> None:
+    """Write *data* to *target* whole or not at all, for what voiceguide keeps for itself
+    (the content store): an OSError is the caller's to judge, not an output that failed."""
+    with _replaced(Path(target)) as temp:
         temp.write_bytes(data)
 
 
@@ -42,40 +49,37 @@ def replacing(target: Path) -> Iterator[Path]:
     Whatever happens, the temporary file does not stay behind; an OSError (e.g.
     the disk filled up while syncing) becomes an OutputError.
     """
-    temp = _temp_name(target)
+    started = False
     try:
-        _claim(temp, target)  # inside the try: a signal landing just after leaves nothing
-        yield temp
-        _fsync(temp)
-        os.replace(temp, target)
+        with _replaced(target) as temp:
+            started = True
+            yield temp
     except OSError as exc:
+        if not started:  # the folder could not be made, or the temporary file claimed
+            raise OutputError(f"cannot write to {target.parent}: {exc.strerror}") from exc
         if exc.errno in NO_SPACE:
             raise OutputError(f"not enough space to write {target}: free some disk space and "
                               f"build again; {KEPT}") from exc
         raise OutputError(f"cannot write {target}: {exc.strerror}; {KEPT}") from exc
+
+
+@contextlib.contextmanager
+def _replaced(target: Path) -> Iterator[Path]:
+    """The one atomic replace: ``.<name>.<pid>.<random>.tmp`` beside *target* (the same
+    file system, so the rename is atomic), fsynced, renamed over it, never left behind.
+    The process id in the name lets a later write remove what a killed one left."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(target)
+    temp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+    try:
+        # claimed inside the try: a signal landing just after leaves nothing
+        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        yield temp
+        _fsync(temp)
+        os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
     _fsync_folder(target.parent)
-
-
-def _temp_name(target: Path) -> Path:
-    """``.<name>.<pid>.<random>.tmp`` beside *target* (same file system: atomic rename).
-
-    The process id in the name lets a later build remove what a killed one left.
-    """
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(target)
-    except OSError as exc:
-        raise OutputError(f"cannot write to {target.parent}: {exc.strerror}") from exc
-    return target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
-
-
-def _claim(temp: Path, target: Path) -> None:
-    try:
-        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-    except OSError as exc:
-        raise OutputError(f"cannot write to {target.parent}: {exc.strerror}") from exc
 
 
 def remove_stale_temps(target: Path) -> list[Path]:

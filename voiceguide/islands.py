@@ -45,7 +45,7 @@ from voiceguide.errors import AudioError
 from voiceguide.mpeg import FrameError, FrameFormat
 
 if TYPE_CHECKING:
-    from voiceguide.speech.cache import SpeechCache
+    from voiceguide.store import Entries
 
 LEAD = 3  # frames before a sound that its encoding can reach (analysis window, look-ahead)
 TAIL = 6  # frames after it: the overlap, the decoder's delay, then two wholly silent frames
@@ -83,7 +83,7 @@ class Encoding:
     """How a session's frames are made: the format, the island cache, the threads."""
 
     fmt: FrameFormat
-    cache: SpeechCache | None = None
+    cache: Entries | None = None
     threads: int = field(default_factory=jobs)
     encoded: int = 0  # islands encoded in this build (the rest came from the cache)
     reused: int = 0

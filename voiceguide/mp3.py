@@ -27,7 +27,7 @@ from voiceguide.mpeg import FrameFormat
 from voiceguide.pieces import PieceFrames
 
 if TYPE_CHECKING:
-    from voiceguide.speech.cache import SpeechCache
+    from voiceguide.store import Entries
 
 SAMPLE_RATE = 44100
 BITRATE = "96k"
@@ -41,7 +41,7 @@ def write_mp3(
     bitrate: str = BITRATE,
     tags: Mapping[str, str],
     chapters: Sequence[ChapterLike],
-    cache: SpeechCache | None = None,
+    cache: Entries | None = None,
     threads: int | None = None,
     language: str = "eng",
     cover: bytes | None = None,

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from voiceguide.beds import BedMixer
     from voiceguide.clips import ClipStore
     from voiceguide.plan import Plan
-    from voiceguide.speech.cache import SpeechCache
+    from voiceguide.store import Entries
 
 PIECE_S = 20
 WARM = 2  # frames an encode gives before its output is the music's own (the first hears zeros)
@@ -190,7 +190,7 @@ class PieceFrames:
     """The MP3 frames of a session with beds, for ``mp3.write_mp3`` in place of PCM."""
 
     def __init__(self, plan: Plan, clips: ClipStore, rate: int, beds: Callable[[], BedMixer],
-                 levels_cache: SpeechCache | None = None, progress: Progress | None = None) -> None:
+                 levels_cache: Entries | None = None, progress: Progress | None = None) -> None:
         self.plan, self.clips, self.rate, self.beds = plan, clips, rate, beds
         self.levels_cache, self.progress = levels_cache, progress
         self.samples = to_sample(plan.duration_ms, rate)

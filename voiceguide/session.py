@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
     from voiceguide.clips import ClipStore
     from voiceguide.pieces import PieceFrames
     from voiceguide.speech import SpeechLibrary
-    from voiceguide.speech.cache import SpeechCache
+    from voiceguide.store import Entries
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -63,22 +63,18 @@ class Session:
         return BedMixer(plan, self.script, self.clips, self.options.sample_rate,
                         TARGET_MONO_LUFS, self.music_levels())
 
-    def island_cache(self) -> SpeechCache:
+    def island_cache(self) -> Entries:
         """Where encoded islands are kept, beside the speech (see ``islands.py``)."""
-        from voiceguide.speech.cache import SpeechCache
+        return self.speech.store.entries("islands")
 
-        return SpeechCache(self.speech.cache.folder.parent, subfolder="islands")
-
-    def levels_cache(self) -> SpeechCache:
+    def levels_cache(self) -> Entries:
         """Where the levels of sessions with beds are kept (see ``pieces.py``)."""
-        from voiceguide.speech.cache import SpeechCache
-
-        return SpeechCache(self.speech.cache.folder.parent, subfolder="levels")
+        return self.speech.store.entries("levels")
 
     def music_levels(self) -> MusicLevels:
         from voiceguide.beds import MusicLevels
 
-        return MusicLevels(self.speech.cache.folder.parent, self.options.sample_rate)
+        return MusicLevels(self.speech.store.entries("music"), self.options.sample_rate)
 
     def plan(self) -> Plan:
         settings = self.options.settings
@@ -105,7 +101,7 @@ def open_session(path: str | Path, options: Options) -> Session:
     require_engines(script, options.settings, speech)
     problems = voice_problems(script, options.settings, speech)
     problems += _sound_problems(script)
-    problems += _music_problems(script, speech.cache.folder.parent, options.sample_rate)
+    problems += _music_problems(script, speech.store.entries("music"), options.sample_rate)
     if problems:
         raise ScriptError(problems)
     sounds = SoundLibrary(script.sounds)
@@ -124,7 +120,7 @@ def plan(path: str | Path, options: Options) -> Plan:
 
 def _trimmed(result: Plan) -> Plan:
     """*result*, once the cache is back within its size limit (least recently used out)."""
-    from voiceguide.speech.cache import trim
+    from voiceguide.store import trim
 
     trim()
     return result
@@ -208,14 +204,14 @@ def _reporting(chunks: Iterator[bytes], the_plan: Plan, options: Options) -> Ite
 # Checks that need the disk
 
 
-def _music_problems(script: Script, cache_dir: Path, rate: int) -> list[Problem]:
+def _music_problems(script: Script, kept: Entries, rate: int) -> list[Problem]:
     """Music files that cannot be played: located, before any speech is made."""
     from voiceguide.beds import MusicLevels
     from voiceguide.errors import AudioError
 
     if script.music is None:
         return []
-    levels, problems = MusicLevels(cache_dir, rate), []
+    levels, problems = MusicLevels(kept, rate), []
     for music in script.music.files:
         if not music.path.is_file():
             continue  # script.py reported it already

@@ -27,7 +27,7 @@ from voiceguide.files import write_atomically
 
 if TYPE_CHECKING:
     from voiceguide.plan import Chapter, Plan
-    from voiceguide.speech.cache import SpeechCache
+    from voiceguide.store import Entries
 
 MAX_NAME = 80
 _RESERVED = re.compile(r'[<>:"/\\|?*]')
@@ -76,7 +76,7 @@ def playlist(name: str, stages: Sequence[StageFile]) -> str:
 
 def write_stage_files(pcm: Iterable[bytes], plan: Plan, target: Path, *, sample_rate: int,
                       bitrate: str, tags: Mapping[str, str], language: str,
-                      cover: bytes | None, cache: SpeechCache | None) -> list[str]:
+                      cover: bytes | None, cache: Entries | None) -> list[str]:
     """Write the stage files of the session in *target* from its PCM *pcm*; returns their
     names, the playlist last. Stage files of an earlier build that are not made again go."""
     from voiceguide.mp3 import write_mp3

@@ -1,4 +1,4 @@
-"""Speech: engines behind one small interface, and the speech cache.
+"""Speech: engines behind one small interface, their clips kept in the content store.
 
 Importing the package is cheap: the request type is pure data, and the
 library, its engines and numpy load only when first asked for (PEP 562), so
@@ -13,7 +13,6 @@ from voiceguide.speech.request import SpeechRequest
 
 if TYPE_CHECKING:
     from voiceguide.speech.base import Engine, VoiceInfo
-    from voiceguide.speech.cache import cache_clear, cache_info
     from voiceguide.speech.library import COMMAND, SpeechLibrary, engines
 
 __all__ = [
@@ -22,15 +21,12 @@ __all__ = [
     "SpeechLibrary",
     "SpeechRequest",
     "VoiceInfo",
-    "cache_clear",
-    "cache_info",
     "engines",
 ]
 
 _LAZY = {
     "COMMAND": "library", "SpeechLibrary": "library", "engines": "library",
     "Engine": "base", "VoiceInfo": "base",
-    "cache_clear": "cache", "cache_info": "cache",
 }
 
 

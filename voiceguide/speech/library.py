@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import numpy as np
 
@@ -17,13 +16,14 @@ from voiceguide import engines as names
 from voiceguide.errors import EngineError
 from voiceguide.speech import wav
 from voiceguide.speech.base import Engine, VoiceInfo, pick_voice, shorten, suggestion
-from voiceguide.speech.cache import SpeechCache, cache_key
+from voiceguide.speech.cache import cache_key
 from voiceguide.speech.command_engine import CommandEngine
 from voiceguide.speech.espeak_engine import EspeakEngine
 from voiceguide.speech.festival_engine import FestivalEngine
 from voiceguide.speech.hibari_engine import HibariEngine
 from voiceguide.speech.pyttsx3_engine import Pyttsx3Engine
 from voiceguide.speech.request import SpeechRequest
+from voiceguide.store import Store
 
 COMMAND = names.COMMAND
 
@@ -41,8 +41,9 @@ def engines(jobs: int = 2) -> dict[str, Callable[[], Engine]]:
 class SpeechLibrary:
     """Speech audio for requests: from the cache, or synthesised in batches and cached."""
 
-    def __init__(self, cache_dir: Path | None = None, *, jobs: int = 2) -> None:
-        self.cache = SpeechCache(cache_dir)
+    def __init__(self, store: Store | None = None, *, jobs: int = 2) -> None:
+        self.store = store or Store()
+        self.cache = self.store.entries("speech")
         self.jobs = jobs
         self._factories = engines(jobs)
         self._engines: dict[tuple[str, tuple[str, ...]], Engine] = {}

@@ -1,0 +1,204 @@
+"""The content store: what voiceguide keeps between builds, by kind, addressed by content.
+
+One folder, ``$XDG_CACHE_HOME/voiceguide`` (else ``~/.cache/voiceguide``),
+holds one subfolder per kind of entry (``KINDS``): synthesised speech,
+prepared clips, music levels, encoded islands and pieces, session levels.
+Every entry is found by a key, a sha256 over everything that makes it, so any
+build may use any entry, and a change of engine, encoder or recipe simply
+makes new keys.
+
+Each entry is one file: a header line (this format's magic, the entry's own
+key, the data's length and sha256) and the data. A truncated or altered
+entry, or one moved under another key, is noticed, deleted and made again,
+never used. Entries are written whole through ``files.keep``, so processes
+sharing the store only ever see whole entries. The store as a whole has a size
+limit (``VOICEGUIDE_CACHE_LIMIT``); ``trim`` evicts the least recently used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from voiceguide.errors import CacheError
+from voiceguide.files import keep
+
+MAGIC = b"voiceguide-speech/2"  # the entry format (named for its first kind)
+SUFFIX = ".clip"
+KINDS = {"speech": "speech clips", "speech/prepared": "prepared clips", "music": "music levels",
+         "islands": "encoded islands", "levels": "session levels"}
+LIMIT_ENV = "VOICEGUIDE_CACHE_LIMIT"
+DEFAULT_LIMIT = 2 * 1000**3  # bytes: thousands of sessions' speech
+
+
+def default_dir() -> Path:
+    """``$XDG_CACHE_HOME/voiceguide``, else ``~/.cache/voiceguide``; CacheError if unusable."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        base = Path(xdg)
+    else:
+        try:
+            base = Path.home() / ".cache"
+        except (RuntimeError, KeyError) as exc:  # no HOME and no passwd entry
+            raise CacheError("no home folder to keep the speech cache in: set HOME, or "
+                             "XDG_CACHE_HOME to a folder") from exc
+    folder = base / "voiceguide"
+    for part in (base, folder):
+        if part.exists() and not part.is_dir():
+            raise CacheError(f"the speech cache needs {part} to be a folder, but it is a file: "
+                             "remove it, or set XDG_CACHE_HOME to a folder")
+    return folder
+
+
+class Entries:
+    """The verified entries of one kind, by key, under ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / (key + SUFFIX)
+
+    def get(self, key: str) -> bytes | None:
+        """The entry's data, or None when missing or damaged (a damaged one is deleted)."""
+        path = self._path(key)
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        data = _verified(blob, key)
+        if data is None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used: the size limit evicts the least recent first
+        return data
+
+    def put(self, key: str, data: bytes) -> None:
+        """Keep *data* under *key*; an OSError (an unwritable store) is the caller's."""
+        header = b"%s %s %d %s\n" % (MAGIC, key.encode(), len(data),
+                                     hashlib.sha256(data).hexdigest().encode())
+        keep(self._path(key), header + data)
+
+    def entries(self) -> list[Path]:
+        return sorted(self.folder.glob(f"??/*{SUFFIX}")) if self.folder.is_dir() else []
+
+
+def _verified(blob: bytes, key: str) -> bytes | None:
+    """The entry's data when it is whole and belongs to *key*, else None."""
+    header, newline, data = blob.partition(b"\n")
+    parts = header.split(b" ")
+    if not newline or len(parts) != 4 or parts[0] != MAGIC or parts[1] != key.encode():
+        return None
+    if not parts[2].isdigit() or int(parts[2]) != len(data):
+        return None
+    return data if hashlib.sha256(data).hexdigest().encode() == parts[3] else None
+
+
+class Store:
+    """The whole store: its kinds' entries, what it holds, its trimming and clearing."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or default_dir()
+
+    def entries(self, kind: str) -> Entries:
+        assert kind in KINDS, kind
+        return Entries(self.root / kind)
+
+    def usage(self) -> Usage:
+        return usage(self.root)
+
+    def trim(self, limit: int | None = None) -> int:
+        return trim(self.root, limit)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the store's folder holds: every file in it is voiceguide's."""
+
+    root: Path
+    files: list[tuple[Path, int, float]]  # path, bytes, last used
+
+    @property
+    def size(self) -> int:
+        return sum(size for _, size, _ in self.files)
+
+    def counts(self) -> dict[str, int]:
+        """Files per kind, the most specific folder first ('speech/prepared' before 'speech')."""
+        found = dict.fromkeys(KINDS.values(), 0) | {"other files": 0}
+        for path, _, _ in self.files:
+            relative = path.relative_to(self.root).as_posix()
+            kind = next((KINDS[k] for k in sorted(KINDS, key=len, reverse=True)
+                         if relative.startswith(k + "/")), "other files")
+            found[kind] += 1
+        return {kind: count for kind, count in found.items() if count or kind in KINDS.values()}
+
+
+def usage(root: Path | None = None) -> Usage:
+    root = root or default_dir()
+    files = []
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        with contextlib.suppress(OSError):
+            if path.is_file() and not path.is_symlink():
+                stat = path.stat()
+                files.append((path, stat.st_size, stat.st_mtime))
+    return Usage(root, files)
+
+
+def cache_limit() -> int:
+    """The size limit in bytes: ``VOICEGUIDE_CACHE_LIMIT`` (``500MB``, ``2GB``, or megabytes)."""
+    text = os.environ.get(LIMIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_LIMIT
+    number, unit = text.upper().rstrip("B"), 1000**2
+    if number.endswith(("M", "G")):
+        number, unit = number[:-1], 1000 ** (2 if number.endswith("M") else 3)
+    try:
+        limit = float(number) * unit
+    except ValueError:
+        limit = -1.0
+    if not 0 < limit < float("inf"):
+        raise CacheError(f"{LIMIT_ENV}={text!r} is not a size such as 500MB or 2GB")
+    return int(limit)
+
+
+def trim(root: Path | None = None, limit: int | None = None) -> int:
+    """Removes the least recently used files until the store is within its limit (down to
+    nine tenths of it, so that every build does not trim again); returns bytes freed."""
+    found = usage(root)
+    limit = cache_limit() if limit is None else limit
+    total, freed = found.size, 0
+    if total <= limit:
+        return 0
+    for path, size, _ in sorted(found.files, key=lambda f: f[2]):
+        if total - freed <= limit * 9 // 10:
+            break
+        with contextlib.suppress(OSError):
+            path.unlink()
+            freed += size
+    return freed
+
+
+def cache_info(folder: Path | None = None) -> Usage:
+    """What ``voiceguide cache info`` reports."""
+    return usage(folder)
+
+
+def cache_clear(folder: Path | None = None) -> Usage:
+    """Deletes everything in the store's folder; returns what there was."""
+    found = usage(folder)
+    for entry in sorted(found.root.iterdir()) if found.root.is_dir() else []:
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError as exc:
+            raise CacheError(f"cannot clear the speech cache: {exc.strerror} "
+                             f"({exc.filename}); check its permissions") from exc
+    return found
