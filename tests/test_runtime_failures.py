@@ -226,14 +226,13 @@ def test_a_stuck_decoder_is_killed_and_named(tmp_path: Path, monkeypatch: pytest
                                              decoder: str) -> None:
     """A streaming ffmpeg that gives nothing while voiceguide waits on it is stopped:
     one line saying what it was decoding, no process left behind."""
-    from voiceguide import beds, sounds, tools
+    from voiceguide import beds, decode, sounds, tools
     from voiceguide.errors import AudioError
 
     stuck = tmp_path / "ffmpeg"
     stuck.write_text(f"#!/bin/sh\necho $$ > {tmp_path / 'pid'}\nexec sleep 600\n")
     stuck.chmod(0o755)
-    monkeypatch.setattr(sounds, "ffmpeg_path", lambda: str(stuck))
-    monkeypatch.setattr(beds, "ffmpeg_path", lambda: str(stuck))
+    monkeypatch.setattr(decode, "ffmpeg_path", lambda: str(stuck))
     monkeypatch.setattr(tools, "STREAM_STALL_S", 0.5)
     wav = tmp_path / "song.wav"
     with wave.open(str(wav), "wb") as out:

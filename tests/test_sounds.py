@@ -166,6 +166,6 @@ def test_user_sounds_override_builtins_and_unknown_names_fail(
 def test_missing_ffmpeg_is_reported_with_the_fix(
     monkeypatch: pytest.MonkeyPatch, encoded: dict[str, Path]
 ) -> None:
-    monkeypatch.setattr("voiceguide.sounds.shutil.which", lambda _name: None)
+    monkeypatch.setattr("voiceguide.decode.shutil.which", lambda _name: None)
     with pytest.raises(AudioError, match="sudo apt-get install ffmpeg"):
         SoundLibrary({"x": encoded["flac"]}).audio("x")

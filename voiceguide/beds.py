@@ -21,20 +21,19 @@ import functools
 import hashlib
 import itertools
 import json
-import subprocess
-import tempfile
-import threading
 from collections.abc import Generator, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voiceguide import decode
+from voiceguide.decode import ffmpeg_path
 from voiceguide.errors import AudioError
 from voiceguide.loudness import SILENCE, LoudnessMeter
-from voiceguide.sounds import ffmpeg_path, sniff_format
-from voiceguide.tools import Watchdog, first_line, last_line
+from voiceguide.sounds import sniff_format
+from voiceguide.tools import first_line
 
 if TYPE_CHECKING:
     from voiceguide.clips import ClipStore
@@ -48,7 +47,6 @@ RAMP_MS = 80  # at least 50 ms: no clicks
 FADE_IN_MS = 1000
 FADE_OUT_MS = 2000
 BLOCK_SAMPLES = 1 << 16
-PIPE_BYTES = 1 << 20
 MEASURE = "voiceguide-music-level/2"  # change it when the measurement would change
 HOLD_S = 60  # files up to a minute are decoded once per pass and looped from memory
 MEASURE_S = 600  # a music file's level is that of its first ten minutes
@@ -60,62 +58,20 @@ def decode_stream(path: Path, label: str, rate: int) -> Iterator[np.ndarray]:
     fmt = sniff_format(path)
     if fmt is None:
         raise AudioError(f"{label} is not a WAV, FLAC, OGG or MP3 file")
-    command = [
-        ffmpeg_path(), "-nostats", "-hide_banner", "-v", "error", "-xerror",
-        "-protocol_whitelist", "pipe", "-f", fmt, "-i", "pipe:0",
-        "-map", "0:a:0", "-ac", "1", "-ar", str(rate), "-f", "f32le", "pipe:1",
-    ]  # fmt: skip
-    with tempfile.TemporaryFile() as errors, open(path, "rb") as source:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=errors)
-        _widen(process.stdout)
-        feeder = threading.Thread(target=_copy, args=(source, process.stdin), daemon=True)
-        feeder.start()
-        dog = Watchdog(process)
-        assert process.stdout is not None
-        done = 0
-        try:
-            while True:
-                with dog.waiting():
-                    block = process.stdout.read(4 * BLOCK_SAMPLES)
-                if not block:
-                    break
-                done += len(block) // 4
-                yield np.frombuffer(block[: len(block) // 4 * 4], dtype="<f4")
-        finally:
-            dog.stop()
-            if process.poll() is None:
-                process.kill()
-            status = process.wait()
-            feeder.join()
-            process.stdout.close()
-        errors.seek(0)
-        said = errors.read()
-    if dog.fired:
-        raise AudioError(f"ffmpeg gave nothing for {dog.stall:g} s decoding {label} after "
-                         f"{done / rate:.1f} s; try again")
-    if status != 0:
+    output = ["-map", "0:a:0", "-ac", "1", "-ar", str(rate), "-f", "f32le", "pipe:1"]
+    done = 0
+    try:
+        for block in decode.blocks(path, fmt, output, size=4 * BLOCK_SAMPLES, strict=True):
+            done += len(block) // 4
+            yield np.frombuffer(block[: len(block) // 4 * 4], dtype="<f4")
+    except decode.DecodeFailure as failure:
+        if failure.stalled_s is not None:
+            raise AudioError(f"ffmpeg gave nothing for {failure.stalled_s:g} s decoding {label} "
+                             f"after {done / rate:.1f} s; try again") from None
         raise AudioError(f"{label} cannot be decoded after {done / rate:.1f} s: "
-                         f"{last_line(said, 'ffmpeg failed')}")
+                         f"{failure.said}") from None
     if done == 0:
         raise AudioError(f"{label} contains no audio")
-
-
-def _widen(pipe: IO[bytes] | None) -> None:
-    """Let ffmpeg decode ahead by up to a megabyte (six seconds) while voiceguide mixes,
-    rather than 64 KB: the two then run side by side instead of taking turns (Linux)."""
-    with contextlib.suppress(ImportError, AttributeError, OSError, ValueError):
-        import fcntl
-
-        assert pipe is not None
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-
-
-def _copy(source: IO[bytes], sink: IO[bytes] | None) -> None:
-    assert sink is not None
-    with contextlib.suppress(BrokenPipeError, OSError), sink:
-        while block := source.read(1 << 20):
-            sink.write(block)
 
 
 # ---------------------------------------------------------------------------

@@ -131,10 +131,10 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
     """Plan, render and write one session; the target appears whole or not at all.
     *cover* (JPEG or PNG bytes) is embedded unless the script names its own; *split*
     also writes a file per stage (``split.py``)."""
+    from voiceguide.decode import ffmpeg_path
     from voiceguide.mp3 import write_mp3
     from voiceguide.pieces import PieceFrames
     from voiceguide.render import render
-    from voiceguide.sounds import ffmpeg_path
 
     ffmpeg_path()  # a missing ffmpeg is found before any work, not after the render
     session = open_session(path, options)
@@ -224,7 +224,8 @@ def _music_problems(script: Script, kept: Entries, rate: int) -> list[Problem]:
 
 
 def _sound_problems(script: Script) -> list[Problem]:
-    from voiceguide.sounds import ffmpeg_path, validate_sound_file
+    from voiceguide.decode import ffmpeg_path
+    from voiceguide.sounds import validate_sound_file
 
     if script.sounds:
         ffmpeg_path()  # decoding them needs it; missing, it is exit 1, not the script's fault

@@ -8,21 +8,15 @@ container saved as ``x.mp3`` cannot make ffmpeg open further files.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
-import tempfile
-import threading
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO
 
 import numpy as np
 
-from voiceguide import builtins
+from voiceguide import builtins, decode
 from voiceguide.errors import AudioError
 from voiceguide.speech import wav
-from voiceguide.tools import Watchdog, last_line
 
 FORMATS = ("wav", "flac", "ogg", "mp3")
 MAX_FILE_BYTES = 64 * 1024 * 1024  # sounds are short; this bounds what a script can make us decode
@@ -30,7 +24,6 @@ MIN_RATE, MAX_RATE = 8000, 192_000  # Hz: telephone quality to studio masters
 MAX_SOUND_MS = 5 * 60 * 1000  # a chime, a whistle, a spoken sample: never an hour
 _SNIFF_BYTES = 16
 _MPEG_BITRATE_BAD = (0x0, 0xF)
-FFMPEG_MISSING = "ffmpeg is not installed: sudo apt-get install ffmpeg"
 
 
 def sniff_bytes(head: bytes) -> str | None:
@@ -95,13 +88,6 @@ def _read_limited(path: Path) -> bytes:
         raise AudioError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def ffmpeg_path() -> str:
-    found = shutil.which("ffmpeg")
-    if found is None:
-        raise AudioError(FFMPEG_MISSING)
-    return found
-
-
 def decode_bytes(data: bytes, fmt: str, label: str) -> tuple[np.ndarray, int]:
     """Decode *data* of format *fmt* through ffmpeg's forced demuxer, fed on stdin only.
 
@@ -111,62 +97,35 @@ def decode_bytes(data: bytes, fmt: str, label: str) -> tuple[np.ndarray, int]:
     """
     if fmt not in FORMATS:
         raise AudioError(f"{label}: unsupported format {fmt}")
-    command = [
-        ffmpeg_path(), "-nostats", "-hide_banner", "-v", "error",
-        "-protocol_whitelist", "pipe", "-f", fmt, "-i", "pipe:0",
-        "-map", "0:a:0", "-ac", "1", "-c:a", "pcm_f32le", "-f", "wav", "pipe:1",
-    ]  # fmt: skip
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=errors)
-        feeder = threading.Thread(target=_feed_all, args=(process.stdin, data), daemon=True)
-        feeder.start()
-        dog = Watchdog(process)
-        try:
-            with dog.waiting():  # the reading is all waiting on ffmpeg
-                output = _read_bounded(process.stdout, label)
-        except BaseException:
-            process.kill()
-            raise
-        finally:
-            dog.stop()
-            status = process.wait()
-            feeder.join()
-            if process.stdout is not None:
-                process.stdout.close()
-        errors.seek(0)
-        said = errors.read()
-    if dog.fired:
-        raise AudioError(f"ffmpeg took over {dog.stall:g} s decoding {label}; try again")
-    if status != 0:
-        raise AudioError(f"{label} cannot be decoded: {last_line(said, 'ffmpeg failed')}")
-    return _parse_streamed_wav(output, label)
+    output = ["-map", "0:a:0", "-ac", "1", "-c:a", "pcm_f32le", "-f", "wav", "pipe:1"]
+    try:
+        wav_bytes = _read_bounded(decode.blocks(data, fmt, output, size=1 << 16), label)
+    except decode.DecodeFailure as failure:
+        if failure.stalled_s is not None:
+            raise AudioError(f"ffmpeg took over {failure.stalled_s:g} s decoding {label}; "
+                             "try again") from None
+        raise AudioError(f"{label} cannot be decoded: {failure.said}") from None
+    return _parse_streamed_wav(wav_bytes, label)
 
 
-def _feed_all(stdin: IO[bytes] | None, data: bytes) -> None:
-    assert stdin is not None
-    with contextlib.suppress(BrokenPipeError, OSError), stdin:  # killed: it stops reading
-        stdin.write(data)
-
-
-def _read_bounded(stdout: IO[bytes] | None, label: str) -> bytes:
+def _read_bounded(blocks: Generator[bytes, None, None], label: str) -> bytes:
     """ffmpeg's WAV output, refused as soon as its rate or its length is out of bounds."""
-    assert stdout is not None
     output = bytearray()
     limit: int | None = None
-    while block := stdout.read1(1 << 16):  # type: ignore[attr-defined]
-        output += block
-        if limit is None:
-            header = _data_start(output)
-            if header is not None:
-                rate, start = header
-                if not MIN_RATE <= rate <= MAX_RATE:
-                    raise AudioError(f"{label} has a sample rate of {rate:,} Hz; sounds must be "
-                                     f"{MIN_RATE:,} to {MAX_RATE:,} Hz")
-                limit = start + 4 * (MAX_SOUND_MS * rate // 1000 + 1)
-        if limit is not None and len(output) > limit:
-            raise AudioError(f"{label} lasts more than {MAX_SOUND_MS // 60_000} minutes; a "
-                             f"sound is at most {MAX_SOUND_MS // 60_000} minutes long")
+    with contextlib.closing(blocks):  # stopping early kills the decoder
+        for block in blocks:
+            output += block
+            if limit is None:
+                header = _data_start(output)
+                if header is not None:
+                    rate, start = header
+                    if not MIN_RATE <= rate <= MAX_RATE:
+                        raise AudioError(f"{label} has a sample rate of {rate:,} Hz; sounds "
+                                         f"must be {MIN_RATE:,} to {MAX_RATE:,} Hz")
+                    limit = start + 4 * (MAX_SOUND_MS * rate // 1000 + 1)
+            if limit is not None and len(output) > limit:
+                raise AudioError(f"{label} lasts more than {MAX_SOUND_MS // 60_000} minutes; "
+                                 f"a sound is at most {MAX_SOUND_MS // 60_000} minutes long")
     return bytes(output)
 
 
