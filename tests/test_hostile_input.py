@@ -27,6 +27,7 @@ from waiting import alive, children, until
 from voiceguide import scratch
 from voiceguide.cli import main
 from voiceguide.errors import ScriptError
+from voiceguide.islands import PcmFrames
 from voiceguide.mp3 import write_mp3
 from voiceguide.plan import Chapter
 from voiceguide.script import parse_script
@@ -279,7 +280,7 @@ def test_names_cannot_inject_chapters(tmp_path: Path) -> None:
     # the MP3 writer cleans on its own too, whatever reaches it: ffmpeg reads one chapter
     title = "x\0y\n[CHAPTER]\rz=1;#"
     target = tmp_path / "one.mp3"
-    write_mp3([bytes(2 * 44100)], target, tags={"title": title}, chapters=[Chapter(title, 0, 1000)])
+    write_mp3(PcmFrames([bytes(2 * 44100)]), target, tags={"title": title}, chapters=[Chapter(title, 0, 1000)])
     chapters = json.loads(subprocess.run(
         ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(target)],
         capture_output=True, text=True, check=True).stdout)["chapters"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide.islands import LONGEST_CACHED_S, Encoding, Splicer
+from voiceguide.islands import LONGEST_CACHED_S, Encoding, PcmFrames, Splicer
 from voiceguide.mp3 import write_mp3
 from voiceguide.mpeg import ENCODER_DELAY, FrameFormat
 from voiceguide.store import Entries
@@ -43,7 +43,7 @@ def chunks(pcm: bytes, size: int = 2 * 44100 * 2) -> Iterator[bytes]:
 
 def write(target: Path, pcm: bytes, *, rate: int = RATE, bitrate: str = "96k",
           cache: Entries | None = None, threads: int | None = None) -> Encoding:
-    return write_mp3(chunks(pcm), target, sample_rate=rate, bitrate=bitrate, tags={"title": "t"},
+    return write_mp3(PcmFrames(chunks(pcm)), target, sample_rate=rate, bitrate=bitrate, tags={"title": "t"},
                      chapters=(), cache=cache, threads=threads)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from voiceguide.errors import OutputError
+from voiceguide.islands import PcmFrames
 from voiceguide.mp3 import write_mp3
 from voiceguide.mpeg import FrameError
 from voiceguide.plan import Chapter
@@ -36,7 +37,7 @@ def _write(target: Path, pcm: bytes, **options: object) -> None:
     settings: dict[str, object] = {"sample_rate": RATE, "bitrate": "96k",
                                    "tags": {"title": "t"}, "chapters": ()}  # fmt: skip
     settings.update(options)
-    write_mp3(_chunks(pcm), target, **settings)  # type: ignore[arg-type]
+    write_mp3(PcmFrames(_chunks(pcm)), target, **settings)  # type: ignore[arg-type]
 
 
 def _decode(path: Path) -> np.ndarray:
@@ -122,7 +123,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(
         raise failure
 
     with pytest.raises(type(failure)):
-        write_mp3(failing(), target, sample_rate=RATE, bitrate="96k", tags={}, chapters=())
+        write_mp3(PcmFrames(failing()), target, sample_rate=RATE, bitrate="96k", tags={}, chapters=())
     assert target.read_bytes() == b"the earlier build"
     assert _leftovers(tmp_path) == []
 
@@ -157,7 +158,7 @@ def test_more_than_255_chapters_are_all_in_nested_tables_of_contents(tmp_path: P
 
     chapters = [Chapter(f"Stage {n + 1}: S", n * 10, n * 10 + 10, n + 1) for n in range(600)]
     target = tmp_path / "many.mp3"
-    write_mp3([bytes(2 * 6000)], target, tags={"title": "Many"}, chapters=chapters)
+    write_mp3(PcmFrames([bytes(2 * 6000)]), target, tags={"title": "Many"}, chapters=chapters)
     probed = json.loads(subprocess.run(
         ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(target)],
         capture_output=True, text=True, check=True).stdout)["chapters"]

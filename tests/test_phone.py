@@ -80,6 +80,32 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "site"
 
 
+def test_the_feed_and_page_are_written_without_any_audio_library(site: Path,
+                                                                  tmp_path: Path) -> None:
+    """Reading a published folder and writing its feed, page and index again loads no
+    numpy and none of voiceguide's audio modules (in a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    (copy / "feed.xml").unlink()
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from voiceguide.phone import feed, publish\n"
+        f"folder = Path({str(copy)!r})\n"
+        "channel, entries = feed.load_all(folder)\n"
+        "publish.save(folder, channel, entries)\n"
+        "audio = {'numpy', 'voiceguide.islands', 'voiceguide.render', 'voiceguide.mp3'}\n"
+        "print(sorted(audio & set(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert done.stdout.strip() == "[]"
+    assert (copy / "feed.xml").read_bytes() == (site / "feed.xml").read_bytes()
+
+
 def test_the_feed_parses_and_every_enclosure_is_its_file(site: Path) -> None:
     parsed = feedparser.parse((site / "feed.xml").read_bytes())
     assert not parsed.bozo, parsed.bozo_exception

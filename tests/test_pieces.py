@@ -18,7 +18,7 @@ import pytest
 
 from voiceguide import render
 from voiceguide.errors import AudioError
-from voiceguide.islands import Encoding
+from voiceguide.islands import Encoding, PcmFrames
 from voiceguide.mp3 import write_mp3
 from voiceguide.mpeg import FrameFormat
 from voiceguide.pieces import Piece, PieceFrames, Recipe, join, pieces, reach
@@ -159,7 +159,7 @@ def test_joined_pieces_decode_as_one_long_encode(folder: Path, monkeypatch: pyte
     assert counts.encoded >= 3  # the bed makes one island of four pieces or so
     mix = the_mix(folder / "drill.yaml", rate)
     chunks: Iterator[bytes] = iter([mix.astype("<i2").tobytes()])
-    write_mp3(chunks, folder / "whole.mp3", sample_rate=rate, bitrate=bitrate, tags={},
+    write_mp3(PcmFrames(chunks), folder / "whole.mp3", sample_rate=rate, bitrate=bitrate, tags={},
               chapters=(), cache=None)  # one encode
     tools = ["ffmpeg"] + (["mpg123"] if shutil.which("mpg123") else [])
     for tool in tools:

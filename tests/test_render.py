@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from voiceguide.clips import ClipStore
+from voiceguide.islands import PcmFrames
 from voiceguide.mp3 import write_mp3
 from voiceguide.plan import Chapter, Event, Plan
 from voiceguide.render import gain_for, render, to_sample
@@ -94,7 +95,7 @@ def session(clips: ClipStore, tmp_path_factory: pytest.TempPathFactory) -> dict[
     folder = tmp_path_factory.mktemp("session")
     pcm = b"".join(render(plan, clips, RATE))
     mp3 = folder / "session.mp3"
-    write_mp3(render(plan, clips, RATE), mp3, sample_rate=RATE, bitrate="96k", tags=TAGS,
+    write_mp3(PcmFrames(render(plan, clips, RATE)), mp3, sample_rate=RATE, bitrate="96k", tags=TAGS,
               chapters=plan.chapters)  # fmt: skip
     return {"plan": plan, "pcm": pcm, "mp3": mp3, "folder": folder}
 
@@ -152,7 +153,7 @@ def test_a_rebuild_is_byte_identical(session: dict, tmp_path: Path) -> None:
     fresh.folder.mkdir()
     again = tmp_path / "again.mp3"
     plan = session["plan"]
-    write_mp3(render(plan, ClipStore(fresh, SoundLibrary(), RATE), RATE), again,
+    write_mp3(PcmFrames(render(plan, ClipStore(fresh, SoundLibrary(), RATE), RATE)), again,
               sample_rate=RATE, bitrate="96k", tags=TAGS, chapters=plan.chapters)
     assert fresh.calls > 0  # the speech was made again, not reused
     assert again.read_bytes() == session["mp3"].read_bytes()

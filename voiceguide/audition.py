@@ -24,6 +24,7 @@ def audition(text: str, *, engine: str | None, voice: str | None, rate: float | 
     No engine: the natural one where installed. No voice: the engine's English voice.
     """
     from voiceguide.files import write_atomically
+    from voiceguide.islands import PcmFrames
     from voiceguide.mp3 import write_mp3
     from voiceguide.render import to_pcm16
 
@@ -40,5 +41,5 @@ def audition(text: str, *, engine: str | None, voice: str | None, rate: float | 
     if target.suffix.lower() == ".wav":
         write_atomically(target, wav.wrap_pcm16(pcm, SAMPLE_RATE))
     else:
-        write_mp3([pcm], target, sample_rate=SAMPLE_RATE, tags={"title": text[:60]},
+        write_mp3(PcmFrames([pcm]), target, sample_rate=SAMPLE_RATE, tags={"title": text[:60]},
                   chapters=[])

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -165,6 +165,29 @@ class _Stream:
             raise AudioError(f"the encoder's frames cannot be spliced: {exc}") from exc
         self.made += len(frames)
         return b"".join(frames)
+
+
+class FrameSource(Protocol):
+    """What an MP3 writer writes: a session's frames in order, and once they are all
+    given, how many samples and frames there were (for the Info frame)."""
+
+    samples: int
+    total: int
+
+    def frames(self, encoding: Encoding) -> Iterator[bytes]: ...
+
+
+class PcmFrames:
+    """A FrameSource for PCM chunks (s16le mono): its islands found in the samples."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.chunks = chunks
+        self.samples = self.total = 0
+
+    def frames(self, encoding: Encoding) -> Iterator[bytes]:
+        splicer = Splicer(encoding)
+        yield from splicer.frames(self.chunks)
+        self.samples, self.total = splicer.samples, splicer.total
 
 
 class Splicer:

@@ -15,16 +15,15 @@ chapter exactly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceguide import id3
 from voiceguide.files import replacing
 from voiceguide.id3 import ChapterLike
-from voiceguide.islands import Encoding, Splicer
+from voiceguide.islands import Encoding, FrameSource
 from voiceguide.mpeg import FrameFormat
-from voiceguide.pieces import PieceFrames
 
 if TYPE_CHECKING:
     from voiceguide.store import Entries
@@ -34,7 +33,7 @@ BITRATE = "96k"
 
 
 def write_mp3(
-    audio: Iterable[bytes] | PieceFrames,
+    source: FrameSource,
     target: Path,
     *,
     sample_rate: int = SAMPLE_RATE,
@@ -46,8 +45,9 @@ def write_mp3(
     language: str = "eng",
     cover: bytes | None = None,
 ) -> Encoding:
-    """Encode *audio* — s16le mono chunks, or a session with beds made piece by piece —
-    into *target*; the file appears whole or not at all.
+    """Write *source*'s frames into *target* behind the tag and the Info frame; the file
+    appears whole or not at all. The caller chooses the source: ``islands.PcmFrames`` for
+    PCM chunks, ``pieces.PieceFrames`` for a session with beds made piece by piece.
 
     Encoded islands are kept in *cache* (none: every island is encoded). *language* is the
     comment's (ISO 639-2); *cover* (JPEG or PNG bytes) is embedded as the front cover."""
@@ -59,13 +59,7 @@ def write_mp3(
         out.write(id3.tag(tags, chapters, language, cover))
         info_at = out.tell()
         out.write(bytes(encoding.fmt.info_size))
-        if isinstance(audio, PieceFrames):
-            source: Splicer | PieceFrames = audio
-            frames = audio.frames(encoding)
-        else:
-            source = Splicer(encoding)
-            frames = source.frames(audio)
-        for data in frames:
+        for data in source.frames(encoding):
             out.write(data)
         out.seek(info_at)
         out.write(encoding.fmt.info_frame(source.total, source.samples))

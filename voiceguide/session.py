@@ -132,6 +132,7 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
     *cover* (JPEG or PNG bytes) is embedded unless the script names its own; *split*
     also writes a file per stage (``split.py``)."""
     from voiceguide.decode import ffmpeg_path
+    from voiceguide.islands import FrameSource, PcmFrames
     from voiceguide.mp3 import write_mp3
     from voiceguide.pieces import PieceFrames
     from voiceguide.render import render
@@ -142,35 +143,37 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
     script = session.script
     tags = {"title": script.title, "artist": script.artist or "voiceguide",
             "album": script.album or script.title, "comment": script.description or ""}
-    audio: Iterator[bytes] | PieceFrames
-    if the_plan.beds:
-        progress = options.progress
-        audio = PieceFrames(the_plan, session.clips, options.sample_rate,
-                            lambda: session.beds(the_plan), session.levels_cache(),
-                            (lambda done, total: progress("rendering", done, total))
-                            if progress is not None else None)
-    else:
-        audio = render(the_plan, session.clips, options.sample_rate)
-        if options.progress is not None:
-            audio = _reporting(audio, the_plan, options)
     image = script.cover.read_bytes() if script.cover is not None else cover
     language = words(script.language).code
     with contextlib.ExitStack() as stack:
         spool = stack.enter_context(tempfile.TemporaryFile()) if split else None
-        if spool is not None and not isinstance(audio, PieceFrames):
-            audio = _spooled(audio, spool)  # rendered once, for the session and its stages
-        write_mp3(audio, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
+        pieces: PieceFrames | None = None
+        source: FrameSource
+        if the_plan.beds:  # made piece by piece from the plan
+            progress = options.progress
+            source = pieces = PieceFrames(
+                the_plan, session.clips, options.sample_rate, lambda: session.beds(the_plan),
+                session.levels_cache(), (lambda done, total: progress("rendering", done, total))
+                if progress is not None else None)
+        else:  # rendered, its islands found in the samples
+            chunks = render(the_plan, session.clips, options.sample_rate)
+            if options.progress is not None:
+                chunks = _reporting(chunks, the_plan, options)
+            if spool is not None:
+                chunks = _spooled(chunks, spool)  # rendered once, for the session and its stages
+            source = PcmFrames(chunks)
+        write_mp3(source, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
                   tags=tags, chapters=the_plan.chapters, cache=session.island_cache(),
                   language=language, cover=image)
         if spool is not None:
             from voiceguide.split import write_stage_files
 
-            pcm = audio.pcm() if isinstance(audio, PieceFrames) else _unspooled(spool)
+            pcm = pieces.pcm() if pieces is not None else _unspooled(spool)
             write_stage_files(pcm, the_plan, target, sample_rate=options.sample_rate,
                               bitrate=options.bitrate, tags=tags, language=language,
                               cover=image, cache=session.island_cache())
-    if isinstance(audio, PieceFrames) and audio.bed_gain < 1.0:
-        lowered = -20 * math.log10(audio.bed_gain)
+    if pieces is not None and pieces.bed_gain < 1.0:
+        lowered = -20 * math.log10(pieces.bed_gain)
         the_plan = replace(the_plan, notes=(*the_plan.notes, (
             f"music and cadence play {lowered:.1f} dB below their levels: at the levels asked "
             "for, the stretches without speech would take the whole file off -16 LUFS")))

@@ -79,6 +79,7 @@ def write_stage_files(pcm: Iterable[bytes], plan: Plan, target: Path, *, sample_
                       cover: bytes | None, cache: Entries | None) -> list[str]:
     """Write the stage files of the session in *target* from its PCM *pcm*; returns their
     names, the playlist last. Stage files of an earlier build that are not made again go."""
+    from voiceguide.islands import PcmFrames
     from voiceguide.mp3 import write_mp3
 
     stages = layout(plan, sample_rate)
@@ -89,9 +90,9 @@ def write_stage_files(pcm: Iterable[bytes], plan: Plan, target: Path, *, sample_
     for number, stage in enumerate(stages, start=1):
         stage_tags = {**tags, "title": stage.chapter.title, "track": f"{number}/{total}",
                       "album": tags.get("album") or tags.get("title", "")}
-        write_mp3(source.take(stage.samples), folder / stage.name, sample_rate=sample_rate,
-                  bitrate=bitrate, tags=stage_tags, chapters=(), cache=cache,
-                  language=language, cover=cover)
+        write_mp3(PcmFrames(source.take(stage.samples)), folder / stage.name,
+                  sample_rate=sample_rate, bitrate=bitrate, tags=stage_tags, chapters=(),
+                  cache=cache, language=language, cover=cover)
     listing = f"{target.stem}.m3u8"
     write_atomically(folder / listing, playlist(tags.get("title", target.stem), stages).encode())
     made = {s.name for s in stages}
