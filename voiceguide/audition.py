@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from voiceguide.clips import SPEECH_LUFS, prepare
+from voiceguide.defaults import SAMPLE_RATE
 from voiceguide.errors import UsageError
 from voiceguide.speech import SpeechLibrary, wav
 from voiceguide.speech.request import SpeechRequest
 
-SAMPLE_RATE = 44100
 LEAD_MS = 200
 
 

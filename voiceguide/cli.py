@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from voiceguide import __version__, builtins, engines
+from voiceguide import __version__, builtins, defaults, engines
 from voiceguide.durations import DurationError, clock, parse_duration
 from voiceguide.errors import (
     OutputError,
@@ -311,11 +311,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Where to write the MP3 (default output/SCRIPT.mp3); a folder with "
               "several scripts.")
-@click.option("--bitrate", default="96k", show_default=True,
-              type=click.Choice(["48k", "64k", "96k", "128k", "160k", "192k", "256k", "320k"]),
-              help="MP3 bit rate.")
-@click.option("--sample-rate", default="44100", show_default=True,
-              type=click.Choice(["22050", "24000", "32000", "44100", "48000"]),
+@click.option("--bitrate", default=defaults.BITRATE, show_default=True,
+              type=click.Choice(defaults.BITRATES), help="MP3 bit rate.")
+@click.option("--sample-rate", default=str(defaults.SAMPLE_RATE), show_default=True,
+              type=click.Choice([str(r) for r in defaults.SAMPLE_RATES]),
               help="MP3 sample rate in Hz.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display or warnings.")
 @click.option("--vtt", is_flag=True, help="Also write a WebVTT transcript beside each MP3.")

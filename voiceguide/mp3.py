@@ -7,10 +7,7 @@ frames, which ``islands.py`` makes by encoding only the stretches that sound.
 Everything goes through ``files.replacing``: a reader sees the old file or the
 new one, never a part.
 
-Defaults: mono 44.1 kHz at 96 kbit/s CBR — speech and chimes through earbuds
-sound clean at that rate (LAME's mono 64k smears the chimes' high partials),
-it costs ~43 MB an hour, and constant bitrate lets any player seek to a
-chapter exactly.
+The format's defaults are ``defaults.py``'s.
 """
 
 from __future__ import annotations
@@ -20,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceguide import id3
+from voiceguide.defaults import BITRATE, SAMPLE_RATE
 from voiceguide.files import replacing
 from voiceguide.id3 import ChapterLike
 from voiceguide.islands import Encoding, FrameSource
@@ -28,8 +26,6 @@ from voiceguide.mpeg import FrameFormat
 if TYPE_CHECKING:
     from voiceguide.store import Entries
 
-SAMPLE_RATE = 44100
-BITRATE = "96k"
 
 
 def write_mp3(

@@ -58,7 +58,9 @@ MAX_TEXT_CHARS = 2000
 MAX_SPEECH_CHARS = 150_000
 MAX_RATE = 1000
 ENGINES = engines.ALL
-_PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")  # {{ and }} are literal braces
+# The one placeholder grammar: {NAME}, with {{ and }} literal braces. The reader checks every
+# name against the placeholders allowed where it stands; the planner fills them in.
+PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -504,7 +506,7 @@ class _Reader:
         return VoiceRef(self.text(node), Loc(node.line, node.column))
 
     def placeholders(self, node: Node, text: str, allowed: frozenset[str]) -> None:
-        for match in _PLACEHOLDER_RE.finditer(text):
+        for match in PLACEHOLDER_RE.finditer(text):
             name = match.group(1)
             if name is None or name in allowed:  # {{ or }}, or a known placeholder
                 continue

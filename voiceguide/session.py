@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from voiceguide import defaults
 from voiceguide.errors import Problem, ScriptError
 from voiceguide.plan import Plan, Settings, choose_pace, make_plan, speech_requests
 from voiceguide.plan.voices import choose_voices, refuse_commands, require_engines, voice_problems
@@ -30,8 +31,6 @@ if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
-DEFAULT_SAMPLE_RATE = 44100
-DEFAULT_BITRATE = "96k"
 
 
 @dataclass
@@ -39,8 +38,8 @@ class Options:
     """Everything the command line can choose, besides the script itself."""
 
     settings: Settings = field(default_factory=Settings)
-    sample_rate: int = DEFAULT_SAMPLE_RATE
-    bitrate: str = DEFAULT_BITRATE
+    sample_rate: int = defaults.SAMPLE_RATE
+    bitrate: str = defaults.BITRATE
     progress: Progress | None = None
     allow_commands: bool = False  # the user's opt-in: a script alone never runs programs
 

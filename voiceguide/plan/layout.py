@@ -23,7 +23,17 @@ from voiceguide.errors import Problem, ScriptError
 from voiceguide.plan.model import Bed, Chapter, ClipLengths, Event, Plan, StageTiming
 from voiceguide.plan.pacing import check_session_length, pace_for_length, stage_lengths, stage_paces
 from voiceguide.plan.voices import Settings, Voice, resolve_voice
-from voiceguide.script import MAX_SPEECH_CHARS, Cue, Loc, Pause, Script, Speech, Stage, Text
+from voiceguide.script import (
+    MAX_SPEECH_CHARS,
+    PLACEHOLDER_RE,
+    Cue,
+    Loc,
+    Pause,
+    Script,
+    Speech,
+    Stage,
+    Text,
+)
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.words import words
 
@@ -35,9 +45,6 @@ CUE_WAIT_MS = 500
 TAIL_MS = 1000
 MAX_OCCURRENCES = 10_000
 MAX_EVENTS = 20_000  # in a whole session: more than anyone can hear, and bounded work
-
-
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
 
 
 def fill(text: str, values: dict[str, str]) -> str | None:
@@ -60,7 +67,7 @@ def fill(text: str, values: dict[str, str]) -> str | None:
             return said[:1].upper() + said[1:]
         return said
 
-    filled = _PLACEHOLDER.sub(value, text)
+    filled = PLACEHOLDER_RE.sub(value, text)
     return None if missing else filled
 
 
