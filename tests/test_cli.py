@@ -219,10 +219,10 @@ def test_an_engine_a_profile_chooses_but_is_missing_is_a_located_script_error(
 
 
 def test_progress_line_counts_up_and_clears_itself(capsys: pytest.CaptureFixture[str]) -> None:
-    from voiceguide.cli import _Progress
+    from voiceguide.cli.options import Progress
 
     now = [100.0]
-    progress = _Progress(clock=lambda: now[0])
+    progress = Progress(clock=lambda: now[0])
     progress.label = "drill.yaml: "
     progress("speaking clips", 0, 30)
     now[0] += 10  # ten clips in ten seconds: twenty more take twenty

@@ -77,6 +77,15 @@ class UsageError(VoiceguideError):
     exit_code = 2
 
 
+class OptionError(UsageError):
+    """The value given to one command-line option cannot work; shown as that option's
+    usage error."""
+
+    def __init__(self, message: str, option: str) -> None:
+        super().__init__(message)
+        self.message, self.option = message, option
+
+
 def memory_limit_mb() -> int | None:
     """The address-space limit this process runs under (ulimit -v), or None."""
     import resource

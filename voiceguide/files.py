@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from voiceguide import scratch
-from voiceguide.errors import OutputError
+from voiceguide.errors import OptionError, OutputError
 
 KEPT = "any earlier file there is unchanged"
 NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
@@ -154,3 +154,87 @@ def signals_held() -> Iterator[None]:
             signal.signal(signum, handler)
         if arrived:
             signal.raise_signal(arrived[0])
+
+
+# ---------------------------------------------------------------------------
+# The output rules: every file voiceguide writes is checked by them before any work
+
+
+def target_for(script: Path, output: Path | None, count: int) -> Path:
+    """Where a script's MP3 goes, given ``-o`` (*output*) and how many scripts there are;
+    checked before any work so a typo costs nothing.
+
+    A symbolic link is followed (the file it points to is updated); anything at the
+    target but a regular, writable file is refused rather than replaced.
+    """
+    name = script.stem + ".mp3"
+    if output is None:
+        folder = Path("output")
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot use the default output folder {folder}: "
+                              f"{exc.strerror}; give -o FILE") from exc
+        if not folder.is_dir():
+            raise OutputError(f"{folder} is not a folder; remove it, or give -o FILE")
+        output, count = folder / name, 1
+    elif count > 1:
+        if not output.is_dir():
+            raise OutputError(f"{output} is not a folder; with several scripts, -o names an "
+                              "existing folder")
+        output = output / name
+    elif output.is_dir():
+        raise OutputError(f"{output} is a folder; give a file name such as {output / name}")
+    if output.is_symlink():
+        output = Path(os.path.realpath(output))
+    if output.exists() and not output.is_file():
+        raise OptionError(f"{output} is not a regular file; voiceguide replaces only "
+                          "regular files", "-o")
+    if output.exists() and not os.access(output, os.W_OK):
+        raise OutputError(f"{output} is read-only; make it writable or choose another -o")
+    folder = output.parent
+    if not folder.is_dir():
+        raise OutputError(f"folder {folder} does not exist; create it first (mkdir -p "
+                          f"{folder})")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"cannot write to folder {folder}: permission denied")
+    return output
+
+
+def refuse_clashes(scripts: tuple[Path, ...], outputs: list[list[Path]],
+                   option: str = "-o") -> None:
+    """The output rules, before any work: nothing is written over a script, no two outputs
+    go to one file, and each output is a regular file voiceguide may replace (or new)."""
+    seen: dict[Path, tuple[Path, Path]] = {}
+    inputs = {identity(s): s for s in scripts}
+    for script, written in zip(scripts, outputs, strict=True):
+        for output in written:
+            where = identity(output)
+            if where in inputs:
+                raise OptionError(f"{output} is the script {inputs[where]}; write it "
+                                  "somewhere else", option)
+            if where in seen:
+                first, _ = seen[where]
+                what = (f"{first} and {script} would both be written to {output}" if first !=
+                        script else f"{script} would write two of its files to {output}")
+                raise OptionError(f"{what}; choose other names with {option}", option)
+            seen[where] = (script, output)
+            _replaceable(output, option)
+
+
+def _replaceable(output: Path, option: str) -> None:
+    """A file voiceguide will write: anything there but a regular file (or, for a stage
+    folder, a folder) is refused, and so is a read-only file."""
+    if output.suffix and output.exists() and not output.is_file():
+        raise OptionError(f"{output} is not a regular file; voiceguide replaces only "
+                          "regular files", option)
+    if not output.suffix and output.exists() and not output.is_dir():
+        raise OptionError(f"{output} is not a folder; the stage files go into a folder "
+                          "of that name", option)
+    if output.is_file() and not os.access(output, os.W_OK):
+        raise OutputError(f"{output} is read-only; make it writable or choose another {option}")
+
+
+def identity(path: Path) -> Path:
+    """One name per file: the resolved path (the same file however it is named)."""
+    return Path(os.path.realpath(path))

@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -43,6 +42,7 @@ import numpy as np
 
 from voiceguide.errors import AudioError
 from voiceguide.mpeg import FrameError, FrameFormat
+from voiceguide.tools import cores
 
 if TYPE_CHECKING:
     from voiceguide.store import Entries
@@ -53,11 +53,6 @@ LONGEST_CACHED_S = 30  # longer islands are streamed, not held
 QUALITY = 3  # LAME's own default: ffmpeg's, and the speed voiceguide's figures assume
 MAGIC = "voiceguide-island/1"
 SILENCE_RUN = 1024  # silent frames written per block
-
-
-def jobs() -> int:
-    """Threads for encoding: the cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @functools.cache
@@ -84,7 +79,7 @@ class Encoding:
 
     fmt: FrameFormat
     cache: Entries | None = None
-    threads: int = field(default_factory=jobs)
+    threads: int = field(default_factory=cores)
     encoded: int = 0  # islands encoded in this build (the rest came from the cache)
     reused: int = 0
 

@@ -13,6 +13,7 @@ read with ``last_line``.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import threading
 import time
@@ -110,3 +111,8 @@ class Watchdog:
                 with contextlib.suppress(OSError):
                     self.process.kill()
                 return
+
+
+def cores() -> int:
+    """The cores this process may use (its CPU affinity): for encoding threads and builds."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

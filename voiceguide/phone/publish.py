@@ -259,3 +259,17 @@ def _stage_files(plan: Plan, rate: int, name: str) -> list[str]:
     from voiceguide.split import layout
 
     return [s.name for s in layout(plan, rate)]
+
+
+def publish_outputs(scripts: tuple[Path, ...], folder: Path, split: bool) -> list[list[Path]]:
+    """Every file a publish writes into *folder*, by script (the folder's own files with
+    the first: the feed, the page and its files, the index and the covers)."""
+    from voiceguide.session import build_outputs
+
+    outputs = []
+    for number, script in enumerate(scripts):
+        own = [folder / name for name in feed.files(script.stem).values()]
+        shared = [folder / name for name in folder_files()] if number == 0 else []
+        outputs.append([*build_outputs(folder / f"{script.stem}.mp3", False, split),
+                        *own[1:], *shared])
+    return outputs

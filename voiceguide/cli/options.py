@@ -1,0 +1,258 @@
+"""The command line's option types, shared options and display: validated at the edge,
+failing with click's usage errors (exit 2), and the progress line and warnings on stderr."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from voiceguide import engines
+from voiceguide.durations import DurationError, clock, parse_duration
+from voiceguide.errors import UsageError, shown
+
+ALLOW_COMMANDS_ENV = "VOICEGUIDE_ALLOW_COMMANDS"
+PACE_HELP = "Where each duration range resolves: 0 = shortest, 1 = longest."
+
+
+def echo(text: str, err: bool = False) -> None:
+    """One line of output with control characters shown escaped (see ``shown``)."""
+    click.echo(shown(text), err=err)
+
+
+class DurationType(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_duration(value)
+        except DurationError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class PaceType(click.ParamType):
+    name = "P"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        try:
+            pace = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number between 0 and 1", param, ctx)
+        if not 0 <= pace <= 1:
+            self.fail(f"{value} is not between 0 and 1", param, ctx)
+        return pace
+
+
+class RateType(click.ParamType):
+    """``WPM`` for the default voice, or ``NAME=WPM`` for a named profile."""
+
+    name = "[NAME=]WPM"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str | None, float]:
+        if isinstance(value, tuple):
+            return value
+        name, _, number = value.rpartition("=")
+        try:
+            rate = float(number)
+        except ValueError:
+            self.fail(f"{value!r} is not a rate in words per minute (e.g. 160 or coach=160)",
+                      param, ctx)
+        if not 0 < rate <= 1000:
+            self.fail(f"rate {number} is not between 0 and 1000 words per minute", param, ctx)
+        return (name or None), rate
+
+
+class VoiceType(click.ParamType):
+    """``ID`` (or a profile name) for the default voice, or ``NAME=ID`` for a profile."""
+
+    name = "[NAME=]ID"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str | None, str]:
+        if isinstance(value, tuple):
+            return value
+        name, sep, voice = value.partition("=")
+        if not sep:
+            return None, value
+        if not name or not voice:
+            self.fail(f"{value!r}: write ID, or NAME=ID to change a voice profile", param, ctx)
+        return name, voice
+
+
+def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``build``, ``plan`` and ``check`` share."""
+    options = [
+        click.option("--pace", type=PaceType(), help=PACE_HELP),
+        click.option("--length", "length", type=DurationType(),
+                     help="Choose the pace whose session length is closest to this (e.g. 20m)."),
+        click.option("--voice", "voices", type=VoiceType(), multiple=True,
+                     help="The default voice (an engine voice id or a profile name), or "
+                     "NAME=ID to change a profile's voice. Repeatable."),
+        click.option("--rate", "rates", type=RateType(), multiple=True,
+                     help="The default voice's rate in words per minute, or NAME=WPM for a "
+                     "profile. Repeatable."),
+        click.option("--engine", type=click.Choice(engines.BUILT_IN),
+                     help="The default voice's engine; alone, it speaks with that engine's "
+                     "voice for the script's language."),
+        click.option("--speed", type=FiniteRange(0.25, 4.0), default=1.0,
+                     show_default=True, help="Multiply every voice's rate by this."),
+        click.option("--allow-commands", is_flag=True, envvar=ALLOW_COMMANDS_ENV,
+                     help="Let the script's voice profiles with engine: command run their "
+                     f"programs (or set {ALLOW_COMMANDS_ENV}=1). Only for scripts you trust."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+class FiniteRange(click.FloatRange):
+    """click's FloatRange, refusing nan (which every range comparison lets through)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
+def settings(pace: float | None, length: int | None, voices: tuple, rates: tuple,
+              engine: str | None, speed: float) -> Any:
+    from voiceguide.plan import Settings
+
+    if pace is not None and length is not None:
+        raise click.UsageError("--pace and --length both choose the pace: give one of them")
+    default_voice = [v for n, v in voices if n is None]
+    default_rate = [r for n, r in rates if n is None]
+    return Settings(
+        pace=pace,
+        length_ms=length,
+        voice=default_voice[-1] if default_voice else None,
+        rate=default_rate[-1] if default_rate else None,
+        engine=engine,
+        profile_voices=tuple((n, v) for n, v in voices if n is not None),
+        profile_rates=tuple((n, r) for n, r in rates if n is not None),
+        speed=speed,
+    )
+
+
+def session_options(choices: dict[str, Any], quiet: bool = True, **audio: Any) -> Any:
+    """The session's options from the shared command-line choices (see build_options)."""
+    from voiceguide.session import Options
+    from voiceguide.store import CacheError, cache_limit
+
+    try:
+        cache_limit()  # a junk limit is found before any work, not after the MP3 is written
+    except CacheError as exc:
+        raise UsageError(str(exc)) from exc
+    allow_commands = choices.pop("allow_commands")
+    progress = None if quiet or not sys.stderr.isatty() else Progress()
+    return Options(settings=settings(**choices), progress=progress,
+                   allow_commands=allow_commands, **audio)
+
+
+class Progress:
+    """A one-line progress display on stderr for terminals: counts, percent and time left."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.last = ""
+        self.label = ""
+        self.clock = clock
+        self.started: dict[str, float] = {}
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        now = self.clock()
+        began = self.started.setdefault(what, now)
+        left = ""
+        if 0 < done < total and now - began >= 1:
+            left = f", about {clock(round((now - began) * (total - done) / done * 1000))} left"
+        count = f"{done:,}/{total:,} " if what.endswith("clips") else ""
+        what = shown(self.label + what)
+        line = (f"\r{what}: {count}{100 * done // max(total, 1):3d}%{left}" if done
+                else f"\r{what}…")
+        if line != self.last:
+            padding = " " * max(0, len(self.last) - len(line))
+            click.echo(line + padding, nl=False, err=True)
+            self.last = line
+        if done and done >= total:
+            click.echo("\r" + " " * len(line) + "\r", nl=False, err=True)
+            self.last = ""
+            self.started.pop(what, None)
+
+
+def warn(plan: Any, script: Path | None = None) -> None:
+    """The plan's notes and warnings on stderr; named by *script* where several are built."""
+    of = f"{script}: " if script is not None else ""
+    for note in plan.notes:
+        echo(f"voiceguide: {of}{note}", err=True)
+    for warning in plan.warnings:
+        echo(f"warning: {of}{warning}", err=True)
+
+
+
+class SayTargetType(click.Path):
+    """A file name that ``say`` can write: .mp3 or .wav."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        path = super().convert(value, param, ctx)
+        if Path(str(path)).suffix.lower() not in AUDITION_SUFFIXES:
+            self.fail(f"{value!r}: say writes {' or '.join(AUDITION_SUFFIXES)} files", param, ctx)
+        return path
+
+
+AUDITION_SUFFIXES = (".mp3", ".wav")
+
+
+class BaseUrlType(click.ParamType):
+    """An absolute http(s) address where the published folder can be fetched."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(str(value))
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
+                or parts.query or parts.fragment or not str(value).isprintable() \
+                or any(c.isspace() or c in '"<>\\^`{|}' for c in str(value)):
+            self.fail(f"{value!r} is not an http:// or https:// address such as "
+                      "https://example.org/runs/", param, ctx)
+        return str(value) if str(value).endswith("/") else f"{value}/"
+
+
+class EmailType(click.ParamType):
+    """An e-mail address for the feed's owner: one @, a dotted domain, nothing else."""
+
+    name = "EMAIL"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        import re
+
+        text = str(value)
+        if not re.fullmatch(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+",
+                            text) or len(text) > 254:
+            self.fail(f"{value!r} is not an e-mail address such as coach@example.org", param,
+                      ctx)
+        return text
+
+
+class FeedTextType(click.ParamType):
+    """A line of text for the feed (a title, an author): printable, not empty."""
+
+    name = "TEXT"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = " ".join(str(value).split())
+        if not text or not text.isprintable() or len(text) > 300:
+            self.fail(f"{value!r}: give a line of printable text (at most 300 characters)",
+                      param, ctx)
+        return text
