@@ -34,7 +34,7 @@ bench: venv
 	$(BIN)/python benchmarks/publish_cost.py
 
 sounds: venv
-	$(BIN)/python -m voiceguide.soundgen sounds
+	$(BIN)/python -m voiceguide.audio.soundgen sounds
 
 venv: system $(STAMP)
 

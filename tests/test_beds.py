@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from voiceguide.beds import DUCK_AFTER_MS, DUCK_BEFORE_MS, RAMP_MS, duck_spans, tick_samples
+from voiceguide.audio.beds import DUCK_AFTER_MS, DUCK_BEFORE_MS, RAMP_MS, duck_spans, tick_samples
 from voiceguide.plan import Bed, Settings, make_plan
 from voiceguide.script import load_script
 from voiceguide.session import Options, open_session
@@ -237,7 +237,7 @@ def test_music_damaged_halfway_is_a_located_error(damaged_music: Path,
 def test_damage_found_while_mixing_keeps_the_earlier_file(
         damaged_music: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Damage past what the level was measured on is found by the render: exit 1."""
-    from voiceguide import beds
+    from voiceguide.audio import beds
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(damaged_music / "cache2"))
     monkeypatch.setattr(beds, "MEASURE_S", 20)  # the level from the first 20 s only

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voiceguide import dsp
-from voiceguide import loudness as L
+from voiceguide.audio import dsp
+from voiceguide.audio import loudness as L
 
 
 def _biquads(sos: np.ndarray, x: np.ndarray) -> np.ndarray:

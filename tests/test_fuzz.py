@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from voiceguide.audio.sounds import MAX_RATE, MIN_RATE, decode_bytes, sniff_bytes
 from voiceguide.errors import AudioError, ScriptError
 from voiceguide.script import parse_script
-from voiceguide.sounds import MAX_RATE, MIN_RATE, decode_bytes, sniff_bytes
 
 ROOT = Path(__file__).parent.parent
 SEEDS = [p.read_bytes() for p in sorted((ROOT / "scripts_yaml").glob("*.yaml"))] + [

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from voiceguide.audio.sounds import decode_bytes, decode_file
 from voiceguide.cli import main
 from voiceguide.errors import AudioError
-from voiceguide.sounds import decode_bytes, decode_file
 
 ROOT = Path(__file__).parent.parent
 

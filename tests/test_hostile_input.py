@@ -27,8 +27,8 @@ from waiting import alive, children, until
 from voiceguide import scratch
 from voiceguide.cli import main
 from voiceguide.errors import ScriptError
-from voiceguide.islands import PcmFrames
-from voiceguide.mp3 import write_mp3
+from voiceguide.mp3.islands import PcmFrames
+from voiceguide.mp3.writer import write_mp3
 from voiceguide.plan import Chapter
 from voiceguide.script import parse_script
 from voiceguide.store import Entries

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide.islands import LONGEST_CACHED_S, Encoding, PcmFrames, Splicer
-from voiceguide.mp3 import write_mp3
-from voiceguide.mpeg import ENCODER_DELAY, FrameFormat
+from voiceguide.mp3.frames import ENCODER_DELAY, FrameFormat
+from voiceguide.mp3.islands import LONGEST_CACHED_S, Encoding, PcmFrames, Splicer
+from voiceguide.mp3.writer import write_mp3
 from voiceguide.store import Entries
 
 RATE = 44100
@@ -157,7 +157,7 @@ def test_cache_state_and_threads_never_change_the_bytes(tmp_path: Path) -> None:
 def test_a_new_encoder_version_encodes_every_island_again(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Islands kept by another lameenc are never spliced into a file this one writes."""
-    import voiceguide.islands as islands
+    import voiceguide.mp3.islands as islands
 
     cache = Entries(tmp_path / "cache" / "islands")
     pcm = session()

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide import loudness as L
-from voiceguide.sounds import SoundLibrary
+from voiceguide.audio import loudness as L
+from voiceguide.audio.sounds import SoundLibrary
 
 RATE = 22050
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from voiceguide.errors import OutputError
-from voiceguide.islands import PcmFrames
-from voiceguide.mp3 import write_mp3
-from voiceguide.mpeg import FrameError
+from voiceguide.mp3.frames import FrameError
+from voiceguide.mp3.islands import PcmFrames
+from voiceguide.mp3.writer import write_mp3
 from voiceguide.plan import Chapter
 
 RATE = 44100

@@ -97,7 +97,7 @@ def test_the_feed_and_page_are_written_without_any_audio_library(site: Path,
         f"folder = Path({str(copy)!r})\n"
         "channel, entries = feed.load_all(folder)\n"
         "publish.save(folder, channel, entries)\n"
-        "audio = {'numpy', 'voiceguide.islands', 'voiceguide.render', 'voiceguide.mp3'}\n"
+        "audio = {'numpy', 'voiceguide.mp3.islands', 'voiceguide.audio.render', 'voiceguide.mp3.writer'}\n"
         "print(sorted(audio & set(sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

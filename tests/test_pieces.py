@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide import render
+from voiceguide.audio import render
 from voiceguide.errors import AudioError
-from voiceguide.islands import Encoding, PcmFrames
-from voiceguide.mp3 import write_mp3
-from voiceguide.mpeg import FrameFormat
-from voiceguide.pieces import Piece, PieceFrames, Recipe, join, pieces, reach
+from voiceguide.mp3.frames import FrameFormat
+from voiceguide.mp3.islands import Encoding, PcmFrames
+from voiceguide.mp3.pieces import Piece, PieceFrames, Recipe, join, pieces, reach
+from voiceguide.mp3.writer import write_mp3
 from voiceguide.session import Options, build, open_session
 
 pytestmark = pytest.mark.slow
@@ -288,8 +288,8 @@ def test_a_new_version_of_what_makes_the_audio_uses_nothing_kept_by_the_old(
         folder: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
     """Kept pieces and levels are made again after an upgrade of the encoder (lameenc), of
     numpy (the levels' FFTs) or of voiceguide (the mix), never spliced from the old cache."""
-    from voiceguide import islands
-    from voiceguide import pieces as pieces_module
+    from voiceguide.mp3 import islands
+    from voiceguide.mp3 import pieces as pieces_module
 
     counts = Counts(monkeypatch)
     first = built(folder, "a.mp3")

@@ -10,12 +10,12 @@ import measure
 import numpy as np
 import pytest
 
-from voiceguide.clips import ClipStore
-from voiceguide.islands import PcmFrames
-from voiceguide.mp3 import write_mp3
+from voiceguide.audio.clips import ClipStore
+from voiceguide.audio.render import gain_for, render, to_sample
+from voiceguide.audio.sounds import SoundLibrary
+from voiceguide.mp3.islands import PcmFrames
+from voiceguide.mp3.writer import write_mp3
 from voiceguide.plan import Chapter, Event, Plan
-from voiceguide.render import gain_for, render, to_sample
-from voiceguide.sounds import SoundLibrary
 from voiceguide.speech.request import SpeechRequest
 
 RATE = 44100

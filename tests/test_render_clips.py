@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide import loudness as L
-from voiceguide.clips import (
+from voiceguide.audio import loudness as L
+from voiceguide.audio.clips import (
     CLIP_PEAK_DBTP,
     SOUND_LUFS,
     SPEECH_LUFS,
@@ -16,7 +16,7 @@ from voiceguide.clips import (
     PreparedClips,
     length_ms,
 )
-from voiceguide.sounds import SoundLibrary
+from voiceguide.audio.sounds import SoundLibrary
 from voiceguide.speech.cache import cache_key
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.store import Store
@@ -131,7 +131,7 @@ def test_prepared_speech_is_read_back_from_disk(tmp_path: Path,
     def no_preparing(*args: object) -> np.ndarray:
         raise AssertionError("prepared again")
 
-    monkeypatch.setattr("voiceguide.clips.prepare", no_preparing)
+    monkeypatch.setattr("voiceguide.audio.clips.prepare", no_preparing)
     again = ClipStore(speech, SoundLibrary(), 44100, prepared=PreparedClips(speech))  # type: ignore[arg-type]
     assert np.array_equal(again.speech_clip(_request("stored once")), clip)
     assert again.speech_ms(_request("stored once")) == first.speech_ms(_request("stored once"))

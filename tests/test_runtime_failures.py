@@ -226,7 +226,8 @@ def test_a_stuck_decoder_is_killed_and_named(tmp_path: Path, monkeypatch: pytest
                                              decoder: str) -> None:
     """A streaming ffmpeg that gives nothing while voiceguide waits on it is stopped:
     one line saying what it was decoding, no process left behind."""
-    from voiceguide import beds, decode, sounds, tools
+    from voiceguide import tools
+    from voiceguide.audio import beds, decode, sounds
     from voiceguide.errors import AudioError
 
     stuck = tmp_path / "ffmpeg"

@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from voiceguide import schema, script
 from voiceguide.cli import main
-from voiceguide.yamlsource import load
+from voiceguide.script import keys, schema
+from voiceguide.script.source import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "voiceguide" / "drill-script.schema.json"
@@ -32,12 +32,12 @@ def test_the_shipped_schema_is_the_generated_one() -> None:
 
 def test_every_key_the_reader_accepts_is_in_the_schema_and_no_other() -> None:
     made = schema.schema()
-    tables = {"_TOP_KEYS": made, "_STAGE_KEYS": made["$defs"]["stage"],
-              "_CUE_KEYS": made["$defs"]["cue"], "_PROFILE_KEYS": made["$defs"]["profile"],
-              "_BLOCK_KEYS": made["$defs"]["block"], "_MUSIC_KEYS": made["$defs"]["music"],
-              "_COUNTDOWN_KEYS": made["$defs"]["countdown"]}
+    tables = {"TOP_KEYS": made, "STAGE_KEYS": made["$defs"]["stage"],
+              "CUE_KEYS": made["$defs"]["cue"], "PROFILE_KEYS": made["$defs"]["profile"],
+              "BLOCK_KEYS": made["$defs"]["block"], "MUSIC_KEYS": made["$defs"]["music"],
+              "COUNTDOWN_KEYS": made["$defs"]["countdown"]}
     for table, part in tables.items():
-        assert tuple(part["properties"]) == getattr(script, table)
+        assert tuple(part["properties"]) == getattr(keys, table)
         assert part["additionalProperties"] is False
 
 
@@ -54,6 +54,6 @@ def test_structural_mistakes_fail_the_schema(name: str) -> None:
 
 
 def test_a_schema_without_a_key_cannot_be_made(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(script, "_CUE_KEYS", (*script._CUE_KEYS, "lap"))
+    monkeypatch.setattr(keys, "CUE_KEYS", (*keys.CUE_KEYS, "lap"))
     with pytest.raises(KeyError, match="does not describe lap"):
         schema.schema()

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide import builtins, soundgen
+from voiceguide import builtins
+from voiceguide.audio import soundgen
+from voiceguide.audio.sounds import SoundLibrary, sniff_format, validate_sound_file
 from voiceguide.errors import AudioError
-from voiceguide.sounds import SoundLibrary, sniff_format, validate_sound_file
 
 REQUIRED = {"chime", "bell", "gong", "tick"}
 
@@ -166,6 +167,6 @@ def test_user_sounds_override_builtins_and_unknown_names_fail(
 def test_missing_ffmpeg_is_reported_with_the_fix(
     monkeypatch: pytest.MonkeyPatch, encoded: dict[str, Path]
 ) -> None:
-    monkeypatch.setattr("voiceguide.decode.shutil.which", lambda _name: None)
+    monkeypatch.setattr("voiceguide.audio.decode.shutil.which", lambda _name: None)
     with pytest.raises(AudioError, match="sudo apt-get install ffmpeg"):
         SoundLibrary({"x": encoded["flac"]}).audio("x")

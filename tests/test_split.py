@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from voiceguide import render
+from voiceguide.audio import render
 from voiceguide.cli import main
-from voiceguide.pieces import PieceFrames
+from voiceguide.mp3.pieces import PieceFrames
+from voiceguide.mp3.stages import layout, safe_name
 from voiceguide.plan import Settings
 from voiceguide.session import Options, open_session
-from voiceguide.split import layout, safe_name
 
 pytestmark = pytest.mark.slow
 

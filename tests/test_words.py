@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from voiceguide import id3, words
+from voiceguide import words
 from voiceguide.cli import main
+from voiceguide.mp3 import id3
 from voiceguide.plan import Chapter
 from voiceguide.script import load_script
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voiceguide.clips import SPEECH_LUFS, prepare
+from voiceguide.audio.clips import SPEECH_LUFS, prepare
 from voiceguide.defaults import SAMPLE_RATE
 from voiceguide.errors import UsageError
 from voiceguide.speech import SpeechLibrary, wav
@@ -23,10 +23,10 @@ def audition(text: str, *, engine: str | None, voice: str | None, rate: float | 
 
     No engine: the natural one where installed. No voice: the engine's English voice.
     """
+    from voiceguide.audio.render import to_pcm16
     from voiceguide.files import write_atomically
-    from voiceguide.islands import PcmFrames
-    from voiceguide.mp3 import write_mp3
-    from voiceguide.render import to_pcm16
+    from voiceguide.mp3.islands import PcmFrames
+    from voiceguide.mp3.writer import write_mp3
 
     library = SpeechLibrary()
     engine = engine or library.natural_or_default()

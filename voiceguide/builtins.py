@@ -2,7 +2,7 @@
 the sound library, the generator (soundgen.py) and the docs tests read.
 
 Pure: importing it loads no audio library. The files are made by
-``python -m voiceguide.soundgen sounds`` and ship in the wheel.
+``python -m voiceguide.audio.soundgen sounds`` and ship in the wheel.
 """
 
 from __future__ import annotations

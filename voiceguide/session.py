@@ -31,9 +31,9 @@ from voiceguide.script import Script, load_script
 from voiceguide.words import words
 
 if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
-    from voiceguide.beds import BedMixer, MusicLevels
-    from voiceguide.clips import ClipStore
-    from voiceguide.pieces import PieceFrames
+    from voiceguide.audio.beds import BedMixer, MusicLevels
+    from voiceguide.audio.clips import ClipStore
+    from voiceguide.mp3.pieces import PieceFrames
     from voiceguide.speech import SpeechLibrary
     from voiceguide.store import Entries
 
@@ -64,8 +64,8 @@ class Session:
 
     def beds(self, plan: Plan) -> BedMixer:
         """The music and cadence of *plan*, at their levels below the speech."""
-        from voiceguide.beds import BedMixer
-        from voiceguide.render import TARGET_MONO_LUFS
+        from voiceguide.audio.beds import BedMixer
+        from voiceguide.audio.render import TARGET_MONO_LUFS
 
         return BedMixer(plan, self.script, self.clips, self.options.sample_rate,
                         TARGET_MONO_LUFS, self.music_levels())
@@ -79,7 +79,7 @@ class Session:
         return self.speech.store.entries("levels")
 
     def music_levels(self) -> MusicLevels:
-        from voiceguide.beds import MusicLevels
+        from voiceguide.audio.beds import MusicLevels
 
         return MusicLevels(self.speech.store.entries("music"), self.options.sample_rate)
 
@@ -95,8 +95,8 @@ class Session:
 
 def open_session(path: str | Path, options: Options) -> Session:
     """Load a script and check everything but timing; raise ``ScriptError`` with all problems."""
-    from voiceguide.clips import ClipStore, PreparedClips
-    from voiceguide.sounds import SoundLibrary
+    from voiceguide.audio.clips import ClipStore, PreparedClips
+    from voiceguide.audio.sounds import SoundLibrary
     from voiceguide.speech import SpeechLibrary
 
     script = load_script(path)
@@ -137,12 +137,12 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
           split: bool = False) -> Plan:
     """Plan, render and write one session; the target appears whole or not at all.
     *cover* (JPEG or PNG bytes) is embedded unless the script names its own; *split*
-    also writes a file per stage (``split.py``)."""
-    from voiceguide.decode import ffmpeg_path
-    from voiceguide.islands import FrameSource, PcmFrames
-    from voiceguide.mp3 import write_mp3
-    from voiceguide.pieces import PieceFrames
-    from voiceguide.render import render
+    also writes a file per stage (``mp3/stages.py``)."""
+    from voiceguide.audio.decode import ffmpeg_path
+    from voiceguide.audio.render import render
+    from voiceguide.mp3.islands import FrameSource, PcmFrames
+    from voiceguide.mp3.pieces import PieceFrames
+    from voiceguide.mp3.writer import write_mp3
 
     ffmpeg_path()  # a missing ffmpeg is found before any work, not after the render
     session = open_session(path, options)
@@ -173,7 +173,7 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
                   tags=tags, chapters=the_plan.chapters, cache=session.island_cache(),
                   language=language, cover=image)
         if spool is not None:
-            from voiceguide.split import write_stage_files
+            from voiceguide.mp3.stages import write_stage_files
 
             pcm = pieces.pcm() if pieces is not None else _unspooled(spool)
             write_stage_files(pcm, the_plan, target, sample_rate=options.sample_rate,
@@ -216,7 +216,7 @@ def _reporting(chunks: Iterator[bytes], the_plan: Plan, options: Options) -> Ite
 
 def _music_problems(script: Script, kept: Entries, rate: int) -> list[Problem]:
     """Music files that cannot be played: located, before any speech is made."""
-    from voiceguide.beds import MusicLevels
+    from voiceguide.audio.beds import MusicLevels
     from voiceguide.errors import AudioError
 
     if script.music is None:
@@ -224,7 +224,7 @@ def _music_problems(script: Script, kept: Entries, rate: int) -> list[Problem]:
     levels, problems = MusicLevels(kept, rate), []
     for music in script.music.files:
         if not music.path.is_file():
-            continue  # script.py reported it already
+            continue  # the reader reported it already
         try:
             levels.loudness(music)
         except AudioError as exc:
@@ -234,15 +234,15 @@ def _music_problems(script: Script, kept: Entries, rate: int) -> list[Problem]:
 
 
 def _sound_problems(script: Script) -> list[Problem]:
-    from voiceguide.decode import ffmpeg_path
-    from voiceguide.sounds import validate_sound_file
+    from voiceguide.audio.decode import ffmpeg_path
+    from voiceguide.audio.sounds import validate_sound_file
 
     if script.sounds:
         ffmpeg_path()  # decoding them needs it; missing, it is exit 1, not the script's fault
     problems = []
     for name, path in script.sounds.items():
         if not path.is_file():
-            continue  # script.py reported it already
+            continue  # the reader reported it already
         reason = validate_sound_file(path)
         if reason is not None:
             loc = script.sound_locs[name]
@@ -253,7 +253,7 @@ def _sound_problems(script: Script) -> list[Problem]:
 
 def build_outputs(target: Path, vtt: bool, split: bool) -> list[Path]:
     """Every file (and the stage folder) a build of one script writes."""
-    from voiceguide.split import folder_for
+    from voiceguide.mp3.stages import folder_for
 
     return [target, *([target.with_suffix(".vtt")] if vtt else []),
             *([folder_for(target)] if split else [])]

@@ -195,14 +195,14 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
             write_atomically(target.with_suffix(".vtt"), transcript(plan).encode())
             echo(str(target.with_suffix(".vtt")))
         if split:
-            from voiceguide.split import folder_for
+            from voiceguide.mp3.stages import folder_for
 
             echo(str(folder_for(target) / f"{target.stem}.m3u8"))
 
 
 def _check_format(sample_rate: int, bitrate: str) -> None:
     """MPEG-2 (the sample rates below 32000) carries at most 160 kbit/s."""
-    from voiceguide.mpeg import FrameError, FrameFormat
+    from voiceguide.mp3.frames import FrameError, FrameFormat
 
     try:
         FrameFormat(sample_rate, int(bitrate.rstrip("k")))
@@ -515,7 +515,7 @@ def schema() -> None:
     Example:
         voiceguide schema > drill-script.schema.json
     """
-    from voiceguide.schema import dumps
+    from voiceguide.script.schema import dumps
 
     click.echo(dumps(), nl=False)
 

@@ -155,7 +155,7 @@ def read_back(folder: Path, only: str | None = None) -> dict[str, Entry]:
     them, for a folder whose index is lost: each ``NAME.mp3`` whose tag voiceguide wrote
     (title, description, chapters, language), with its transcript ``NAME.vtt`` and its
     ``NAME.chapters.json`` beside it."""
-    from voiceguide import id3
+    from voiceguide.mp3 import id3
     from voiceguide.words import BY_LANGUAGE
 
     codes = {w.code: language for language, w in BY_LANGUAGE.items()}

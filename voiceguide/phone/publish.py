@@ -256,7 +256,7 @@ def _session_cover(folder: Path, name: str, plan: Plan) -> str:
 
 
 def _stage_files(plan: Plan, rate: int, name: str) -> list[str]:
-    from voiceguide.split import layout
+    from voiceguide.mp3.stages import layout
 
     return [s.name for s in layout(plan, rate)]
 

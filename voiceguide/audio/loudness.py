@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from voiceguide.dsp import (
+from voiceguide.audio.dsp import (
     PEAK_REACH,
     FIRFilter,
     between_peaks,

@@ -14,7 +14,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from voiceguide import builtins, decode
+from voiceguide import builtins
+from voiceguide.audio import decode
 from voiceguide.errors import AudioError
 from voiceguide.speech import wav
 

@@ -79,8 +79,8 @@ def write_stage_files(pcm: Iterable[bytes], plan: Plan, target: Path, *, sample_
                       cover: bytes | None, cache: Entries | None) -> list[str]:
     """Write the stage files of the session in *target* from its PCM *pcm*; returns their
     names, the playlist last. Stage files of an earlier build that are not made again go."""
-    from voiceguide.islands import PcmFrames
-    from voiceguide.mp3 import write_mp3
+    from voiceguide.mp3.islands import PcmFrames
+    from voiceguide.mp3.writer import write_mp3
 
     stages = layout(plan, sample_rate)
     folder = folder_for(target)

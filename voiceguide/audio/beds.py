@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voiceguide import decode
-from voiceguide.decode import ffmpeg_path
+from voiceguide.audio import decode
+from voiceguide.audio.decode import ffmpeg_path
+from voiceguide.audio.loudness import SILENCE, LoudnessMeter
+from voiceguide.audio.sounds import sniff_format
 from voiceguide.errors import AudioError
-from voiceguide.loudness import SILENCE, LoudnessMeter
-from voiceguide.sounds import sniff_format
 from voiceguide.tools import first_line
 
 if TYPE_CHECKING:
-    from voiceguide.clips import ClipStore
+    from voiceguide.audio.clips import ClipStore
     from voiceguide.plan import Bed, Plan
     from voiceguide.script import MusicFile, Script
     from voiceguide.store import Entries

@@ -1,6 +1,6 @@
 """Synthesise voiceguide's built-in sounds into ``sounds/``.
 
-    python -m voiceguide.soundgen sounds
+    python -m voiceguide.audio.soundgen sounds
 
 The sounds are made by plain numpy arithmetic (additive partials, each with
 its own decay), so anyone can regenerate the shipped files and get the same
@@ -173,7 +173,7 @@ def generate(folder: Path) -> list[Path]:
 
 def main(argv: Sequence[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m voiceguide.soundgen FOLDER", file=sys.stderr)
+        print("usage: python -m voiceguide.audio.soundgen FOLDER", file=sys.stderr)
         return 2
     for path in generate(Path(argv[0])):
         print(path)

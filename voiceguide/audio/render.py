@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voiceguide.loudness import (
+from voiceguide.audio.loudness import (
     SILENCE,
     LoudnessMeter,
     TruePeakMeter,
@@ -27,8 +27,8 @@ from voiceguide.loudness import (
 )
 
 if TYPE_CHECKING:
-    from voiceguide.beds import BedMixer
-    from voiceguide.clips import ClipStore
+    from voiceguide.audio.beds import BedMixer
+    from voiceguide.audio.clips import ClipStore
     from voiceguide.plan import Event, Plan
 
 TARGET_LUFS = -16.0  # as heard on two earbuds (dual mono)

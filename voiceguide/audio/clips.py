@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from voiceguide import scratch
-from voiceguide.dsp import gcd_ratio, resample_poly
-from voiceguide.loudness import SILENCE, clip_loudness, level_clip, trim
+from voiceguide.audio.dsp import gcd_ratio, resample_poly
+from voiceguide.audio.loudness import SILENCE, clip_loudness, level_clip, trim
 from voiceguide.speech.request import SpeechRequest
 
 if TYPE_CHECKING:

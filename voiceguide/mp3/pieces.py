@@ -44,15 +44,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from voiceguide import __version__
+from voiceguide.audio.loudness import HOP_S
+from voiceguide.audio.render import Measured, Mixdown, bed_levels, clip_of, to_sample
 from voiceguide.errors import AudioError
-from voiceguide.islands import LEAD, LONGEST_CACHED_S, QUALITY, TAIL, Encoding, encoder_version
-from voiceguide.loudness import HOP_S
-from voiceguide.mpeg import FrameFormat
-from voiceguide.render import Measured, Mixdown, bed_levels, clip_of, to_sample
+from voiceguide.mp3.frames import FrameFormat
+from voiceguide.mp3.islands import LEAD, LONGEST_CACHED_S, QUALITY, TAIL, Encoding, encoder_version
 
 if TYPE_CHECKING:
-    from voiceguide.beds import BedMixer
-    from voiceguide.clips import ClipStore
+    from voiceguide.audio.beds import BedMixer
+    from voiceguide.audio.clips import ClipStore
     from voiceguide.plan import Plan
     from voiceguide.store import Entries
 

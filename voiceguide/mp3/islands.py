@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from voiceguide.errors import AudioError
-from voiceguide.mpeg import FrameError, FrameFormat
+from voiceguide.mp3.frames import FrameError, FrameFormat
 from voiceguide.tools import cores
 
 if TYPE_CHECKING:

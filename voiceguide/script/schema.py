@@ -1,6 +1,6 @@
 """A JSON Schema for drill scripts, so editors can complete and check them as you type.
 
-Generated from the reader's own key tables (``script._TOP_KEYS`` and the
+Generated from the reader's own key tables (``keys.py``: ``TOP_KEYS`` and the
 others): every key the reader accepts is a property here and no other, so the
 schema cannot drift from what ``voiceguide check`` accepts. What a key's
 value looks like is said once per key below; a key without a description is
@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from voiceguide import builtins, engines, script
+from voiceguide import builtins, engines
+from voiceguide.script import keys, model
 from voiceguide.words import LANGUAGE_PATTERN
 
 SCHEMA_ID = "https://voiceguide.invalid/drill-script.schema.json"
@@ -25,7 +26,7 @@ DURATION: dict[str, Any] = {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
 RANGE: dict[str, Any] = {"anyOf": [DURATION, {"type": "array", "items": DURATION,
                                               "minItems": 2, "maxItems": 2}]}
 OFFSET: dict[str, Any] = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}
-TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": script.MAX_TEXT_CHARS}
+TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": model.MAX_TEXT_CHARS}
 SOUND: dict[str, Any] = {"type": "string", "minLength": 1,
                          "examples": list(builtins.SOUNDS)}
 SOUND_OR_NULL: dict[str, Any] = {"anyOf": [SOUND, {"type": "null"}]}
@@ -33,13 +34,13 @@ SPEECH: dict[str, Any] = {"anyOf": [TEXT, {"type": "array", "minItems": 1, "item
     TEXT, {"type": "object", "properties": {"pause": DURATION}, "required": ["pause"],
            "additionalProperties": False}]}}]}
 LEVEL: dict[str, Any] = {"type": "number", "minimum": -40, "maximum": 0}
-CADENCE: dict[str, Any] = {"type": "integer", "minimum": script.MIN_CADENCE,
-                           "maximum": script.MAX_CADENCE}
+CADENCE: dict[str, Any] = {"type": "integer", "minimum": model.MIN_CADENCE,
+                           "maximum": model.MAX_CADENCE}
 COUNT: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 10}
 
 # What each key's value is, by table. Keys come from the reader; only their shape is here.
 VALUES: dict[str, dict[str, dict[str, Any]]] = {
-    "_TOP_KEYS": {
+    "TOP_KEYS": {
         "version": {"const": 1}, "title": TEXT, "description": TEXT, "artist": TEXT,
         "album": TEXT,
         "language": {"type": "string", "pattern": f"^{LANGUAGE_PATTERN}$"},
@@ -53,13 +54,13 @@ VALUES: dict[str, dict[str, dict[str, Any]]] = {
         "music": {"$ref": "#/$defs/music"}, "cadence": CADENCE, "cadence_level": LEVEL,
         "cadence_sound": SOUND, "cover": TEXT,
     },
-    "_PROFILE_KEYS": {
+    "PROFILE_KEYS": {
         "engine": {"enum": list(engines.ALL)}, "voice": TEXT,
-        "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": script.MAX_RATE},
+        "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": model.MAX_RATE},
         "volume": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "command": {"type": "array", "minItems": 1, "items": {"type": "string"}},
     },
-    "_STAGE_KEYS": {
+    "STAGE_KEYS": {
         "name": TEXT, "duration": RANGE, "say": SPEECH,
         "cues": {"type": "array", "items": {"$ref": "#/$defs/cue"}},
         "countdown": {"anyOf": [COUNT, {"$ref": "#/$defs/countdown"}]},
@@ -68,36 +69,36 @@ VALUES: dict[str, dict[str, dict[str, Any]]] = {
         "skip_last": {"type": "boolean"}, "cadence": {"anyOf": [CADENCE, {"const": False}]},
         "music": {"type": "boolean"},
     },
-    "_BLOCK_KEYS": {
-        "repeat": {"type": "integer", "minimum": 1, "maximum": script.MAX_ROUNDS},
+    "BLOCK_KEYS": {
+        "repeat": {"type": "integer", "minimum": 1, "maximum": model.MAX_ROUNDS},
         "name": TEXT,
         "stages": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},
     },
-    "_CUE_KEYS": {
+    "CUE_KEYS": {
         "at": OFFSET, "every": DURATION, "from": OFFSET, "until": OFFSET,
         "before_end": DURATION, "say": SPEECH, "sound": SOUND, "voice": TEXT,
     },
-    "_MUSIC_KEYS": {
+    "MUSIC_KEYS": {
         "files": {"anyOf": [TEXT, {"type": "array", "minItems": 1, "items": TEXT}]},
         "level": LEVEL, "duck": {"type": "number", "minimum": 0, "maximum": 40},
     },
-    "_COUNTDOWN_KEYS": {"count": COUNT, "sound": SOUND},
+    "COUNTDOWN_KEYS": {"count": COUNT, "sound": SOUND},
 }
 
 
 def _object(table: str, required: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
-    keys: tuple[str, ...] = getattr(script, table)
+    names: tuple[str, ...] = getattr(keys, table)
     shapes = VALUES[table]
-    missing = [key for key in keys if key not in shapes]
+    missing = [key for key in names if key not in shapes]
     if missing:
         raise KeyError(f"schema.VALUES['{table}'] does not describe {', '.join(missing)}")
-    return {"type": "object", "properties": {key: shapes[key] for key in keys},
+    return {"type": "object", "properties": {key: shapes[key] for key in names},
             "required": list(required), "additionalProperties": False, **extra}
 
 
 def schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of drill script format version 1."""
-    top = _object("_TOP_KEYS", ("title", "stages"))
+    top = _object("TOP_KEYS", ("title", "stages"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -105,16 +106,16 @@ def schema() -> dict[str, Any]:
         "description": "A drill script that voiceguide compiles into a guided MP3 session.",
         **top,
         "$defs": {
-            "profile": _object("_PROFILE_KEYS"),
-            "stage": _object("_STAGE_KEYS", ("name", "duration")),
-            "block": _object("_BLOCK_KEYS", ("repeat", "stages")),
+            "profile": _object("PROFILE_KEYS"),
+            "stage": _object("STAGE_KEYS", ("name", "duration")),
+            "block": _object("BLOCK_KEYS", ("repeat", "stages")),
             "item": {"anyOf": [{"$ref": "#/$defs/block"}, {"$ref": "#/$defs/stage"}]},
-            "cue": _object("_CUE_KEYS", oneOf=[{"required": [k]} for k in
+            "cue": _object("CUE_KEYS", oneOf=[{"required": [k]} for k in
                                                ("at", "every", "before_end")],
                            anyOf=[{"required": ["say"]}, {"required": ["sound"]}],
                            dependentRequired={"from": ["every"], "until": ["every"]}),
-            "countdown": _object("_COUNTDOWN_KEYS", ("count",)),
-            "music": _object("_MUSIC_KEYS", ("files",)),
+            "countdown": _object("COUNTDOWN_KEYS", ("count",)),
+            "music": _object("MUSIC_KEYS", ("files",)),
         },
     }
 

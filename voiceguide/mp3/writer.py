@@ -1,7 +1,7 @@
 """PCM chunks → MP3 with tags and ID3 chapters, written atomically.
 
 voiceguide writes the file itself: the ID3v2.3 tag (``id3.py``), then the
-Xing/LAME Info frame (``mpeg.py``: frame and byte counts, the seek table, the
+Xing/LAME Info frame (``frames.py``: frame and byte counts, the seek table, the
 encoder delay and padding that keep decoders sample-exact), then the audio
 frames, which ``islands.py`` makes by encoding only the stretches that sound.
 Everything goes through ``files.replacing``: a reader sees the old file or the
@@ -16,12 +16,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide import id3
 from voiceguide.defaults import BITRATE, SAMPLE_RATE
 from voiceguide.files import replacing
-from voiceguide.id3 import ChapterLike
-from voiceguide.islands import Encoding, FrameSource
-from voiceguide.mpeg import FrameFormat
+from voiceguide.mp3 import id3
+from voiceguide.mp3.frames import FrameFormat
+from voiceguide.mp3.id3 import ChapterLike
+from voiceguide.mp3.islands import Encoding, FrameSource
 
 if TYPE_CHECKING:
     from voiceguide.store import Entries

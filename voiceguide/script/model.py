@@ -1,0 +1,216 @@
+"""A drill script as the rest of voiceguide sees it: frozen dataclasses, and the
+format's limits and placeholders (read from YAML by ``reader.py``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from voiceguide import builtins, engines
+from voiceguide.durations import Offset, clock
+from voiceguide.words import stage_title
+
+T = TypeVar("T")
+D = TypeVar("D")
+
+BUILTIN_SOUNDS = frozenset(builtins.SOUNDS)
+BUILTIN_MUSIC = frozenset(builtins.MUSIC)
+MIN_CADENCE, MAX_CADENCE = 100, 220  # steps per minute
+PLACEHOLDERS = ("number", "name", "stages", "duration", "round", "rounds", "next", "remaining",
+                "elapsed", "total")
+STAGE_PLACEHOLDERS = frozenset(PLACEHOLDERS)
+SESSION_PLACEHOLDERS = frozenset({"stages", "total"})
+MAX_STAGES = 1000  # after repeat blocks are expanded
+MAX_ROUNDS = 100
+DEFAULT_ANNOUNCE = {
+    "en": "Stage {number}. {name}.",
+    "de": "Abschnitt {number}. {name}.",
+    "es": "Etapa {number}. {name}.",
+    "fr": "Étape {number}. {name}.",
+    "it": "Fase {number}. {name}.",
+    "nl": "Fase {number}. {name}.",
+}
+MAX_TEXT_CHARS = 2000
+# All the different texts of a script together: about two and a half hours of speech,
+# which bounds what a script can make voiceguide synthesise before any timing check.
+MAX_SPEECH_CHARS = 150_000
+MAX_RATE = 1000
+ENGINES = engines.ALL
+# The one placeholder grammar: {NAME}, with {{ and }} literal braces. The reader checks every
+# name against the placeholders allowed where it stands; the planner fills them in.
+PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where a value stands in its script (1-based)."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """A named voice: ``voices: {coach: {voice: gmw/en-us, rate: 160}}``."""
+
+    name: str
+    engine: str = engines.DEFAULT
+    voice: str | None = None
+    rate: float | None = None
+    volume: float = 1.0
+    command: tuple[str, ...] = ()  # the `command` engine's argv template
+    loc: Loc = Loc(1, 1)
+    voice_loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text to speak, as written (placeholders not yet filled in)."""
+
+    text: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Pause:
+    """``{pause: 3}``: silence between spoken texts."""
+
+    ms: int
+    loc: Loc
+
+
+SpeechItem = Text | Pause
+Speech = tuple[SpeechItem, ...]
+
+
+@dataclass(frozen=True)
+class VoiceRef:
+    """A `voice:` value: a profile name or an engine voice id, and where it stands."""
+
+    name: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Something spoken or played during a stage."""
+
+    kind: Literal["at", "every", "before_end"]
+    loc: Loc
+    number: int  # 1-based within its stage, for messages
+    at: Offset | None = None
+    every_ms: int | None = None
+    start: Offset | None = None  # `from`
+    until: Offset | None = None
+    before_end_ms: int | None = None
+    say: Speech = ()
+    sound: str | None = None
+    sound_loc: Loc | None = None
+    voice: VoiceRef | None = None
+
+    def describe(self) -> str:
+        if self.kind == "at":
+            return f"cue {self.number} (at {self.at})"
+        if self.kind == "every":
+            return f"cue {self.number} (every {clock(self.every_ms or 0)})"
+        return f"cue {self.number} (before_end {clock(self.before_end_ms or 0)})"
+
+
+@dataclass(frozen=True)
+class Stage:
+    number: int
+    name: str
+    duration: tuple[int, int]  # (min_ms, max_ms)
+    loc: Loc
+    duration_loc: Loc
+    say: Speech = ()
+    cues: tuple[Cue, ...] = ()
+    countdown: int = 0
+    voice: VoiceRef | None = None
+    announce: str | bool | None = None  # None: the script's; False: off
+    announce_loc: Loc | None = None
+    start_sound: str | None = None
+    start_sound_set: bool = False  # True when the stage sets start_sound (even to null)
+    start_sound_loc: Loc | None = None
+    pace: float | None = None
+    countdown_sound: str | None = None  # played instead of spoken numbers
+    cadence: int | None | bool = None  # None: the script's; False: none; else steps per minute
+    music: bool = True  # False: no music bed under this stage
+    skip_last: bool = False  # left out of its block's last round
+    round: int = 1  # of the innermost repeat block; 1 outside any
+    rounds: int = 1
+    block: str | None = None  # the innermost block's name, if it has one
+    in_block: bool = False
+    block_loc: Loc | None = None  # the outermost block's `repeat`, for limits
+
+    def title(self, language: str) -> str:
+        """The chapter title: ``Stage N: NAME`` in *language*, with ``(R/T)`` in a block."""
+        return stage_title(language, self.number, self.name,
+                           (self.round, self.rounds) if self.in_block else None)
+
+
+@dataclass(frozen=True)
+class MusicFile:
+    """A music file of the bed, as the script names it and where it is."""
+
+    name: str  # as written in the script (or a built-in loop's name)
+    path: Path
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Music:
+    """The music bed: files played in order and looped under the stages that have music."""
+
+    files: tuple[MusicFile, ...]
+    level: float = -14.0  # LU relative to the speech
+    duck: float = 10.0  # dB lower while speech or a sound plays
+
+
+@dataclass(frozen=True)
+class Script:
+    path: Path
+    title: str
+    stages: tuple[Stage, ...]
+    version: int = 1
+    description: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    language: str = "en"
+    voices: dict[str, VoiceProfile] = field(default_factory=dict)
+    voice: VoiceRef | None = None
+    pace: float = 0.5
+    sounds: dict[str, Path] = field(default_factory=dict)
+    sound_locs: dict[str, Loc] = field(default_factory=dict)
+    announce: str | bool = True  # True: the language's default template
+    announce_loc: Loc | None = None
+    start_sound: str | None = "chime"
+    start_sound_loc: Loc | None = None
+    finish_sound: str | None = "bell"
+    finish_sound_loc: Loc | None = None
+    intro: Speech = ()
+    outro: Speech = ()
+    music: Music | None = None
+    cadence: int | None = None  # steps per minute under every stage
+    cadence_level: float = -18.0  # LU relative to the speech
+    cadence_sound: str = "tick"
+    cover: Path | None = None  # a JPEG or PNG: the session's cover in feeds and its MP3
+
+    @property
+    def filename(self) -> str:
+        return str(self.path)
+
+    def announce_template(self, stage: Stage) -> str | None:
+        """The announcement text template for a stage, or None when off."""
+        value = stage.announce if stage.announce is not None else self.announce
+        if value is False:
+            return None
+        if value is True:
+            return DEFAULT_ANNOUNCE.get(self.language.split("-")[0].lower(), DEFAULT_ANNOUNCE["en"])
+        assert isinstance(value, str)
+        return value
+
+    def stage_start_sound(self, stage: Stage) -> str | None:
+        return stage.start_sound if stage.start_sound_set else self.start_sound
