@@ -57,3 +57,28 @@ def test_a_schema_without_a_key_cannot_be_made(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(keys, "CUE_KEYS", (*keys.CUE_KEYS, "lap"))
     with pytest.raises(KeyError, match="does not describe lap"):
         schema.schema()
+
+
+def test_every_property_has_its_keys_line_as_description() -> None:
+    """What an editor shows on hover: each key's line from keys.py, without Markdown."""
+    made = schema.schema()
+    parts = {"TOP": made, "STAGE": made["$defs"]["stage"], "CUE": made["$defs"]["cue"],
+             "PROFILE": made["$defs"]["profile"], "BLOCK": made["$defs"]["block"],
+             "MUSIC": made["$defs"]["music"], "COUNTDOWN": made["$defs"]["countdown"]}
+    for part, shape in parts.items():
+        for key in getattr(keys, part):
+            description = shape["properties"][key.name]["description"]
+            assert description == key.doc.replace("**", "").replace("`", "")
+            assert description and "`" not in description
+
+
+@pytest.mark.parametrize(("item", "key"), [
+    ("{name: A, duratoin: 5}", "duratoin"),
+    ("{repeat: 2, stagse: [{name: A, duration: 5}]}", "stagse"),
+])
+def test_a_typo_inside_a_stage_or_a_block_is_reported_as_that_key(item: str, key: str) -> None:
+    """A stage and a repeat block are told apart by 'repeat', so the best match an editor
+    or check-jsonschema shows is the misspelt key, not a key that 'repeat' would need."""
+    data = load(f"title: T\nstages:\n  - {item}\n".encode(), "drill.yaml").plain()
+    best = jsonschema.exceptions.best_match(VALIDATOR.iter_errors(data))
+    assert best is not None and key in best.message, best.message if best else None

@@ -3,8 +3,11 @@
 Generated from the reader's own key tables (``keys.py``: ``TOP_KEYS`` and the
 others): every key the reader accepts is a property here and no other, so the
 schema cannot drift from what ``voiceguide check`` accepts. What a key's
-value looks like is said once per key below; a key without a description is
-an error when the schema is made (a test makes it). The schema checks the
+value looks like is said once per key below (a key without a shape is an
+error when the schema is made: a test makes it), and every property carries
+its key's line from ``keys.py`` as its description, which editors show on
+hover. A stage and a repeat block are told apart by ``repeat`` (if/then), so a
+typo inside a stage is reported as that key. The schema checks the
 structure; the rest (timing, files, voices) is for ``voiceguide check``.
 
     voiceguide schema > drill-script.schema.json
@@ -88,12 +91,21 @@ VALUES: dict[str, dict[str, dict[str, Any]]] = {
 
 def _object(table: str, required: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
     names: tuple[str, ...] = getattr(keys, table)
+    docs = {key.name: key.doc for key in getattr(keys, table.removesuffix("_KEYS"))}
     shapes = VALUES[table]
     missing = [key for key in names if key not in shapes]
     if missing:
         raise KeyError(f"schema.VALUES['{table}'] does not describe {', '.join(missing)}")
-    return {"type": "object", "properties": {key: shapes[key] for key in names},
-            "required": list(required), "additionalProperties": False, **extra}
+    return {"type": "object",
+            "properties": {key: {"description": _plain(docs[key]), **shapes[key]}
+                           for key in names},
+            # before "required": a misspelt key is the error an editor shows first
+            "additionalProperties": False, "required": list(required), **extra}
+
+
+def _plain(doc: str) -> str:
+    """A key's line as an editor shows it on hover: without Markdown's marks."""
+    return doc.replace("**", "").replace("`", "")
 
 
 def schema() -> dict[str, Any]:
@@ -109,7 +121,9 @@ def schema() -> dict[str, Any]:
             "profile": _object("PROFILE_KEYS"),
             "stage": _object("STAGE_KEYS", ("name", "duration")),
             "block": _object("BLOCK_KEYS", ("repeat", "stages")),
-            "item": {"anyOf": [{"$ref": "#/$defs/block"}, {"$ref": "#/$defs/stage"}]},
+            # told apart by their keys, so a typo inside a stage is reported as that key
+            "item": {"if": {"type": "object", "required": ["repeat"]},
+                     "then": {"$ref": "#/$defs/block"}, "else": {"$ref": "#/$defs/stage"}},
             "cue": _object("CUE_KEYS", oneOf=[{"required": [k]} for k in
                                                ("at", "every", "before_end")],
                            anyOf=[{"required": ["say"]}, {"required": ["sound"]}],
