@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_speed import build, edited, script_yaml  # noqa: E402
+from _harness import build, edited, script_yaml  # noqa: E402
 
 from voiceguide import builtins  # noqa: E402
 

@@ -19,11 +19,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_speed import VOICEGUIDE, TreeMemory  # noqa: E402 -- the sibling benchmark's poller
+from _harness import VOICEGUIDE, measured  # noqa: E402
 
 from voiceguide.speech import wav  # noqa: E402
 
@@ -90,17 +89,10 @@ def cases(folder: Path) -> dict[str, Path]:
 
 def check(script: Path, cache: Path) -> tuple[float, float, int]:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    started = time.perf_counter()
-    process = subprocess.Popen([str(VOICEGUIDE), "check", str(script)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    memory = TreeMemory(process.pid)
-    memory.start()
-    status = process.wait()
-    seconds = time.perf_counter() - started
-    memory.done.set()
-    memory.join()
+    seconds, status, _, tree_mb = measured([str(VOICEGUIDE), "check", str(script)], env,
+                                        show_errors=False)
     shutil.rmtree(cache, ignore_errors=True)
-    return seconds, memory.peak_kb / 1024, status
+    return seconds, tree_mb, status
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from voice_cost import SEED, espeak_variant  # noqa: E402 -- the same two scripts
+from _harness import SEED, espeak_variant  # noqa: E402
 
 FESTIVAL_PROFILES = {
     "coach": "{engine: festival, voice: cmu_us_slt_arctic_hts, rate: 165}",

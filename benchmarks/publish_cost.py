@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_speed import VOICEGUIDE, _rss_kb, build, script_yaml  # noqa: E402
+from _harness import VOICEGUIDE, build, rss_kb, script_yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [ROOT / "scripts_yaml" / f"{n}.yaml" for n in ("easy", "strides", "core_circuit")]
@@ -124,7 +124,7 @@ def main() -> None:
                 starts = [((round_ * 50 + n) * 1_000_003) % (size - 65536) for n in range(50)]
                 failures += sum(status != 206 for status in pool.map(
                     lambda s: ranged(port, s), starts))
-                memory.append(_rss_kb(server.pid) / 1024)
+                memory.append(rss_kb(server.pid) / 1024)
         server.terminate()
         server.wait(timeout=30)
         print(f"(b) 5 x 50 concurrent Range requests on a {size / 1e6:.0f} MB session: "

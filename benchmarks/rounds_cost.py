@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_speed import VOICEGUIDE, build, script_yaml  # noqa: E402
+from _harness import VOICEGUIDE, build, script_yaml  # noqa: E402
 
 TARGET_PLAN_S = 2.0
 

@@ -20,30 +20,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_speed import build  # noqa: E402 -- the sibling benchmark's measured build
+from _harness import SEED, build, espeak_variant  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "scripts_yaml" / "back_engagement.yaml"
-ESPEAK_PROFILES = {  # the seed's voices before the natural voice
-    "coach": "{voice: gmw/en-us, rate: 165}",
-    "counter": "{voice: gmw/en-us+m3, rate: 185, volume: 0.9}",
-}
 TARGETS = {"cold": 2.0, "memory_mb": 400.0}
-
-
-def espeak_variant(text: str) -> str:
-    for name, profile in ESPEAK_PROFILES.items():
-        text, count = re.subn(rf"^  {name}: \{{.*\}}$", f"  {name}: {profile}", text, flags=re.M)
-        if count != 1:
-            raise SystemExit(f"the seed has no single '{name}' profile line to replace")
-    return text
 
 
 def main() -> None:
