@@ -1,11 +1,20 @@
 """Hypothesis profiles (``default`` keeps ``make test`` fast; ``HYPOTHESIS_PROFILE=long``
-digs) and the private speech cache tests share."""
+digs), the private speech cache tests share, and the helpers every folder imports.
+
+The folders mirror voiceguide's packages (``script/``, ``plan/``, ``speech/``,
+``audio/``, ``mp3/``, ``phone/``); ``system/`` holds the end-to-end tests (hostile
+input, interrupts, the corpus, the examples); the CLI, docs and house tests stay here.
+``measure.py`` and ``waiting.py`` are imported by name from any of them.
+"""
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+sys.path.insert(0, str(Path(__file__).parent))  # measure, waiting
 
 settings.register_profile("default", max_examples=200, deadline=None)
 settings.register_profile("long", max_examples=20_000, deadline=None,

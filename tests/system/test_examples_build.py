@@ -17,7 +17,7 @@ from voiceguide.cli import main
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "scripts_yaml"
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "scripts_yaml"
 
 
 @pytest.fixture(scope="module", params=["hill_repeats", "stride_sets"])

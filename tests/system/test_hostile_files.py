@@ -15,7 +15,7 @@ from voiceguide.audio.sounds import decode_bytes, decode_file
 from voiceguide.cli import main
 from voiceguide.errors import AudioError
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 
 
 class Listener:

@@ -13,7 +13,7 @@ from voiceguide.cli import main
 from voiceguide.script import keys, schema
 from voiceguide.script.source import load
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 SHIPPED = ROOT / "voiceguide" / "drill-script.schema.json"
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(SHIPPED.read_text(encoding="utf-8")))
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from voiceguide.cli import main
 
-SEED = Path(__file__).resolve().parent.parent / "scripts_yaml" / "back_engagement.yaml"
+SEED = Path(__file__).resolve().parent.parent.parent / "scripts_yaml" / "back_engagement.yaml"
 
 
 @pytest.fixture(scope="module")

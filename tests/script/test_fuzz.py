@@ -11,9 +11,9 @@ from voiceguide.audio.sounds import MAX_RATE, MIN_RATE, decode_bytes, sniff_byte
 from voiceguide.errors import AudioError, ScriptError
 from voiceguide.script import parse_script
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 SEEDS = [p.read_bytes() for p in sorted((ROOT / "scripts_yaml").glob("*.yaml"))] + [
-    p.read_bytes() for p in sorted((Path(__file__).parent / "corpus").glob("*.yaml"))
+    p.read_bytes() for p in sorted((Path(__file__).parent.parent / "corpus").glob("*.yaml"))
 ]
 NASTY = [b"\t", b"\x00", b"\xff", b"&a", b"*a", b"<<: ", b"!!python/name:os.system ", b"{",
          b"[", b"]", b"}", b": ", b"- ", b"\n", b"'", b'"', b"%", b"..", b"%YAML 1.1\n---\n"]

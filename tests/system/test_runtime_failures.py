@@ -70,7 +70,7 @@ def test_ffmpeg_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 def test_ffmpeg_missing_when_checking_a_script_with_sound_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.copy(Path(__file__).parent.parent / "sounds" / "chime.wav", tmp_path / "ding.wav")
+    shutil.copy(Path(__file__).parent.parent.parent / "sounds" / "chime.wav", tmp_path / "ding.wav")
     script = write(tmp_path, SHORT.replace("stages:", "sounds: {ding: ding.wav}\nstages:"))
     monkeypatch.setenv("PATH", path_without(tmp_path, "ffmpeg"))
     code, err = run("check", str(script))

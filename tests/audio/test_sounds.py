@@ -30,7 +30,7 @@ def test_one_list_names_the_built_in_sounds_and_loops() -> None:
     assert tuple(soundgen.MUSIC) == builtins.MUSIC
     assert sorted(p.stem for p in builtins.folder().glob("*.wav")) == sorted(builtins.SOUNDS)
     assert SoundLibrary().names() == set(builtins.SOUNDS)
-    docs = (Path(__file__).parent.parent / "docs" / "drill-scripts.md").read_text("utf-8")
+    docs = (Path(__file__).parent.parent.parent / "docs" / "drill-scripts.md").read_text("utf-8")
     for name in (*builtins.SOUNDS, *builtins.MUSIC):
         assert f"`{name}`" in docs, f"docs/drill-scripts.md does not name {name}"
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from voiceguide.cli import main
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).parent.parent / "corpus"
 EXPECT = re.compile(r"# expect: (\d+):(\d+): (.*)")
 
 Expectation = tuple[int, int, str]
