@@ -91,3 +91,25 @@ def test_the_documented_limits_are_the_codes() -> None:
     docs = (ROOT / "docs" / "drill-scripts.md").read_text(encoding="utf-8")
     for limit in (MAX_EVENTS, MAX_SPEECH_CHARS, MAX_TEXT_CHARS):
         assert f"{limit:,}" in docs, limit
+
+
+def test_the_documented_defaults_are_the_models() -> None:
+    """A key's line names its default, and that default is the one the model and the
+    reader use (``script/model.py``): no second copy to drift."""
+    from voiceguide.script import keys, model
+
+    def shown(value: object) -> str:
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return f"`{value}`" if isinstance(value, str) else str(value)
+
+    lines = {(part, k.name): k.doc for part in ("TOP", "MUSIC") for k in getattr(keys, part)}
+    defaults = {("TOP", "pace"): model.PACE, ("TOP", "start_sound"): model.START_SOUND,
+                ("TOP", "finish_sound"): model.FINISH_SOUND,
+                ("TOP", "cadence_sound"): model.CADENCE_SOUND,
+                ("TOP", "cadence_level"): model.CADENCE_LEVEL,
+                ("MUSIC", "level"): model.MUSIC_LEVEL, ("MUSIC", "duck"): model.DUCK}
+    for key, value in defaults.items():
+        assert f"default {shown(value)}" in lines[key], (key, value)
+    assert model.Script.__dataclass_fields__["pace"].default == model.PACE
+    assert model.Music.__dataclass_fields__["duck"].default == model.DUCK

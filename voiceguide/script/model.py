@@ -18,6 +18,12 @@ D = TypeVar("D")
 BUILTIN_SOUNDS = frozenset(builtins.SOUNDS)
 BUILTIN_MUSIC = frozenset(builtins.MUSIC)
 MIN_CADENCE, MAX_CADENCE = 100, 220  # steps per minute
+MIN_LEVEL, MAX_LEVEL = -40, 0  # LU below the speech: a music bed's and the ticks' level
+MAX_DUCK = 40  # dB
+MAX_COUNTDOWN = 10
+# the defaults, used by the model and the reader alike
+PACE, START_SOUND, FINISH_SOUND, CADENCE_SOUND = 0.5, "chime", "bell", "tick"
+MUSIC_LEVEL, DUCK, CADENCE_LEVEL = -14.0, 10.0, -18.0
 PLACEHOLDERS = ("number", "name", "stages", "duration", "round", "rounds", "next", "remaining",
                 "elapsed", "total")
 STAGE_PLACEHOLDERS = frozenset(PLACEHOLDERS)
@@ -165,8 +171,8 @@ class Music:
     """The music bed: files played in order and looped under the stages that have music."""
 
     files: tuple[MusicFile, ...]
-    level: float = -14.0  # LU relative to the speech
-    duck: float = 10.0  # dB lower while speech or a sound plays
+    level: float = MUSIC_LEVEL  # LU relative to the speech
+    duck: float = DUCK  # dB lower while speech or a sound plays
 
 
 @dataclass(frozen=True)
@@ -181,21 +187,21 @@ class Script:
     language: str = "en"
     voices: dict[str, VoiceProfile] = field(default_factory=dict)
     voice: VoiceRef | None = None
-    pace: float = 0.5
+    pace: float = PACE
     sounds: dict[str, Path] = field(default_factory=dict)
     sound_locs: dict[str, Loc] = field(default_factory=dict)
     announce: str | bool = True  # True: the language's default template
     announce_loc: Loc | None = None
-    start_sound: str | None = "chime"
+    start_sound: str | None = START_SOUND
     start_sound_loc: Loc | None = None
-    finish_sound: str | None = "bell"
+    finish_sound: str | None = FINISH_SOUND
     finish_sound_loc: Loc | None = None
     intro: Speech = ()
     outro: Speech = ()
     music: Music | None = None
     cadence: int | None = None  # steps per minute under every stage
-    cadence_level: float = -18.0  # LU relative to the speech
-    cadence_sound: str = "tick"
+    cadence_level: float = CADENCE_LEVEL  # LU relative to the speech
+    cadence_sound: str = CADENCE_SOUND
     cover: Path | None = None  # a JPEG or PNG: the session's cover in feeds and its MP3
 
     @property

@@ -24,10 +24,21 @@ from voiceguide.script.keys import (
 )
 from voiceguide.script.model import (
     BUILTIN_MUSIC,
+    CADENCE_LEVEL,
+    CADENCE_SOUND,
+    DUCK,
+    FINISH_SOUND,
     MAX_CADENCE,
+    MAX_COUNTDOWN,
+    MAX_DUCK,
+    MAX_LEVEL,
     MAX_ROUNDS,
     MAX_STAGES,
     MIN_CADENCE,
+    MIN_LEVEL,
+    MUSIC_LEVEL,
+    PACE,
+    START_SOUND,
     Cue,
     Loc,
     Music,
@@ -100,14 +111,14 @@ class Reader(Values):
             language=language,
             voices=voices,
             voice=self.optional(top, "voice", self.voice_ref, None),
-            pace=self.optional(top, "pace", self.pace, 0.5),
+            pace=self.optional(top, "pace", self.pace, PACE),
             sounds=sounds,
             sound_locs=sound_locs,
             announce=self.optional(top, "announce", self.announce, True),
             announce_loc=loc_of(top.get("announce")),
-            start_sound=self.optional(top, "start_sound", self.sound_or_null, "chime"),
+            start_sound=self.optional(top, "start_sound", self.sound_or_null, START_SOUND),
             start_sound_loc=loc_of(top.get("start_sound")),
-            finish_sound=self.optional(top, "finish_sound", self.sound_or_null, "bell"),
+            finish_sound=self.optional(top, "finish_sound", self.sound_or_null, FINISH_SOUND),
             finish_sound_loc=loc_of(top.get("finish_sound")),
             intro=self.optional(top, "intro", self.session_speech, ()),
             outro=self.optional(top, "outro", self.session_speech, ()),
@@ -115,8 +126,9 @@ class Reader(Values):
             music=self.optional(top, "music", self.music, None),
             cadence=self.optional(top, "cadence", self.cadence, None),
             cadence_level=self.optional(top, "cadence_level",
-                                        lambda n: self.number(n, "cadence_level", -40, 0), -18.0),
-            cadence_sound=self.optional(top, "cadence_sound", self.sound_name, "tick"),
+                                        lambda n: self.number(n, "cadence_level", MIN_LEVEL,
+                                                              MAX_LEVEL), CADENCE_LEVEL),
+            cadence_sound=self.optional(top, "cadence_sound", self.sound_name, CADENCE_SOUND),
             cover=self.optional(top, "cover", self.cover, None),
         )
         if self.problems:
@@ -207,9 +219,10 @@ class Reader(Values):
         for item in items:
             with contextlib.suppress(Invalid):
                 files.append(self.music_file(item))
-        level = self.optional(values, "level", lambda n: self.number(n, "music level", -40, 0),
-                              -14.0)
-        duck = self.optional(values, "duck", lambda n: self.number(n, "duck", 0, 40), 10.0)
+        level = self.optional(values, "level",
+                              lambda n: self.number(n, "music level", MIN_LEVEL, MAX_LEVEL),
+                              MUSIC_LEVEL)
+        duck = self.optional(values, "duck", lambda n: self.number(n, "duck", 0, MAX_DUCK), DUCK)
         return Music(tuple(files), level, duck)
 
     def music_file(self, node: Node) -> MusicFile:
@@ -305,10 +318,10 @@ class Reader(Values):
             count, _ = self.countdown(node.value["count"])
             return count, self.optional(node.value, "sound", self.sound_name, None)
         if isinstance(node.value, bool) or not isinstance(node.value, int):
-            raise self.invalid(node, "countdown must be a whole number 0..10 or "
+            raise self.invalid(node, f"countdown must be a whole number 0..{MAX_COUNTDOWN} or "
                                f"{{count: N, sound: NAME}}, got {kind_of(node)}")
-        if not 0 <= node.value <= 10:
-            raise self.invalid(node, f"countdown must be 0..10, got {node.value}")
+        if not 0 <= node.value <= MAX_COUNTDOWN:
+            raise self.invalid(node, f"countdown must be 0..{MAX_COUNTDOWN}, got {node.value}")
         return node.value, None
 
     def cues(self, node: Node) -> tuple[Cue, ...]:

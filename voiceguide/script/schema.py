@@ -36,10 +36,10 @@ SOUND_OR_NULL: dict[str, Any] = {"anyOf": [SOUND, {"type": "null"}]}
 SPEECH: dict[str, Any] = {"anyOf": [TEXT, {"type": "array", "minItems": 1, "items": {"anyOf": [
     TEXT, {"type": "object", "properties": {"pause": DURATION}, "required": ["pause"],
            "additionalProperties": False}]}}]}
-LEVEL: dict[str, Any] = {"type": "number", "minimum": -40, "maximum": 0}
+LEVEL: dict[str, Any] = {"type": "number", "minimum": model.MIN_LEVEL, "maximum": model.MAX_LEVEL}
 CADENCE: dict[str, Any] = {"type": "integer", "minimum": model.MIN_CADENCE,
                            "maximum": model.MAX_CADENCE}
-COUNT: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 10}
+COUNT: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": model.MAX_COUNTDOWN}
 
 # What each key's value is, by table. Keys come from the reader; only their shape is here.
 VALUES: dict[str, dict[str, dict[str, Any]]] = {
@@ -83,7 +83,7 @@ VALUES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "MUSIC_KEYS": {
         "files": {"anyOf": [TEXT, {"type": "array", "minItems": 1, "items": TEXT}]},
-        "level": LEVEL, "duck": {"type": "number", "minimum": 0, "maximum": 40},
+        "level": LEVEL, "duck": {"type": "number", "minimum": 0, "maximum": model.MAX_DUCK},
     },
     "COUNTDOWN_KEYS": {"count": COUNT, "sound": SOUND},
 }
