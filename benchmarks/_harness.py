@@ -145,15 +145,16 @@ class TreeMemory(threading.Thread):
 
 
 def tree(pid: int) -> list[int]:
+    """*pid* and its descendants, whichever of their threads started them."""
     pids, todo = [], [pid]
     while todo:
         current = todo.pop()
         pids.append(current)
-        try:
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        todo += [int(c) for c in children]
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
     return pids
 
 
