@@ -155,3 +155,29 @@ def test_two_builds_sharing_a_cold_cache(setup: tuple[Path, Path], tmp_path: Pat
     assert targets[0].read_bytes() == targets[1].read_bytes()
     assert all(_verified(entry) for entry in entries(cache))
     assert not list((cache / "voiceguide" / "speech").glob("??/.tmp-*"))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_every_kind_of_kept_entry_damaged_is_made_again_with_the_same_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    """Speech, prepared clips, music levels, encoded islands and pieces, session levels:
+    whatever kind a damaged entry is, it is noticed, never used, and made again."""
+    from voiceguide.store import KINDS, Store
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    script = tmp_path / "drill.yaml"
+    script.write_text(DRILL.replace("stages:", "music: {files: [soft_loop]}\ncadence: 160\n"
+                                    "stages:"), encoding="utf-8")
+    first = build(script, tmp_path / "first.mp3")
+    store = Store(cache / "voiceguide")
+    kept = {kind: store.entries(kind).entries() for kind in KINDS}
+    assert all(kept.values()), {kind: len(found) for kind, found in kept.items()}
+    for found in kept.values():
+        for entry in found:
+            data = entry.read_bytes()
+            entry.write_bytes(data[: len(data) // 2] if damage == "truncate" else
+                              data[:-10] + bytes([data[-10] ^ 0x40]) + data[-9:])
+    assert build(script, tmp_path / "second.mp3") == first
+    for kind in KINDS:
+        assert all(_verified(entry) for entry in store.entries(kind).entries()), kind
