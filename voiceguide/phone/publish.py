@@ -82,18 +82,10 @@ def publish(scripts: list[Path], folder: Path, options: Options, choices: Choice
     from voiceguide import session
 
     given = covers.checked(choices.image) if choices.image is not None else None
-    for script in scripts:  # the scripts' own errors, before anything is made
-        session.open_session(script, options)
-    made = not folder.exists()
+    for script in scripts:  # every problem of the scripts, timing too, before anything is made
+        session.check(script, options)
     feed.check_folder(folder)
-    try:
-        return _publish(scripts, folder, options, choices, given, split, on_built, on_wait)
-    except BaseException:
-        if made:  # nothing was published: the folder this publish made goes too
-            with contextlib.suppress(OSError):
-                (folder / LOCK).unlink()
-                folder.rmdir()
-        raise
+    return _publish(scripts, folder, options, choices, given, split, on_built, on_wait)
 
 
 def _publish(scripts: list[Path], folder: Path, options: Options, choices: Choices,
