@@ -24,10 +24,18 @@ def test_readme_shows_the_two_commands() -> None:
 
 
 def test_every_example_script_loads() -> None:
+    from voiceguide import builtins
+    from voiceguide.script.programme import is_programme, load_programme
+
     scripts = sorted((ROOT / "scripts_yaml").glob("*.yaml"))
     assert len(scripts) >= 4
     for path in scripts:
-        assert load_script(path).stages
+        # the shipped programmes are told apart by their names, and are programmes
+        assert is_programme(path) == path.stem.endswith(builtins.PROGRAMME_SUFFIX), path
+        if is_programme(path):
+            assert load_programme(path).entries
+        else:
+            assert load_script(path).stages
 
 
 def table_names(path: Path, header: str) -> list[str]:
@@ -62,7 +70,8 @@ def test_every_script_key_is_documented_with_its_line() -> None:
     docs = (ROOT / "docs" / "drill-scripts.md").read_text(encoding="utf-8")
     sections = {"TOP": "### Top level", "PROFILE": "### Voice profile", "STAGE": "### Stage\n",
                 "COUNTDOWN": "### Stage\n", "CUE": "### Cue", "MUSIC": "## Music and cadence",
-                "BLOCK": "## Rounds: repeat blocks"}
+                "BLOCK": "## Rounds: repeat blocks", "PROGRAMME": "### The programme file",
+                "WEEK": "### Weeks and sessions", "ENTRY": "### Weeks and sessions"}
     tables = [name.removesuffix("_KEYS") for name in dir(keys) if name.endswith("_KEYS")]
     assert sorted(tables) == sorted(sections)
     for part, heading in sections.items():

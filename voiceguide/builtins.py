@@ -28,9 +28,18 @@ def examples_folder() -> Path:
     return installed if installed.is_dir() else package.parent / "scripts_yaml"
 
 
+PROGRAMME_SUFFIX = "_programme"  # how the shipped programmes are named, apart from drills
+
+
 def examples() -> dict[str, Path]:
     """The shipped example drills by name (``starter`` is what ``voiceguide init`` writes)."""
-    return {p.stem: p for p in sorted(examples_folder().glob("*.yaml"))}
+    return {p.stem: p for p in sorted(examples_folder().glob("*.yaml"))
+            if not p.stem.endswith(PROGRAMME_SUFFIX)}
+
+
+def programmes() -> dict[str, Path]:
+    """The shipped example programmes by name (``starter_programme``: ``init --programme``)."""
+    return {p.stem: p for p in sorted(examples_folder().glob(f"*{PROGRAMME_SUFFIX}.yaml"))}
 
 
 def sound_path(name: str) -> Path:

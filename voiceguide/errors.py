@@ -38,9 +38,11 @@ class Problem:
     line: int
     column: int
     message: str
+    via: str = ""  # in a programme: the entry that led to this script (FILE:LINE:COL: …)
 
     def __str__(self) -> str:
-        return shown(f"{self.file}:{self.line}:{self.column}: {self.message}")
+        via = f" (from {self.via})" if self.via else ""
+        return shown(f"{self.file}:{self.line}:{self.column}: {self.message}{via}")
 
 
 class ScriptError(VoiceguideError, ValueError):

@@ -26,14 +26,22 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from voiceguide import defaults
 from voiceguide.errors import Problem, ScriptError, Terminated, VoiceguideError
 from voiceguide.plan import Plan, Settings, choose_pace, make_plan, speech_requests
-from voiceguide.plan.voices import choose_voices, refuse_commands, require_engines, voice_problems
+from voiceguide.plan.voices import (
+    VoiceChoiceError,
+    choose_voices,
+    refuse_commands,
+    require_engines,
+    voice_problems,
+)
 from voiceguide.script import Script, load_script
+from voiceguide.script.model import Place
 from voiceguide.words import words
 
 if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
     from voiceguide.audio.beds import BedMixer, MusicLevels
     from voiceguide.audio.clips import ClipStore
     from voiceguide.mp3.pieces import PieceFrames
+    from voiceguide.script.programme import Entry, Programme
     from voiceguide.speech import SpeechLibrary
     from voiceguide.store import Entries
 
@@ -50,6 +58,8 @@ class Options:
     bitrate: str = defaults.BITRATE
     progress: Progress | None = None
     allow_commands: bool = False  # the user's opt-in: a script alone never runs programs
+    place: Place | None = None  # a session of a programme: its week and session there
+    title: str | None = None  # the programme's title for the session, if it gives one
 
 
 @dataclass
@@ -93,16 +103,20 @@ class Session:
         return replace(plan, notes=(*self.notes, *plan.notes))
 
 
-def open_session(path: str | Path, options: Options) -> Session:
-    """Load a script and check everything but timing; raise ``ScriptError`` with all problems."""
+def open_session(path: str | Path, options: Options,
+                 speech: SpeechLibrary | None = None) -> Session:
+    """Load a script and check everything but timing; raise ``ScriptError`` with all problems.
+    *speech*: a library to share with other sessions (its engines are probed once)."""
     from voiceguide.audio.clips import ClipStore, PreparedClips
     from voiceguide.audio.sounds import SoundLibrary
     from voiceguide.speech import SpeechLibrary
 
-    script = load_script(path)
+    script = load_script(path, options.place)
+    if options.title is not None:
+        script = replace(script, title=options.title)
     if not options.allow_commands:
         refuse_commands(script)
-    speech = SpeechLibrary()
+    speech = speech or SpeechLibrary()
     settings, notes = choose_voices(script, options.settings, speech)
     options = replace(options, settings=settings)
     require_engines(script, options.settings, speech)
@@ -123,6 +137,59 @@ def check(path: str | Path, options: Options) -> Plan:
 
 def plan(path: str | Path, options: Options) -> Plan:
     return _trimmed(open_session(path, options).plan())
+
+
+def entry_options(options: Options, entry: Entry) -> Options:
+    """*options* for one session of a programme: its entry's choices over the command
+    line's, as if they had been given there."""
+    settings = options.settings
+    changes: dict[str, Any] = {}
+    if entry.pace is not None:
+        changes |= {"pace": entry.pace, "length_ms": None}
+    if entry.length_ms is not None:
+        changes |= {"length_ms": entry.length_ms, "pace": None}
+    if entry.voice is not None:
+        name, voice = entry.voice
+        changes |= {"voice": voice} if name is None else {
+            "profile_voices": (*settings.profile_voices, (name, voice))}
+    if entry.rate is not None:
+        name, rate = entry.rate
+        changes |= {"rate": rate} if name is None else {
+            "profile_rates": (*settings.profile_rates, (name, rate))}
+    if entry.speed is not None:
+        changes["speed"] = entry.speed
+    return replace(options, settings=replace(settings, **changes), place=entry.place,
+                   title=entry.title)
+
+
+def programme_plans(programme: Programme, options: Options) -> list[tuple[Entry, Plan]]:
+    """The plan of every session of *programme*, checked as ``check`` checks a script;
+    a ``ScriptError`` names, with each problem in a script, the entry that led to it."""
+    from voiceguide.speech import SpeechLibrary
+
+    speech = SpeechLibrary()  # engines probed once for the whole programme
+    plans, problems, seen = [], [], set()
+    for entry in programme.entries:
+        try:
+            plans.append((entry, open_session(entry.script, entry_options(options, entry),
+                                              speech).plan()))
+        except VoiceChoiceError as exc:
+            if entry.voice is None or entry.voice[1] != exc.voice:
+                raise  # the command line's own --voice or --engine
+            problems.append(Problem(str(programme.path), entry.loc.line, entry.loc.column,
+                                    f"voice '{exc.voice}': {exc.reason}"))
+        except ScriptError as exc:
+            for problem in exc.problems:  # a script used twice: its own problems once
+                if (key := (problem.file, problem.line, problem.column, problem.message)) \
+                        not in seen:
+                    seen.add(key)
+                    problems.append(replace(problem, via=programme.where(entry)))
+    if problems:
+        raise ScriptError(problems)
+    from voiceguide.store import trim
+
+    trim()
+    return plans
 
 
 def _trimmed(result: Plan) -> Plan:

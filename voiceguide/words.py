@@ -23,13 +23,15 @@ class Words:
     intro: str
     outro: str
     page: dict[str, str]  # the player page's words, by key (see PAGE_KEYS)
+    week: str = "Week"  # a programme's items: "Week 2 · Session 3: Hills"
+    session: str = "Session"
 
 
 PAGE_KEYS = (
     "subscribe", "now", "left", "next", "end", "position", "chapters",
     "transcript", "timeline", "offline", "saved", "saving", "unsaved", "no_offline",
     "resume", "from_start", "play", "pause", "back", "forward", "previous", "following",
-    "zoom_in", "zoom_out", "no_worker", "no_feed", "stage_files",
+    "zoom_in", "zoom_out", "no_worker", "no_feed", "stage_files", "calendar",
 )
 
 ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
@@ -48,6 +50,7 @@ ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
     "no_feed": "No podcast feed here yet: publish with --base-url, or open this page through"
                " voiceguide serve.",
     "stage_files": "A file per stage",
+    "calendar": "Add the sessions to your calendar",
 })
 
 GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
@@ -67,7 +70,8 @@ GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
     "no_feed": "Hier gibt es noch keinen Podcast-Feed: mit --base-url veröffentlichen oder"
                " diese Seite über voiceguide serve öffnen.",
     "stage_files": "Eine Datei pro Abschnitt",
-})
+    "calendar": "Die Einheiten in den Kalender übernehmen",
+}, week="Woche", session="Einheit")
 
 BY_LANGUAGE = {"en": ENGLISH, "de": GERMAN}
 
@@ -79,6 +83,12 @@ def is_language_code(text: str) -> bool:
 def words(language: str) -> Words:
     """The words for a script's ``language`` (``de``, ``de-at`` …); English when unknown."""
     return BY_LANGUAGE.get(language.split("-")[0].lower(), ENGLISH)
+
+
+def item_title(language: str, week: int, session: int, title: str) -> str:
+    """A programme session's title in feeds and players: ``Week W · Session S: TITLE``."""
+    said = words(language)
+    return f"{said.week} {week} · {said.session} {session}: {title}"
 
 
 def stage_title(language: str, number: int, name: str, rounds: tuple[int, int] | None) -> str:

@@ -32,10 +32,12 @@ def test_the_shipped_schema_is_the_generated_one() -> None:
 
 def test_every_key_the_reader_accepts_is_in_the_schema_and_no_other() -> None:
     made = schema.schema()
-    tables = {"TOP_KEYS": made, "STAGE_KEYS": made["$defs"]["stage"],
+    tables = {"TOP_KEYS": made["$defs"]["script"], "STAGE_KEYS": made["$defs"]["stage"],
               "CUE_KEYS": made["$defs"]["cue"], "PROFILE_KEYS": made["$defs"]["profile"],
               "BLOCK_KEYS": made["$defs"]["block"], "MUSIC_KEYS": made["$defs"]["music"],
-              "COUNTDOWN_KEYS": made["$defs"]["countdown"]}
+              "COUNTDOWN_KEYS": made["$defs"]["countdown"],
+              "PROGRAMME_KEYS": made["$defs"]["programme"], "WEEK_KEYS": made["$defs"]["week"],
+              "ENTRY_KEYS": made["$defs"]["entry"]}
     for table, part in tables.items():
         assert tuple(part["properties"]) == getattr(keys, table)
         assert part["additionalProperties"] is False
@@ -56,7 +58,8 @@ def test_structural_mistakes_fail_the_schema(name: str) -> None:
 def test_every_property_has_its_keys_line_as_description() -> None:
     """What an editor shows on hover: each key's line from keys.py, without Markdown."""
     made = schema.schema()
-    parts = {"TOP": made, "STAGE": made["$defs"]["stage"], "CUE": made["$defs"]["cue"],
+    parts = {"TOP": made["$defs"]["script"], "PROGRAMME": made["$defs"]["programme"],
+             "WEEK": made["$defs"]["week"], "ENTRY": made["$defs"]["entry"], "STAGE": made["$defs"]["stage"], "CUE": made["$defs"]["cue"],
              "PROFILE": made["$defs"]["profile"], "BLOCK": made["$defs"]["block"],
              "MUSIC": made["$defs"]["music"], "COUNTDOWN": made["$defs"]["countdown"]}
     for part, shape in parts.items():

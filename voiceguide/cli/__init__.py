@@ -20,9 +20,6 @@ import click
 
 from voiceguide import __version__, builtins, defaults, engines
 from voiceguide.cli.options import (
-    BaseUrlType,
-    EmailType,
-    FeedTextType,
     SayTargetType,
     build_options,
     echo,
@@ -32,15 +29,14 @@ from voiceguide.cli.options import (
 from voiceguide.durations import clock
 from voiceguide.errors import (
     OptionError,
-    OutputError,
     ScriptError,
     Terminated,
     UsageError,
     VoiceguideError,
     memory_limit_mb,
     out_of_memory,
-    shown,
 )
+from voiceguide.script.programme import programmes_among
 
 MIN_MEMORY_MB = 256  # a build with espeak-ng, measured: 180 MB of address space (2 cores)
 OUT_OF_MEMORY = ("voiceguide: out of memory; close other programs, or raise the memory limit "
@@ -211,26 +207,51 @@ def _check_format(sample_rate: int, bitrate: str) -> None:
 
 
 @main.command()
-@click.argument("script", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @build_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--svg", type=click.Path(path_type=Path, dir_okay=False),
               help="Also draw the timeline picture into this SVG file.")
-def plan(script: Path, as_json: bool, svg: Path | None, **choices: Any) -> None:
-    """Show the timeline that build would render for SCRIPT.
+def plan(files: tuple[Path, ...], as_json: bool, svg: Path | None, **choices: Any) -> None:
+    """Show the timeline that build would render for SCRIPT, or each session of a
+    PROGRAMME (then followed by any scripts it names outside its folder).
 
     A readable table by default, or with --json the plan object (format
-    voiceguide.plan/1). Timing warnings go to stderr.
+    voiceguide.plan/1; for a programme, voiceguide.programme/1 with each
+    session's plan). Timing warnings go to stderr.
 
     \b
     Example:
         voiceguide plan drill.yaml --length 15m
+        voiceguide plan programme.yaml
     """
     from voiceguide import session
     from voiceguide.files import refuse_clashes
     from voiceguide.plan import describe
 
     options = session_options(choices)
+    programmes, loose = programmes_among(files)
+    if programmes:
+        if len(programmes) > 1 or loose:
+            raise UsageError("plan shows one programme (with the scripts it names outside its "
+                             "folder) or one script")
+        if svg is not None:
+            raise click.BadParameter("draws one session; give a script, not a programme",
+                                     param_hint="--svg")
+        from voiceguide.plan import programme as shown_programme
+
+        plans = session.programme_plans(programmes[0], options)
+        for entry, the_plan in plans:
+            warn(the_plan, programmes[0].where(entry))
+        if as_json:
+            click.echo(shown_programme.dumps(programmes[0], plans))
+        else:
+            for line in shown_programme.describe(programmes[0], plans):
+                echo(line)
+        return
+    if len(loose) > 1:
+        raise UsageError("plan shows one script; voiceguide check takes several")
+    script = loose[0]
     if svg is not None:
         refuse_clashes((script,), [[svg]], "--svg")
     the_plan = session.plan(script, options)
@@ -251,7 +272,8 @@ def plan(script: Path, as_json: bool, svg: Path | None, **choices: Any) -> None:
 @click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @build_options
 def check(scripts: tuple[Path, ...], **choices: Any) -> None:
-    """Validate each SCRIPT without building it: exit 0, or 2 with located errors.
+    """Validate each SCRIPT (or PROGRAMME, and every session of it) without building:
+    exit 0, or 2 with located errors.
 
     Speech is synthesised (and cached) to know whether everything fits.
 
@@ -263,7 +285,18 @@ def check(scripts: tuple[Path, ...], **choices: Any) -> None:
 
     options = session_options(choices)
     problems: list = []
-    for script in scripts:
+    programmes, loose = programmes_among(scripts, problems)
+    for programme in programmes:
+        try:
+            plans = session.programme_plans(programme, options)
+        except ScriptError as exc:
+            problems += exc.problems
+            continue
+        for entry, the_plan in plans:
+            warn(the_plan, programme.where(entry))
+        echo(f"{programme.path}: ok, {programme.weeks} weeks, {len(plans)} sessions, "
+             f"{clock(sum(p.duration_ms for _, p in plans))} in all")
+    for script in loose:
         try:
             the_plan = session.check(script, options)
         except ScriptError as exc:
@@ -358,150 +391,51 @@ def say(text: str, voice: str | None, rate: float | None, engine: str | None,
 
 
 @main.command()
-@click.argument("file", type=click.Path(path_type=Path), default=Path("drill.yaml"))
+@click.argument("file", type=click.Path(path_type=Path), required=False)
 @click.option("--from", "example", type=click.Choice(sorted(builtins.examples())),
-              default="starter", show_default=True, help="The example to start from.")
-def init(file: Path, example: str) -> None:
-    """Write a drill script to start from (default: a commented starter) into FILE.
+              default=None, help="The example to start from  [default: starter]")
+@click.option("--programme", is_flag=True, help="Write a starter programme (two weeks of "
+              "shipped drills) into FILE (default programme.yaml), and the drills it names "
+              "beside it.")
+def init(file: Path | None, example: str | None, programme: bool) -> None:
+    """Write a drill script to start from (default: a commented starter) into FILE
+    (default drill.yaml), or with --programme a programme and its drills.
 
-    An existing file is never replaced. The starter builds as it is.
+    An existing file is never replaced (a drill the programme names that is there
+    already is kept as it is). The starters build as they are.
 
     \b
     Example:
         voiceguide init
         voiceguide init hills.yaml --from hill_repeats
+        voiceguide init --programme
     """
     from voiceguide.files import write_atomically
 
+    if programme and example is not None:
+        raise click.BadParameter("a programme starts from its own starter; give --from or "
+                                 "--programme", param_hint="--from")
+    file = file or Path("programme.yaml" if programme else "drill.yaml")
     if file.exists() or file.is_symlink():
         raise UsageError(f"{file} exists already; give another name (voiceguide init "
                           "NEW.yaml) or remove it first")
-    write_atomically(file, builtins.examples()[example].read_bytes())
-    echo(str(file))
+    if not programme:
+        write_atomically(file, builtins.examples()[example or "starter"].read_bytes())
+        echo(str(file))
+        return
+    from voiceguide.script.programme import load_programme
 
-
-@main.command()
-@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--to", "folder", required=True, type=click.Path(path_type=Path),
-              help="The folder to publish into (made if missing).")
-@click.option("--base-url", type=BaseUrlType(),
-              help="Where the folder will be served from (kept for the next publish); "
-              "`serve` fills in its own.")
-@click.option("--title", type=FeedTextType(), help="The feed's title (kept).")
-@click.option("--author", type=FeedTextType(), help="The feed's author and owner (kept).")
-@click.option("--email", type=EmailType(), help="The owner's e-mail, for podcast directories "
-              "(kept).")
-@click.option("--image", type=click.Path(path_type=Path, dir_okay=False),
-              help="The feed's cover: a square JPEG or PNG of 1400-3000 px (kept); default: "
-              "one made from the title.")
-@click.option("--category", type=FeedTextType(), help="The podcast category, e.g. "
-              "'Health & Fitness > Fitness' (the default; kept).")
-@click.option("--language", "feed_language", type=FeedTextType(),
-              help="The feed's language (default: the sessions' own; kept).")
-@click.option("--split", is_flag=True, help="Also a file per stage and an M3U8 playlist.")
-@build_options
-def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title: str | None,
-            author: str | None, email: str | None, image: Path | None, category: str | None,
-            feed_language: str | None, split: bool, **choices: Any) -> None:
-    """Build each SCRIPT into FOLDER as a podcast: MP3s, transcripts, chapters, covers,
-    feed.xml and the player page index.html. Publishing again updates those sessions
-    and keeps the others, and what was chosen for the feed.
-
-    \b
-    Example:
-        voiceguide publish drill.yaml hills.yaml --to runs --title "Club runs" \\
-            --author "Coach Dana" --base-url https://example.org/runs/
-        voiceguide serve runs
-    """
-    from voiceguide.files import refuse_clashes
-    from voiceguide.phone.publish import Choices, publish_outputs
-    from voiceguide.phone.publish import publish as publish_into
-    from voiceguide.words import is_language_code
-
-    for script in scripts:
-        if not script.name.isprintable() or not _is_utf8(script.name):
-            raise click.BadParameter(f"{shown(script.name)}: the session's files and addresses "
-                                     "take the script's name, which is not printable UTF-8; "
-                                     "rename the script", param_hint="SCRIPTS")
-    if feed_language is not None and not is_language_code(feed_language):
-        raise click.BadParameter(f"{feed_language!r} is not a language code such as en or de",
-                                 param_hint="--language")
-    options = session_options(choices)
-    targets = [folder / f"{script.stem}.mp3" for script in scripts]
-    refuse_clashes(scripts, publish_outputs(scripts, folder, split), "--to")
-    wanted = Choices(title=title, author=author, email=email, category=category,
-                     language=feed_language, base_url=base_url, image=image)
-
-    def built(target: Path, plan: Any) -> None:
-        warn(plan, scripts[targets.index(target)])
-        echo(str(target))
-
-    def waiting() -> None:
-        echo(f"voiceguide: another publish is writing {folder}; waiting for it to finish",
-              err=True)
-
-    done = publish_into(list(scripts), folder, options, wanted, split=split, on_built=built,
-                        on_wait=waiting)
-    for warning in done.warnings:
-        echo(f"warning: {warning}", err=True)
-    echo(str(folder / "index.html"))
-    if done.feed is not None:
-        echo(str(done.feed))
-    else:
-        echo(f"voiceguide: {done.note}", err=True)
-
-
-def _is_utf8(name: str) -> bool:
-    """A file name the file system gave as UTF-8 (else Python holds its bytes as surrogates)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-@main.command()
-@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), required=False)
-@click.option("--host", default="0.0.0.0", show_default=True,
-              help="The address to listen on (0.0.0.0: every network of this machine).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="The port to listen on (0: any free one).")
-@click.option("--base-url", type=BaseUrlType(),
-              help="The address phones use, if not this machine's own (e.g. behind a proxy).")
-def serve(folder: Path | None, host: str, port: int, base_url: str | None) -> None:
-    """Serve a FOLDER that publish wrote (default: this folder, if publish wrote it),
-    read-only, to phones on the same network; prints the feed's address and a QR code
-    of it. Ctrl-C stops it.
-
-    \b
-    Example:
-        voiceguide serve runs --port 8000
-    """
-    from voiceguide.phone import feed, qr, server
-
-    where = folder if folder is not None else Path(".")
-    shown_as = str(where) if folder is not None else "this folder"
-    if not where.is_dir():
-        raise OutputError(f"{where} is not a folder; serve a folder made by voiceguide publish")
-    if not (where / feed.INDEX).is_file():
-        raise OutputError(f"{shown_as} was not written by voiceguide publish, so serve shares "
-                          "nothing from it; publish first: voiceguide publish drill.yaml --to "
-                          "runs && voiceguide serve runs")
-    try:
-        httpd = server.server(where, host, port, base_url)
-    except OSError as exc:
-        raise OutputError(f"cannot listen on {host}:{port}: {exc.strerror}; try another "
-                          "--port") from exc
-    feed_url = server.advertised(httpd) + feed.FEED
-    echo(f"serving {where} — feed: {feed_url}")
-    for line in qr.terminal_lines(feed_url):
-        click.echo(line, color=True)  # the colours are the code, wherever it goes
-    echo("add the feed in a podcast app on your phone; Ctrl-C stops the server")
-    try:
-        httpd.serve_forever()  # Ctrl-C ends it: the usual way to stop a server, so exit 0
-    finally:
-        httpd.server_close()
-    echo("voiceguide: stopped serving", err=True)
+    starter = builtins.programmes()["starter_programme"]
+    drills = {e.script.name for e in load_programme(starter).entries}
+    written = []
+    for name in sorted(drills):  # the drills first: the programme names them
+        beside = file.parent / name
+        if not (beside.exists() or beside.is_symlink()):
+            write_atomically(beside, builtins.examples()[Path(name).stem].read_bytes())
+            written.append(beside)
+    write_atomically(file, starter.read_bytes())
+    for path in (file, *written):
+        echo(str(path))
 
 
 @main.command()
@@ -554,6 +488,9 @@ def cache_clear() -> None:
 
     removed = clear()
     click.echo(f"removed {len(removed.files)} files, {removed.size / 1e6:.1f} MB")
+
+
+from voiceguide.cli import phone  # noqa: E402, F401 - registers publish and serve
 
 
 def run() -> None:

@@ -15,6 +15,7 @@ import click
 from voiceguide import engines
 from voiceguide.durations import DurationError, clock, parse_duration
 from voiceguide.errors import UsageError, shown
+from voiceguide.script.model import MAX_SPEED, MIN_SPEED
 
 ALLOW_COMMANDS_ENV = "VOICEGUIDE_ALLOW_COMMANDS"
 PACE_HELP = "Where each duration range resolves: 0 = shortest, 1 = longest."
@@ -100,7 +101,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--engine", type=click.Choice(engines.BUILT_IN),
                      help="The default voice's engine; alone, it speaks with that engine's "
                      "voice for the script's language."),
-        click.option("--speed", type=FiniteRange(0.25, 4.0), default=1.0,
+        click.option("--speed", type=FiniteRange(MIN_SPEED, MAX_SPEED), default=1.0,
                      show_default=True, help="Multiply every voice's rate by this."),
         click.option("--allow-commands", is_flag=True, envvar=ALLOW_COMMANDS_ENV,
                      help="Let the script's voice profiles with engine: command run their "
@@ -185,7 +186,7 @@ class Progress:
             self.started.pop(what, None)
 
 
-def warn(plan: Any, script: Path | None = None) -> None:
+def warn(plan: Any, script: Path | str | None = None) -> None:
     """The plan's notes and warnings on stderr; named by *script* where several are built."""
     of = f"{script}: " if script is not None else ""
     for note in plan.notes:
@@ -243,6 +244,37 @@ class EmailType(click.ParamType):
             self.fail(f"{value!r} is not an e-mail address such as coach@example.org", param,
                       ctx)
         return text
+
+
+class DateType(click.ParamType):
+    """A calendar day, YYYY-MM-DD; kept as that text."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        import re
+        from datetime import date
+
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value).strip()):
+                raise ValueError(value)
+            return date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError:
+            self.fail(f"{value!r} is not a date such as 2027-01-04 (YYYY-MM-DD)", param, ctx)
+
+
+class DaysType(click.ParamType):
+    """Weekdays such as ``mon,wed,sat``; kept in that short form."""
+
+    name = "DAYS"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from voiceguide.phone.calendar import ScheduleError, days_text, parse_days
+
+        try:
+            return days_text(parse_days(str(value)))
+        except ScheduleError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class FeedTextType(click.ParamType):

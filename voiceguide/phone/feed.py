@@ -36,6 +36,8 @@ PAGE = "index.html"
 CHAPTERS_VERSION = "1.2.0"
 TITLE = "voiceguide sessions"
 CATEGORY = "Health & Fitness › Fitness"
+KINDS = ("episodic", "serial")  # itunes:type
+CALENDAR = "programme.ics"  # a programme's sessions on their days
 MAX_INDEX_BYTES = 64 << 20  # a thousand hour-long sessions' transcripts fit many times over
 
 
@@ -55,6 +57,10 @@ class Entry:
     cover: str = ""  # the session's own cover in the folder, if its script names one
     language: str = "en"
     stages: list[str] = field(default_factory=list)  # stage files, in order (--split)
+    week: int = 0  # in a programme: its week (the feed's season), session and episode
+    session: int = 0
+    episode: int = 0  # 0: a session on its own
+    date: str = ""  # in a programme with a calendar: its day, ISO 8601
 
 
 @dataclass
@@ -69,6 +75,10 @@ class Channel:
     base_url: str = ""  # "": not known; no feed.xml is written
     image: str = ""  # the cover's file name in the folder
     drawn_for: str = ""  # the title a generated cover shows (redrawn when it changes)
+    description: str = ""  # "": a line made from the author
+    kind: str = "episodic"  # a programme's feed is "serial": its episodes in order
+    start: str = ""  # a programme's calendar: its first day (ISO 8601) and its weekdays
+    days: str = ""
 
     def feed_language(self, entries: list[Entry]) -> str:
         if self.language:
@@ -230,7 +240,9 @@ def _read_regular(path: Path, limit: int) -> bytes:
 
 _TEXTS = ("name", "title", "description", "guid", "published")
 _NUMBERS = ("duration_ms", "size")
-_OPTIONAL = {"cover": "", "language": "en", "stages": []}  # added after the first format
+_OPTIONAL = {"cover": "", "language": "en", "stages": [],  # added after the first format
+             "week": 0, "session": 0, "episode": 0, "date": ""}
+_PLACES = ("week", "session", "episode")
 
 
 def _entry(data: dict[str, Any]) -> Entry:
@@ -238,7 +250,8 @@ def _entry(data: dict[str, Any]) -> Entry:
     data = {**_OPTIONAL, **data}
     if set(data) != {*_TEXTS, *_NUMBERS, "chapters", "spoken", *_OPTIONAL} \
             or not all(isinstance(data[k], str) for k in (*_TEXTS, "cover", "language")) \
-            or not all(type(data[k]) is int and data[k] >= 0 for k in _NUMBERS) \
+            or not all(type(data[k]) is int and data[k] >= 0 for k in (*_NUMBERS, *_PLACES)) \
+            or not isinstance(data["date"], str) \
             or not all(isinstance(s, str) and _plain_name(s) for s in data["stages"]):
         raise TypeError("an index entry with other fields")
     chapters = [(str(t), int(s)) for t, s in data["chapters"]
@@ -259,12 +272,20 @@ def _channel(data: object) -> Channel:
             if isinstance(data.get(f.name), str)}
     if kept.get("image") and not _plain_name(kept["image"]):
         kept.pop("image")
+    if kept.get("kind") not in KINDS:
+        kept.pop("kind", None)
     return Channel(**kept)
 
 
 def _plain_name(name: str) -> bool:
     """A file name in the folder itself: no folder part, not hidden."""
     return name == Path(name).name and not name.startswith(".") and "\0" not in name
+
+
+def ordered(entries: dict[str, Entry]) -> list[Entry]:
+    """The sessions as the feed and the page list them: a programme's in its order (by
+    episode), then any others by name."""
+    return sorted(entries.values(), key=lambda e: (e.episode == 0, e.episode, e.name))
 
 
 def index_bytes(channel: Channel, entries: dict[str, Entry],
@@ -310,13 +331,18 @@ def feed(entries: list[Entry], channel: Channel) -> str:
             'type="application/json+chapters"/>',
             f"      <podcast:transcript url={attr(url(base, named['vtt']))} "
             'type="text/vtt"/>',
+            *([f"      <itunes:season>{e.week}</itunes:season>",
+               f"      <itunes:episode>{e.episode}</itunes:episode>",
+               "      <itunes:episodeType>full</itunes:episodeType>",
+               f"      <podcast:season>{e.week}</podcast:season>",
+               f"      <podcast:episode>{e.episode}</podcast:episode>"] if e.episode else []),
             "    </item>",
         ]))
     page = url(base, "")
     owner = [f"      <itunes:name>{xml(channel.author)}</itunes:name>"]
     if channel.email:
         owner.append(f"      <itunes:email>{xml(channel.email)}</itunes:email>")
-    about = f"Guided drills by {channel.author}, built by voiceguide."
+    about = channel.description or f"Guided drills by {channel.author}, built by voiceguide."
     return "\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
@@ -335,7 +361,7 @@ def feed(entries: list[Entry], channel: Channel) -> str:
            f"    <image><url>{xml(cover)}</url><title>{xml(channel.title)}</title>"
            f"<link>{xml(page)}</link></image>"] if cover else []),
         "    <itunes:explicit>false</itunes:explicit>",
-        "    <itunes:type>episodic</itunes:type>",
+        f"    <itunes:type>{xml(channel.kind)}</itunes:type>",
         *items,
         "  </channel>",
         "</rss>",

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
-from voiceguide.phone.feed import Channel, Entry, files
+from voiceguide.phone.feed import CALENDAR, Channel, Entry, files
 from voiceguide.phone.text import attr, xml
 from voiceguide.words import words
 
@@ -86,7 +86,10 @@ def page(entries: list[Entry], channel: Channel, feed_url: str | None) -> str:
                 f'<code id="feed-address">{xml(feed_url)}</code></a></p>')
     else:
         feed = f'<p class="feed">{xml(said["no_feed"])}</p>'
-    sessions = "\n".join(_session(e, channel, words(e.language).page) for e in entries)
+    sessions = _grouped(entries, channel, language)
+    if any(e.date for e in entries) and feed_url:
+        feed += (f'\n    <p class="calendar"><a href={attr(quote(CALENDAR))} download>'
+                 f'{xml(said["calendar"])}</a></p>')
     # JSON inside <script>: no '<', '>' or '&' can end the element or start a comment
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(
         ">", "\\u003e").replace("&", "\\u0026")
@@ -118,6 +121,24 @@ def page(entries: list[Entry], channel: Channel, feed_url: str | None) -> str:
 """
 
 
+def _grouped(entries: list[Entry], channel: Channel, language: str) -> str:
+    """The sessions, under a heading per week where they belong to a programme."""
+    parts, week = [], 0
+    for e in entries:
+        if e.week != week and week:
+            parts.append("    </section>")
+        if e.week and e.week != week:
+            parts.append(f'    <section class="week" id="week-{e.week}" '
+                         f'aria-labelledby="week-{e.week}-title">\n'
+                         f'    <h2 class="week-title" id="week-{e.week}-title">'
+                         f"{xml(words(language).week)} {e.week}</h2>")
+        week = e.week
+        parts.append(_session(e, channel, words(e.language).page, heading="h3" if week else "h2"))
+    if week:
+        parts.append("    </section>")
+    return "\n".join(parts)
+
+
 def _data(e: Entry, channel: Channel) -> dict[str, object]:
     named = files(e.name)
     starts = [start for _, start in e.chapters]
@@ -132,7 +153,7 @@ def _data(e: Entry, channel: Channel) -> dict[str, object]:
                                          named["svg"], *([cover] if cover else []))]}
 
 
-def _session(e: Entry, channel: Channel, said: dict[str, str]) -> str:
+def _session(e: Entry, channel: Channel, said: dict[str, str], heading: str = "h2") -> str:
     named = files(e.name)
     cover = e.cover or channel.image
     chapters = "\n".join(
@@ -162,7 +183,7 @@ def _session(e: Entry, channel: Channel, said: dict[str, str]) -> str:
       <div class="head">
         {image}
         <div>
-          <h2>{xml(e.title)}</h2>
+          <{heading}>{xml(e.title)}</{heading}>
           <p class="meta">{mmss(e.duration_ms)}{about}</p>
         </div>
       </div>

@@ -39,6 +39,8 @@ from voiceguide.phone.vtt import transcript
 
 if TYPE_CHECKING:
     from voiceguide.plan import Plan
+    from voiceguide.script.programme import Entry as ProgrammeEntry
+    from voiceguide.script.programme import Programme
     from voiceguide.session import Options
 
 GENERATED = "cover.png"  # the cover made from the feed's title
@@ -64,6 +66,42 @@ class Choices:
     language: str | None = None
     base_url: str | None = None
     image: Path | None = None
+    start: str | None = None  # a programme's calendar: its first day, ISO 8601
+    days: str | None = None  # and its weekdays, mon,wed,sat
+    description: str | None = None  # a programme's own
+
+
+@dataclass(frozen=True)
+class Item:
+    """One session to publish: its script, the name of its files, its options, and its
+    entry when it is a session of a programme."""
+
+    script: Path
+    name: str
+    options: Options
+    entry: ProgrammeEntry | None = None
+
+
+def items(scripts: list[Path], options: Options) -> list[Item]:
+    """Loose scripts: each named by its file."""
+    return [Item(script, script.stem, options) for script in scripts]
+
+
+def programme_items(programme: Programme, options: Options) -> list[Item]:
+    """A programme's sessions, each titled as its feed item (``Week W · Session S: TITLE``
+    in its script's language) and named by its place, so none overwrites another."""
+    from voiceguide import session
+    from voiceguide.script import load_script
+    from voiceguide.words import item_title
+
+    found = []
+    for entry in programme.entries:
+        chosen = session.entry_options(options, entry)
+        script = load_script(entry.script, entry.place)  # checked already: its title, language
+        title = item_title(script.language, entry.place.week, entry.place.session,
+                           entry.title or script.title)
+        found.append(Item(entry.script, entry.name, replace(chosen, title=title), entry))
+    return found
 
 
 @dataclass
@@ -76,22 +114,57 @@ class Published:
 
 def publish(scripts: list[Path], folder: Path, options: Options, choices: Choices,
             split: bool = False, on_built: Callable[[Path, Plan], None] | None = None,
-            on_wait: Callable[[], None] | None = None) -> Published:
-    """Build *scripts* into *folder* and write its feed, page and covers, as one
-    transaction (see above); *on_wait* is called if another publish holds the folder."""
+            on_wait: Callable[[], None] | None = None,
+            programme: Programme | None = None) -> Published:
+    """Build *scripts* (or the sessions of *programme*) into *folder* and write its feed,
+    page and covers, as one transaction (see above); *on_wait* is called if another
+    publish holds the folder."""
     from voiceguide import session
 
     given = covers.checked(choices.image) if choices.image is not None else None
-    for script in scripts:  # every problem of the scripts, timing too, before anything is made
-        session.check(script, options)
+    if programme is None:
+        for script in scripts:  # every problem of the scripts, timing too, before anything
+            session.check(script, options)
+        chosen = items(scripts, options)
+    else:
+        session.programme_plans(programme, options)
+        chosen = programme_items(programme, options)
+        choices = _programme_choices(programme, choices)
+    dates = _dates(chosen, choices)
     feed.check_folder(folder)
-    return _publish(scripts, folder, options, choices, given, split, on_built, on_wait)
+    return _publish(chosen, folder, choices, given, split, on_built, on_wait, dates)
 
 
-def _publish(scripts: list[Path], folder: Path, options: Options, choices: Choices,
+def _programme_choices(programme: Programme, choices: Choices) -> Choices:
+    """A programme's title and author name its feed unless the command line gives them."""
+    return replace(choices, title=choices.title or programme.title,
+                   author=choices.author or programme.author,
+                   description=programme.description or "")
+
+
+def _dates(chosen: list[Item], choices: Choices) -> dict[str, str]:
+    """Each programme session's day, when a calendar was asked for (now or before: the
+    kept choices are applied in ``_publish``, which calls this again)."""
+    if not choices.start or not choices.days or not any(i.entry for i in chosen):
+        return {}
+    from datetime import date
+
+    from voiceguide.phone.calendar import parse_days, schedule
+
+    weeks: dict[int, int] = {}
+    for item in chosen:
+        if item.entry is not None:
+            weeks[item.entry.place.week] = item.entry.place.session
+    days = schedule(date.fromisoformat(choices.start), parse_days(choices.days),
+                    [weeks[w] for w in sorted(weeks)])
+    named = [i.name for i in chosen if i.entry is not None]
+    return {name: day.isoformat() for name, day in zip(named, days, strict=True)}
+
+
+def _publish(chosen: list[Item], folder: Path, choices: Choices,
              given: tuple[bytes, str] | None, split: bool,
              on_built: Callable[[Path, Plan], None] | None,
-             on_wait: Callable[[], None] | None) -> Published:
+             on_wait: Callable[[], None] | None, dates: dict[str, str]) -> Published:
     from voiceguide import session
 
     with locked(folder / LOCK, on_wait):
@@ -101,21 +174,31 @@ def _publish(scripts: list[Path], folder: Path, options: Options, choices: Choic
         changes = {f.name: getattr(choices, f.name) for f in fields(Choices)
                    if f.name != "image" and getattr(choices, f.name) is not None}
         channel = replace(index.channel, **changes)
+        if any(item.entry for item in chosen):
+            channel = replace(channel, kind="serial")
+            if not dates and channel.start and channel.days:  # the calendar kept from before
+                dates = _dates(chosen, replace(choices, start=channel.start,
+                                               days=channel.days))
         entries = index.entries
         staging = folder / STAGING
         staging.mkdir()
         try:
             image, channel = _feed_cover(folder, staging, channel, given)
             built: list[tuple[Path, Plan]] = []
-            for script in scripts:
-                name = script.stem
+            for item in chosen:
+                name, options = item.name, item.options
                 staged = staging / f"{name}.mp3"
-                plan = session.build(script, staged, options, cover=image, split=split)
+                plan = session.build(item.script, staged, options, cover=image, split=split)
                 own = _session_cover(staging, name, plan)
                 stages = _stage_files(plan, options.sample_rate, name) if split else []
                 write_extras(plan, staging, name)
                 entries[name] = feed.entry(plan, staged, name, entries.get(name), cover=own,
                                            language=plan.language, stages=stages)
+                if item.entry is not None:
+                    entries[name] = replace(entries[name], week=item.entry.place.week,
+                                            session=item.entry.place.session,
+                                            episode=item.entry.episode,
+                                            date=dates.get(name, ""))
                 built.append((folder / f"{name}.mp3", plan))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # nothing in DIR has changed
@@ -188,7 +271,7 @@ def _move_in(folder: Path, names: list[str]) -> None:
 def folder_files() -> list[str]:
     """The names publish writes once per folder (besides the given cover's, and the hidden
     index, which is its own bookkeeping and is replaced whatever it has become)."""
-    return [feed.FEED, feed.PAGE, page.MANIFEST, GENERATED, *page.ASSETS]
+    return [feed.FEED, feed.PAGE, page.MANIFEST, GENERATED, feed.CALENDAR, *page.ASSETS]
 
 
 def write_extras(plan: Plan, folder: Path, name: str) -> None:
@@ -203,17 +286,24 @@ def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry]) ->
     """The page and its files, the feed (when its address is known), and last the index
     (which, written, says the commit is done); returns the feed's path, or None when no
     feed could be written."""
-    ordered = sorted(entries.values(), key=lambda e: e.name)
+    ordered = feed.ordered(entries)
     for name, data in page.assets().items():
         write_atomically(folder / name, data)
     write_atomically(folder / page.MANIFEST, page.manifest(channel, ordered).encode())
     feed_url = feed.url(channel.base_url, feed.FEED) if channel.base_url else None
     write_atomically(folder / feed.PAGE, page.page(ordered, channel, feed_url).encode())
     target = folder / feed.FEED
+    dated = any(e.date for e in ordered)
     if channel.base_url:
         write_atomically(target, feed.feed(ordered, channel).encode())
+        if dated:
+            from voiceguide.phone.calendar import calendar
+
+            write_atomically(folder / feed.CALENDAR, calendar(ordered, channel))
     else:
         target.unlink(missing_ok=True)  # an older feed.xml with relative URLs must not stay
+    if not dated or not channel.base_url:
+        (folder / feed.CALENDAR).unlink(missing_ok=True)  # nor a calendar of other days
     write_atomically(folder / feed.INDEX, feed.index_bytes(channel, entries))  # the last
     return target if channel.base_url else None
 
@@ -253,15 +343,15 @@ def _stage_files(plan: Plan, rate: int, name: str) -> list[str]:
     return [s.name for s in layout(plan, rate)]
 
 
-def publish_outputs(scripts: tuple[Path, ...], folder: Path, split: bool) -> list[list[Path]]:
-    """Every file a publish writes into *folder*, by script (the folder's own files with
-    the first: the feed, the page and its files, the index and the covers)."""
+def publish_outputs(names: list[str], folder: Path, split: bool) -> list[list[Path]]:
+    """Every file a publish writes into *folder*, by session *names* (the folder's own
+    files with the first: the feed, the page and its files, the index and the covers)."""
     from voiceguide.session import build_outputs
 
     outputs = []
-    for number, script in enumerate(scripts):
-        own = [folder / name for name in feed.files(script.stem).values()]
-        shared = [folder / name for name in folder_files()] if number == 0 else []
-        outputs.append([*build_outputs(folder / f"{script.stem}.mp3", False, split),
-                        *own[1:], *shared])
+    for number, name in enumerate(names):
+        own = [folder / file for file in feed.files(name).values()]
+        shared = [folder / file for file in folder_files()] if number == 0 else []
+        outputs.append([*build_outputs(folder / f"{name}.mp3", False, split), *own[1:],
+                        *shared])
     return outputs

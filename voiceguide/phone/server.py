@@ -36,7 +36,8 @@ TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt",  # werkzeug adds the charset 
          ".json": "application/json", ".svg": "image/svg+xml", ".m3u8": "audio/mpegurl",
          ".html": "text/html", ".xml": "application/rss+xml; charset=utf-8",
          ".js": "text/javascript", ".css": "text/css", ".png": "image/png",
-         ".jpg": "image/jpeg", ".webmanifest": "application/manifest+json"}
+         ".jpg": "image/jpeg", ".webmanifest": "application/manifest+json",
+         ".ics": "text/calendar"}
 
 
 class App:
@@ -60,7 +61,7 @@ class App:
         if request.method not in ("GET", "HEAD"):
             raise MethodNotAllowed(valid_methods=["GET", "HEAD"])
         name = request.path.lstrip("/") or feed.PAGE
-        if name in (feed.FEED, feed.PAGE):
+        if name in (feed.FEED, feed.PAGE, feed.CALENDAR):
             return self.made(request, name)
         return send_file(self.file(name), request.environ, mimetype=self.type(name),
                          conditional=True, max_age=60)
@@ -70,11 +71,18 @@ class App:
         ETag and Last-Modified as for files, so players and browsers revalidate."""
         channel, entries = feed.load_all(self.root)
         channel = replace(channel, base_url=self.base)
-        ordered = sorted(entries.values(), key=lambda e: e.name)
-        body = (feed.feed(ordered, channel) if name == feed.FEED
-                else page.page(ordered, channel, feed.url(self.base, feed.FEED))).encode()
-        response = Response(body, content_type=TYPES[Path(name).suffix] if name == feed.FEED
-                            else "text/html; charset=utf-8")
+        ordered = feed.ordered(entries)
+        if name == feed.CALENDAR:
+            if not any(e.date for e in ordered):
+                raise NotFound()
+            from voiceguide.phone.calendar import calendar
+
+            body = calendar(ordered, channel)
+        else:
+            body = (feed.feed(ordered, channel) if name == feed.FEED
+                    else page.page(ordered, channel, feed.url(self.base, feed.FEED))).encode()
+        response = Response(body, content_type="text/html; charset=utf-8" if name == feed.PAGE
+                            else TYPES[Path(name).suffix])
         response.set_etag(hashlib.sha256(body).hexdigest())
         with contextlib.suppress(OSError):
             changed = (self.root / feed.INDEX).stat().st_mtime

@@ -100,6 +100,8 @@ class _Timeline:
         """The placeholders' values for a text scheduled *at* ms into *stage*."""
         script, words = self.script, self.words
         values = {"stages": str(len(script.stages)), "total": words(self.total_ms)}
+        if script.place is not None:
+            values |= script.place.values()
         if stage is not None:
             values |= {"number": str(stage.number), "name": stage.name,
                        "duration": words(length), "round": str(stage.round),

@@ -212,7 +212,7 @@ def voice_problems(script: Script, settings: Settings, speech: SpeechLibrary) ->
             continue
         option = _option_behind(settings, voice, voice == default)
         if option is not None:
-            raise UsageError(f"{option}: {reason}")
+            raise VoiceChoiceError(option, reason, voice.voice)
         profile = script.voices.get(voice.label)
         if profile is not None and profile.voice == voice.voice:
             report(profile.voice_loc or profile.loc, f"voice profile '{profile.name}': {reason}")
@@ -229,6 +229,14 @@ def voice_problems(script: Script, settings: Settings, speech: SpeechLibrary) ->
         if reason is not None:
             report(profile.voice_loc or profile.loc, f"voice profile '{profile.name}': {reason}")
     return problems
+
+
+class VoiceChoiceError(UsageError):
+    """A voice chosen at build time (by *option*, for *voice*) cannot speak: *reason*."""
+
+    def __init__(self, option: str, reason: str, voice: str | None) -> None:
+        super().__init__(f"{option}: {reason}")
+        self.reason, self.voice = reason, voice
 
 
 def refuse_commands(script: Script) -> None:

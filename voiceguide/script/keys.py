@@ -246,3 +246,62 @@ CUE = (
         TEXT),
 )
 CUE_KEYS = names(CUE)
+
+# A programme (spec 17): sessions strung into weeks
+PROGRAMME = (
+    Key('programme',
+        '**required**; marks the file as a programme: format `1`',
+        {"const": 1}),
+    Key('title',
+        "**required**; the programme's title: the feed's title unless `--title` gives one",
+        TEXT),
+    Key('author',
+        "optional; the coach: the feed's author unless `--author` gives one",
+        TEXT),
+    Key('description',
+        "optional; what the programme is for: the feed's description",
+        TEXT),
+    Key('weeks',
+        f'**required**; the weeks in order, at most {model.MAX_WEEKS}, each '
+        '`{sessions: [...]}`; at most '
+        f'{model.MAX_PROGRAMME_SESSIONS:,} sessions in all',
+        {"type": "array", "minItems": 1, "maxItems": model.MAX_WEEKS,
+         "items": {"$ref": "#/$defs/week"}}),
+)
+PROGRAMME_KEYS = names(PROGRAMME)
+
+WEEK = (
+    Key('sessions',
+        "**required**; the week's sessions in order: each a script's path (relative to the "
+        'programme, in its folder or below) or a mapping with `script`',
+        {"type": "array", "minItems": 1, "items": {"anyOf": [
+            TEXT, {"$ref": "#/$defs/entry"}]}}),
+)
+WEEK_KEYS = names(WEEK)
+
+ENTRY = (
+    Key('script',
+        "**required**; the drill script's path, relative to the programme's folder and "
+        'inside it',
+        TEXT),
+    Key('title',
+        "optional; the session's title in this programme (default: the script's)",
+        TEXT),
+    Key('pace',
+        'a number from 0 to 1: as `--pace`, for this session',
+        {"type": "number", "minimum": 0, "maximum": 1}),
+    Key('length',
+        'a duration such as `25m`: as `--length`, for this session (not with `pace`)',
+        DURATION),
+    Key('voice',
+        'an engine voice id or a profile name, or `NAME=ID`: as `--voice`, for this session',
+        TEXT),
+    Key('rate',
+        'words per minute, or `NAME=WPM`: as `--rate`, for this session',
+        {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": model.MAX_RATE},
+                   TEXT]}),
+    Key('speed',
+        f'{model.MIN_SPEED:g} to {model.MAX_SPEED:g}: as `--speed`, for this session',
+        {"type": "number", "minimum": model.MIN_SPEED, "maximum": model.MAX_SPEED}),
+)
+ENTRY_KEYS = names(ENTRY)

@@ -28,6 +28,11 @@ PLACEHOLDERS = ("number", "name", "stages", "duration", "round", "rounds", "next
                 "elapsed", "total")
 STAGE_PLACEHOLDERS = frozenset(PLACEHOLDERS)
 SESSION_PLACEHOLDERS = frozenset({"stages", "total"})
+# where a session sits in a programme (spec 17): speakable in its scripts, and only there
+PROGRAMME_PLACEHOLDERS = ("week", "weeks", "session", "sessions")
+MAX_WEEKS = 100  # in a programme
+MAX_PROGRAMME_SESSIONS = 1000
+MIN_SPEED, MAX_SPEED = 0.25, 4.0  # what --speed (and a programme entry's speed) may be
 MAX_STAGES = 1000  # after repeat blocks are expanded
 MAX_ROUNDS = 100
 DEFAULT_ANNOUNCE = {
@@ -176,6 +181,19 @@ class Music:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a session sits in its programme: what ``{week}`` and its kin speak."""
+
+    week: int
+    weeks: int
+    session: int  # its number in the week
+    sessions: int  # the week's count
+
+    def values(self) -> dict[str, str]:
+        return {name: str(getattr(self, name)) for name in PROGRAMME_PLACEHOLDERS}
+
+
+@dataclass(frozen=True)
 class Script:
     path: Path
     title: str
@@ -203,6 +221,7 @@ class Script:
     cadence_level: float = CADENCE_LEVEL  # LU relative to the speech
     cadence_sound: str = CADENCE_SOUND
     cover: Path | None = None  # a JPEG or PNG: the session's cover in feeds and its MP3
+    place: Place | None = None  # in a programme: its week and session there
 
     @property
     def filename(self) -> str:

@@ -43,6 +43,7 @@ from voiceguide.script.model import (
     Loc,
     Music,
     MusicFile,
+    Place,
     Script,
     Stage,
 )
@@ -58,8 +59,9 @@ if TYPE_CHECKING:
     from voiceguide.script.source import Node
 
 
-def load_script(path: str | Path) -> Script:
-    """Read and validate a drill script file; raise ``ScriptError`` on any problem."""
+def load_script(path: str | Path, place: Place | None = None) -> Script:
+    """Read and validate a drill script file; raise ``ScriptError`` on any problem.
+    *place*: the session's place in a programme, which its placeholders may speak."""
     from voiceguide.script.source import MAX_BYTES
 
     path = Path(path)
@@ -73,14 +75,15 @@ def load_script(path: str | Path) -> Script:
         raise ScriptError([Problem(filename, 1, 1, "is a folder, not a drill script")]) from None
     except OSError as exc:
         raise ScriptError([Problem(filename, 1, 1, f"cannot read: {exc.strerror}")]) from None
-    return parse_script(data, path)
+    return parse_script(data, path, place)
 
 
-def parse_script(data: bytes, path: Path) -> Script:
+def parse_script(data: bytes, path: Path, place: Place | None = None) -> Script:
     from voiceguide.script.source import load
 
     root = load(data, str(path))
-    return Reader(path).script(root)
+    script = Reader(path, in_programme=place is not None).script(root)
+    return replace(script, place=place) if place is not None else script
 
 
 class Reader(Values):

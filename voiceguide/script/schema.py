@@ -5,7 +5,8 @@ accepts is a property here and no other, so the schema cannot drift from what
 ``voiceguide check`` accepts. Each property is its key's shape, with its line
 as the description editors show on hover. A stage and a repeat block are told
 apart by ``repeat`` (if/then), so a typo inside a stage is reported as that
-key. The schema checks the structure; the rest (timing, files, voices) is for
+key; a programme file (``programme: 1``) is told from a script the same way. The
+schema checks the structure; the rest (timing, files, voices) is for
 ``voiceguide check``.
 
     voiceguide schema > drill-script.schema.json
@@ -36,15 +37,21 @@ def _plain(doc: str) -> str:
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of drill script format version 1."""
-    top = _object(keys.TOP, ("title", "stages"))
+    """The JSON Schema (draft 2020-12) of drill script format version 1, and of programme
+    files (format 1), told apart by the ``programme`` key."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
-        "title": "voiceguide drill script",
-        "description": "A drill script that voiceguide compiles into a guided MP3 session.",
-        **top,
+        "title": "voiceguide drill script or programme",
+        "description": "A drill script that voiceguide compiles into a guided MP3 session, "
+                       "or a programme that strings drill scripts into weeks.",
+        "if": {"type": "object", "required": ["programme"]},
+        "then": {"$ref": "#/$defs/programme"}, "else": {"$ref": "#/$defs/script"},
         "$defs": {
+            "script": _object(keys.TOP, ("title", "stages")),
+            "programme": _object(keys.PROGRAMME, ("programme", "title", "weeks")),
+            "week": _object(keys.WEEK, ("sessions",)),
+            "entry": _object(keys.ENTRY, ("script",)),
             "profile": _object(keys.PROFILE),
             "stage": _object(keys.STAGE, ("name", "duration")),
             "block": _object(keys.BLOCK, ("repeat", "stages")),

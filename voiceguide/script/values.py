@@ -33,6 +33,7 @@ from voiceguide.script.model import (
     MAX_SPEECH_CHARS,
     MAX_TEXT_CHARS,
     PLACEHOLDER_RE,
+    PROGRAMME_PLACEHOLDERS,
     SESSION_PLACEHOLDERS,
     STAGE_PLACEHOLDERS,
     D,
@@ -79,8 +80,9 @@ class TooMany(Exception):
 class Values:
     """One script's reading so far: its problems, its sound names, what it says."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, in_programme: bool = False) -> None:
         self.path = path
+        self.in_programme = in_programme  # {week} and its kin speak only there
         self.filename = str(path)
         self.problems: list[Problem] = []
         self.sound_names: set[str] = set(BUILTIN_SOUNDS)
@@ -233,11 +235,18 @@ class Values:
             name = match.group(1)
             if name is None or name in allowed:  # {{ or }}, or a known placeholder
                 continue
+            if name in PROGRAMME_PLACEHOLDERS:
+                if not self.in_programme:
+                    self.problem(node, f"{{{name}}} only means something in a session of a "
+                                 "programme (voiceguide check PROGRAMME.yaml)")
+                continue
             if name in STAGE_PLACEHOLDERS:
                 self.problem(node, f"{{{name}}} only means something inside a stage")
             else:
+                known = sorted(allowed | (set(PROGRAMME_PLACEHOLDERS) if self.in_programme
+                                          else set()))
                 self.problem(node, f"unknown placeholder {{{name}}}; use "
-                             + ", ".join(f"{{{p}}}" for p in sorted(allowed)))
+                             + ", ".join(f"{{{p}}}" for p in known))
 
     # -- sounds and voices -------------------------------------------------
 
