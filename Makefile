@@ -32,6 +32,7 @@ bench: venv
 	$(BIN)/python benchmarks/rounds_cost.py
 	$(BIN)/python benchmarks/beds_cost.py
 	$(BIN)/python benchmarks/publish_cost.py
+	$(BIN)/python benchmarks/programme_cost.py
 
 sounds: venv
 	$(BIN)/python -m voiceguide.audio.soundgen sounds

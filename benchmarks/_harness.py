@@ -168,6 +168,14 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def timed(command: list[str], env: dict[str, str]) -> float:
+    """Seconds *command* takes to run (it must succeed), its output discarded."""
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
 def measured(command: list[str], env: dict[str, str],
              show_errors: bool = True) -> tuple[float, int, float, float]:
     """Runs *command*: (seconds, exit status, max RSS in MB of it or a process it waited for

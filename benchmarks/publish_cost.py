@@ -27,22 +27,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import VOICEGUIDE, build, rss_kb, script_yaml  # noqa: E402
+from _harness import VOICEGUIDE, build, rss_kb, script_yaml, timed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [ROOT / "scripts_yaml" / f"{n}.yaml" for n in ("easy", "strides", "core_circuit")]
 
-
-def timed(command: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def ranged(port: int, start: int) -> int:

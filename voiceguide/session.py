@@ -103,20 +103,20 @@ class Session:
         return replace(plan, notes=(*self.notes, *plan.notes))
 
 
-def open_session(path: str | Path, options: Options,
-                 speech: SpeechLibrary | None = None) -> Session:
+def open_session(path: str | Path, options: Options, shared: Shared | None = None) -> Session:
     """Load a script and check everything but timing; raise ``ScriptError`` with all problems.
-    *speech*: a library to share with other sessions (its engines are probed once)."""
+    *shared*: what the sessions of a programme share (see ``Shared``)."""
     from voiceguide.audio.clips import ClipStore, PreparedClips
     from voiceguide.audio.sounds import SoundLibrary
     from voiceguide.speech import SpeechLibrary
 
-    script = load_script(path, options.place)
+    script = shared.script(Path(path), options.place) if shared else load_script(
+        path, options.place)
     if options.title is not None:
         script = replace(script, title=options.title)
     if not options.allow_commands:
         refuse_commands(script)
-    speech = speech or SpeechLibrary()
+    speech = shared.speech if shared else SpeechLibrary()
     settings, notes = choose_voices(script, options.settings, speech)
     options = replace(options, settings=settings)
     require_engines(script, options.settings, speech)
@@ -126,7 +126,8 @@ def open_session(path: str | Path, options: Options,
     if problems:
         raise ScriptError(problems)
     sounds = SoundLibrary(script.sounds)
-    clips = ClipStore(speech, sounds, options.sample_rate, prepared=PreparedClips(speech))
+    clips = ClipStore(speech, sounds, options.sample_rate, prepared=PreparedClips(speech),
+                      lengths=shared.lengths if shared else None)
     return Session(script, options, speech, clips, notes)
 
 
@@ -137,6 +138,32 @@ def check(path: str | Path, options: Options) -> Plan:
 
 def plan(path: str | Path, options: Options) -> Plan:
     return _trimmed(open_session(path, options).plan())
+
+
+class Shared:
+    """What the sessions of a programme share: one speech library (its engines probed
+    once), the clip lengths, and each script read once (then placed, session by session)."""
+
+    def __init__(self) -> None:
+        from voiceguide.speech import SpeechLibrary
+
+        self.speech = SpeechLibrary()
+        self.lengths: dict[Any, int] = {}
+        self.read: dict[Path, Script | ScriptError] = {}
+
+    def script(self, path: Path, place: Place | None) -> Script:
+        if place is None:
+            return load_script(path)
+        key = path.resolve()
+        if key not in self.read:
+            try:
+                self.read[key] = load_script(path, place)
+            except ScriptError as exc:
+                self.read[key] = exc
+        read = self.read[key]
+        if isinstance(read, ScriptError):
+            raise read
+        return replace(read, place=place)
 
 
 def entry_options(options: Options, entry: Entry) -> Options:
@@ -165,14 +192,12 @@ def entry_options(options: Options, entry: Entry) -> Options:
 def programme_plans(programme: Programme, options: Options) -> list[tuple[Entry, Plan]]:
     """The plan of every session of *programme*, checked as ``check`` checks a script;
     a ``ScriptError`` names, with each problem in a script, the entry that led to it."""
-    from voiceguide.speech import SpeechLibrary
-
-    speech = SpeechLibrary()  # engines probed once for the whole programme
+    shared = Shared()
     plans, problems, seen = [], [], set()
     for entry in programme.entries:
         try:
             plans.append((entry, open_session(entry.script, entry_options(options, entry),
-                                              speech).plan()))
+                                              shared).plan()))
         except VoiceChoiceError as exc:
             if entry.voice is None or entry.voice[1] != exc.voice:
                 raise  # the command line's own --voice or --engine

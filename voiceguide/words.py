@@ -31,7 +31,7 @@ PAGE_KEYS = (
     "subscribe", "now", "left", "next", "end", "position", "chapters",
     "transcript", "timeline", "offline", "saved", "saving", "unsaved", "no_offline",
     "resume", "from_start", "play", "pause", "back", "forward", "previous", "following",
-    "zoom_in", "zoom_out", "no_worker", "no_feed", "stage_files", "calendar",
+    "zoom_in", "zoom_out", "no_worker", "no_feed", "stage_files", "calendar", "today",
 )
 
 ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
@@ -50,7 +50,7 @@ ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
     "no_feed": "No podcast feed here yet: publish with --base-url, or open this page through"
                " voiceguide serve.",
     "stage_files": "A file per stage",
-    "calendar": "Add the sessions to your calendar",
+    "calendar": "Add the sessions to your calendar", "today": "today",
 })
 
 GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
@@ -70,7 +70,7 @@ GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
     "no_feed": "Hier gibt es noch keinen Podcast-Feed: mit --base-url veröffentlichen oder"
                " diese Seite über voiceguide serve öffnen.",
     "stage_files": "Eine Datei pro Abschnitt",
-    "calendar": "Die Einheiten in den Kalender übernehmen",
+    "calendar": "Die Einheiten in den Kalender übernehmen", "today": "heute",
 }, week="Woche", session="Einheit")
 
 BY_LANGUAGE = {"en": ENGLISH, "de": GERMAN}

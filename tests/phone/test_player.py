@@ -319,3 +319,49 @@ def test_the_page_loads_nothing_from_outside_its_folder(served: Served, browser:
     play(browser, "walk")
     loaded = js(browser, "return performance.getEntriesByType('resource').map(e => e.name)")
     assert loaded and all(name.startswith(served.url) for name in loaded), loaded
+
+
+def test_a_programmes_page_groups_by_week_and_marks_todays_session(
+        tmp_path: Path, browser: Any) -> None:
+    """At 360 px: a heading per week, the sessions in programme order under them, each
+    with its day in the reader's words, today's marked, the calendar a tap away."""
+    from datetime import date
+
+    from voiceguide.phone.calendar import WEEKDAYS
+
+    for name, text in (("intervals", INTERVALS), ("walk", WALK)):
+        (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "plan.yaml").write_text(
+        "programme: 1\ntitle: Two weeks\nweeks:\n  - sessions: [walk.yaml, intervals.yaml]\n"
+        "  - sessions: [walk.yaml]\n", encoding="utf-8")
+    today = date.today()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        result = CliRunner().invoke(main, [
+            "publish", str(tmp_path / "plan.yaml"), "--to", str(tmp_path / "site"),
+            "--engine", "espeak-ng", "--start", today.isoformat(), "--days",
+            ",".join(WEEKDAYS[(today.weekday() + n) % 7] for n in (0, 3))])
+    assert result.exit_code == 0, result.stderr
+    running = Served(tmp_path / "site")
+    try:
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                {"width": 360, "height": 800, "deviceScaleFactor": 1,
+                                 "mobile": True})
+        browser.get(running.url)
+        until(browser, lambda: js(browser, "return !!document.querySelector('.session.today')"),
+              "today's session is not marked")
+        weeks = js(browser, "return [...document.querySelectorAll('h2.week-title')]"
+                            ".map(h => [h.textContent, h.parentElement.querySelectorAll("
+                            "'.session').length])")
+        assert weeks == [["Week 1", 2], ["Week 2", 1]]
+        assert js(browser, "return document.querySelector('.session.today').id") == \
+            "session-w01-01-walk"
+        day = js(browser, "return document.querySelector('.session.today time.day').textContent")
+        assert day.endswith("(today)") and str(today.day) in day
+        assert js(browser, "return document.documentElement.scrollWidth") <= 360
+        link = js(browser, "const a = document.querySelector('.calendar a');"
+                           "return [a.getAttribute('href'), a.getBoundingClientRect().height]")
+        assert link[0] == "programme.ics" and link[1] >= 44
+        browser.save_screenshot(str(tmp_path / "programme.png"))
+    finally:
+        running.stop()

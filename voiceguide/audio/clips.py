@@ -52,6 +52,8 @@ class SpeechSource(Protocol):
 class SoundSource(Protocol):
     def audio(self, name: str) -> tuple[np.ndarray, int]: ...
 
+    def source(self, name: str) -> Path: ...
+
 
 def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
     """Deterministic polyphase resampling to *target_rate*."""
@@ -118,7 +120,10 @@ class ClipStore:
     def __init__(
         self, speech: SpeechSource, sounds: SoundSource, sample_rate: int,
         *, cache_bytes: int = CACHE_BYTES, prepared: PreparedClips | None = None,
+        lengths: dict[Hashable, int] | None = None,
     ) -> None:  # fmt: skip
+        """*lengths*: clip lengths to share with other sessions' stores (a programme's):
+        kept by what was said or which file sounds, and the sample rate."""
         self.speech = speech
         self.sounds = sounds
         self.sample_rate = sample_rate
@@ -127,7 +132,7 @@ class ClipStore:
         self._cache_bytes = cache_bytes
         self._clips: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._used = 0
-        self._lengths: dict[Hashable, int] = {}
+        self._lengths: dict[Hashable, int] = {} if lengths is None else lengths
         self._spilled: dict[Hashable, Path] = {}
         self._spill_dir: Path | None = None
 
@@ -144,9 +149,19 @@ class ClipStore:
         return self._clip(("sound", name))
 
     def _length(self, key: tuple[str, Hashable]) -> int:
-        if key not in self._lengths:
+        known = self._known(key)
+        if known not in self._lengths:
             self._clip(key)
-        return self._lengths[key]
+        return self._lengths[known]
+
+    def _known(self, key: tuple[str, Hashable]) -> Hashable:
+        """How a clip's length is kept: by its request, or its sound's file, and the rate
+        (the same in every session that shares the lengths)."""
+        kind, what = key
+        if kind == "sound":
+            assert isinstance(what, str)
+            return kind, str(self.sounds.source(what)), self.sample_rate
+        return kind, what, self.sample_rate
 
     def _clip(self, key: tuple[str, Hashable]) -> np.ndarray:
         clip = self._clips.get(key)
@@ -156,7 +171,7 @@ class ClipStore:
         spilled = self._spilled.get(key)
         clip = np.load(spilled) if spilled is not None else self._prepare(key)
         clip.flags.writeable = False  # shared with every caller
-        self._lengths[key] = length_ms(len(clip), self.sample_rate)
+        self._lengths[self._known(key)] = length_ms(len(clip), self.sample_rate)
         self._remember(key, clip)
         return clip
 

@@ -165,6 +165,10 @@ class SoundLibrary:
     def names(self) -> set[str]:
         return set(self._builtin) | set(self._user)
 
+    def source(self, name: str) -> Path:
+        """The file that sounds *name* here (the script's own, else the built-in)."""
+        return self._user.get(name) or self._builtin[name]
+
     def audio(self, name: str) -> tuple[np.ndarray, int]:
         """Float32 mono samples in [-1, 1] at the file's own rate."""
         if name in self._user:

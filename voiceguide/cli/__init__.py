@@ -282,6 +282,7 @@ def check(scripts: tuple[Path, ...], **choices: Any) -> None:
         voiceguide check drill.yaml
     """
     from voiceguide import session
+    from voiceguide.plan.programme import summary
 
     options = session_options(choices)
     problems: list = []
@@ -294,8 +295,7 @@ def check(scripts: tuple[Path, ...], **choices: Any) -> None:
             continue
         for entry, the_plan in plans:
             warn(the_plan, programme.where(entry))
-        echo(f"{programme.path}: ok, {programme.weeks} weeks, {len(plans)} sessions, "
-             f"{clock(sum(p.duration_ms for _, p in plans))} in all")
+        echo(f"{programme.path}: ok, {summary(programme, plans)}")
     for script in loose:
         try:
             the_plan = session.check(script, options)

@@ -163,6 +163,8 @@ def _session(e: Entry, channel: Channel, said: dict[str, str], heading: str = "h
     spoken = "\n".join(f'          <li data-start="{start / 1000:.3f}"><time>{mmss(start)}</time>'
                        f" {xml(text)}</li>" for start, text in e.spoken)
     about = f" · {xml(e.description)}" if e.description else ""
+    # a programme's day: the page writes it in the reader's words and marks today's
+    day = (f'<time class="day" datetime="{e.date}">{e.date}</time> · ' if e.date else "")
     image = (f'<img class="cover" src={attr(quote(cover))} alt="" width="96" height="96">'
              if cover else "")
     stages = ""
@@ -184,7 +186,7 @@ def _session(e: Entry, channel: Channel, said: dict[str, str], heading: str = "h
         {image}
         <div>
           <{heading}>{xml(e.title)}</{heading}>
-          <p class="meta">{mmss(e.duration_ms)}{about}</p>
+          <p class="meta">{day}{mmss(e.duration_ms)}{about}</p>
         </div>
       </div>
       <p class="resume" hidden><button type="button" class="resume-go">{xml(said["resume"])}

@@ -159,13 +159,15 @@ class _Timeline:
         """Lay out a speech list from ``start`` (scheduled *at* ms into the stage); return
         when it falls silent."""
         cursor, end, first = start, start, True
-        values = self.values(stage, length, at)
+        values: dict[str, str] | None = None  # made when a text has a placeholder
         for item in speech:
             if isinstance(item, Pause):
                 cursor = end + item.ms
                 first = True
                 continue
-            text = fill(item.text, values)
+            if values is None and ("{" in item.text or "}" in item.text):
+                values = self.values(stage, length, at)
+            text = fill(item.text, values) if values is not None else item.text
             if text is None:
                 assert stage is not None  # only {next} can be missing, and only in the last stage
                 self.warn(stage.number, f"stage {stage.number} '{stage.name}': the last stage has "

@@ -39,7 +39,8 @@ MARK = "programme"  # the key that makes a file a programme
 class Entry:
     """One session of a programme: its script, its place, and its own choices."""
 
-    script: Path  # resolved
+    script: Path  # as the programme names it, from its folder (how problems name it)
+    resolved: Path  # the file itself, links followed
     written: str  # as the programme names it
     place: Place
     episode: int  # its number in the whole programme, from 1
@@ -54,7 +55,7 @@ class Entry:
     @property
     def name(self) -> str:
         """The name its published files take: distinct for every entry, in programme order."""
-        return f"w{self.place.week:02d}-{self.place.session:02d}-{self.script.stem}"
+        return f"w{self.place.week:02d}-{self.place.session:02d}-{self.resolved.stem}"
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def programmes_among(paths: tuple[Path, ...], problems: list[Problem] | None = N
         raise ScriptError(found)
     if problems is not None:
         problems += found
-    named = {e.script for programme in programmes for e in programme.entries}
+    named = {e.resolved for programme in programmes for e in programme.entries}
     return programmes, [p for p in scripts if p.resolve() not in named]
 
 
@@ -200,12 +201,12 @@ class ProgrammeReader(Values):
 
     def entry(self, node: Node) -> dict[str, Any]:
         if not node.is_mapping:
-            return {"script": self.script(node), "written": self.text(node)}
+            return self.named(node)
         self.keys(node, ENTRY_KEYS, "session")
         values = node.value
         if "script" not in values:
             raise self.invalid(node, "missing required key 'script'")
-        read = {"script": self.script(values["script"]), "written": self.text(values["script"]),
+        read = {**self.named(values["script"]),
                 "title": self.optional(values, "title", self.text, None),
                 "pace": self.optional(values, "pace", self.pace, None),
                 "length_ms": self.optional(values, "length", self.duration, None),
@@ -217,6 +218,12 @@ class ProgrammeReader(Values):
             self.problem(values["length"], "pace and length both choose the pace: give one "
                          "of them")
         return read
+
+    def named(self, node: Node) -> dict[str, Any]:
+        """A session's script: as written, as found from here, and resolved."""
+        resolved = self.script(node)
+        written = self.text(node)
+        return {"script": self.path.parent / written, "resolved": resolved, "written": written}
 
     def script(self, node: Node) -> Path:
         written = self.text(node)

@@ -231,14 +231,14 @@ class Values:
         return VoiceRef(self.text(node), Loc(node.line, node.column))
 
     def placeholders(self, node: Node, text: str, allowed: frozenset[str]) -> None:
+        placed = []  # {week} and its kin, outside a programme: one problem for the text
         for match in PLACEHOLDER_RE.finditer(text):
             name = match.group(1)
             if name is None or name in allowed:  # {{ or }}, or a known placeholder
                 continue
             if name in PROGRAMME_PLACEHOLDERS:
-                if not self.in_programme:
-                    self.problem(node, f"{{{name}}} only means something in a session of a "
-                                 "programme (voiceguide check PROGRAMME.yaml)")
+                if not self.in_programme and f"{{{name}}}" not in placed:
+                    placed.append(f"{{{name}}}")
                 continue
             if name in STAGE_PLACEHOLDERS:
                 self.problem(node, f"{{{name}}} only means something inside a stage")
@@ -247,6 +247,10 @@ class Values:
                                           else set()))
                 self.problem(node, f"unknown placeholder {{{name}}}; use "
                              + ", ".join(f"{{{p}}}" for p in known))
+        if placed:
+            self.problem(node, f"{', '.join(placed)} only {'mean' if len(placed) > 1 else 'means'}"
+                         " something in a session of a programme, which gives its week and "
+                         "session")
 
     # -- sounds and voices -------------------------------------------------
 

@@ -100,8 +100,12 @@ class HibariEngine(Engine):
                 found[name] = (path, digest)
         return found
 
+    @cached_property
+    def _runtime(self) -> bool:
+        return importlib.util.find_spec("onnxruntime") is not None
+
     def problem(self) -> str | None:
-        if importlib.util.find_spec("onnxruntime") is None or not self._registry:
+        if not self._runtime or not self._registry:
             return f"the hibari engine needs the {PACKAGE} package: {INSTALL}"
         if DEFAULT_VOICE not in self._models:
             return (f"the hibari engine's model is missing or damaged: reinstall it "

@@ -48,6 +48,9 @@ class SpeechLibrary:
         self._factories = engines(jobs)
         self._engines: dict[tuple[str, tuple[str, ...]], Engine] = {}
         self._unsaved: dict[str, bytes] = {}  # made this run, but the cache could not keep it
+        # found whole in the cache (or made) this run: a programme's sessions say the same
+        # things many times, and ``audio`` verifies what it reads anyway
+        self._present: set[str] = set()
 
     def engine(self, name: str, options: tuple[str, ...] = ()) -> Engine:
         """The engine called ``name`` (commands: per argv template); EngineError if unknown."""
@@ -139,7 +142,9 @@ class SpeechLibrary:
         ``progress`` hears (clips made, clips to make) as they are made.
         """
         keyed = {self.key(r): r for r in requests}
-        missing = {key: r for key, r in keyed.items() if self._stored(key) is None}
+        missing = {key: r for key, r in keyed.items()
+                   if key not in self._present and self._stored(key) is None}
+        self._present.update(k for k in keyed if k not in missing)
         made, lock = 0, threading.Lock()  # engines may make clips on several threads
 
         def one_more() -> None:
@@ -165,12 +170,14 @@ class SpeechLibrary:
                 engine.on_clip = None
             for (key, r), data in zip(batch, clips, strict=True):
                 self._store(key, r, data)
+                self._present.add(key)
 
     def audio(self, request: SpeechRequest) -> tuple[np.ndarray, int]:
         """Float32 mono samples in [-1, 1] and the engine's sample rate; untrimmed."""
         key = self.key(request)
         data = self._stored(key)
         if data is None:
+            self._present.discard(key)  # gone or damaged since it was found
             self.prefetch([request])
             data = self._stored(key)
         if data is None:  # the cache lost it between writing and reading: make it again

@@ -328,6 +328,24 @@
     }
   }
 
+  // A programme's days, in the reader's own words; today's session is marked.
+  function showDays() {
+    const now = new Date();
+    const pad = (n) => String(n).padStart(2, "0");
+    const today = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+    for (const day of document.querySelectorAll("time.day")) {
+      const section = day.closest(".session");
+      const when = new Date(`${day.dateTime}T12:00:00`);
+      day.textContent = when.toLocaleDateString(section?.lang || undefined,
+        { weekday: "short", day: "numeric", month: "short" });
+      if (day.dateTime === today && section) {
+        section.classList.add("today");
+        day.textContent += ` (${data.words.today})`;
+      }
+    }
+  }
+
+  showDays();
   for (const session of data.sessions) {
     const section = document.getElementById(`session-${session.name}`);
     if (section) players.push(new Player(section, session));
