@@ -54,6 +54,21 @@ def test_any_bytes_as_a_script_load_or_raise_script_error(data: bytes) -> None:
         assert all("\n" not in str(p) and "\x1b" not in str(p) for p in exc.problems)
 
 
+@given(damaged())
+def test_damaged_files_read_as_programmes_load_or_raise_script_error(data: bytes) -> None:
+    """Whatever the bytes (drills and programmes, damaged), the programme reader returns a
+    programme or located problems; the scripts it names are found beside the examples."""
+    from voiceguide.script.programme import parse_programme
+
+    try:
+        parse_programme(data, ROOT / "scripts_yaml" / "fuzz.yaml")
+    except ScriptError as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            assert problem.line >= 1 and problem.column >= 1
+            assert "\n" not in problem.message
+
+
 WAV = (ROOT / "sounds" / "tick.wav").read_bytes()
 
 

@@ -171,6 +171,12 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
 
     options = session_options(choices, quiet, sample_rate=int(sample_rate), bitrate=bitrate)
     _check_format(int(sample_rate), bitrate)
+    from voiceguide.script.programme import is_programme
+
+    for script in scripts:
+        if is_programme(script):
+            raise UsageError(f"{script} is a programme: publish its sessions together "
+                             f"(voiceguide publish {script} --to DIR), or build its scripts")
     targets = [target_for(script, output, len(scripts)) for script in scripts]
     refuse_clashes(scripts, [build_outputs(t, vtt, split) for t in targets])
     from voiceguide.session import built
@@ -440,7 +446,8 @@ def init(file: Path | None, example: str | None, programme: bool) -> None:
 
 @main.command()
 def schema() -> None:
-    """Print the JSON Schema of drill scripts, for editors that complete and check YAML.
+    """Print the JSON Schema of drill scripts and programmes, for editors that complete and
+    check YAML.
 
     Save it beside your drills and name it on their first line:
     # yaml-language-server: $schema=drill-script.schema.json

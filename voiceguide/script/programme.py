@@ -95,13 +95,21 @@ def is_programme(path: Path) -> bool:
 def load_programme(path: Path, explicit: frozenset[Path] = frozenset()) -> Programme:
     """Read and check a programme; *explicit*: scripts the user named (resolved), which it
     may name outside its folder. Raises ``ScriptError`` with every problem."""
-    from voiceguide.script.source import MAX_BYTES, load
+    from voiceguide.script.source import MAX_BYTES
 
     try:
         with path.open("rb") as source:
             data = source.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ScriptError([Problem(str(path), 1, 1, f"cannot read: {exc.strerror}")]) from None
+    return parse_programme(data, path, explicit)
+
+
+def parse_programme(data: bytes, path: Path, explicit: frozenset[Path] = frozenset()) -> Programme:
+    """A programme from its bytes; *path* is where it stands (its scripts are found from
+    there)."""
+    from voiceguide.script.source import load
+
     return ProgrammeReader(path, explicit).programme(load(data, str(path)))
 
 
