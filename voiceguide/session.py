@@ -15,13 +15,12 @@ import multiprocessing
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from voiceguide import defaults
 from voiceguide.errors import Problem, ScriptError, Terminated, VoiceguideError
@@ -40,7 +39,6 @@ from voiceguide.words import words
 if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
     from voiceguide.audio.beds import BedMixer, MusicLevels
     from voiceguide.audio.clips import ClipStore
-    from voiceguide.mp3.pieces import PieceFrames
     from voiceguide.script.programme import Entry, Programme
     from voiceguide.speech import SpeechLibrary
     from voiceguide.store import Entries
@@ -231,8 +229,6 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
     *cover* (JPEG or PNG bytes) is embedded unless the script names its own; *split*
     also writes a file per stage (``mp3/stages.py``)."""
     from voiceguide.audio.decode import ffmpeg_path
-    from voiceguide.audio.render import render
-    from voiceguide.mp3.islands import FrameSource, PcmFrames
     from voiceguide.mp3.pieces import PieceFrames
     from voiceguide.mp3.writer import write_mp3
 
@@ -244,62 +240,28 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
             "album": script.album or script.title, "comment": script.description or ""}
     image = script.cover.read_bytes() if script.cover is not None else cover
     language = words(script.language).code
-    with contextlib.ExitStack() as stack:
-        spool = stack.enter_context(tempfile.TemporaryFile()) if split else None
-        pieces: PieceFrames | None = None
-        source: FrameSource
-        if the_plan.beds:  # made piece by piece from the plan
-            progress = options.progress
-            source = pieces = PieceFrames(
-                the_plan, session.clips, options.sample_rate, lambda: session.beds(the_plan),
-                session.levels_cache(), (lambda done, total: progress("rendering", done, total))
-                if progress is not None else None)
-        else:  # rendered, its islands found in the samples
-            chunks = render(the_plan, session.clips, options.sample_rate)
-            if options.progress is not None:
-                chunks = _reporting(chunks, the_plan, options)
-            if spool is not None:
-                chunks = _spooled(chunks, spool)  # rendered once, for the session and its stages
-            source = PcmFrames(chunks)
-        write_mp3(source, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
-                  tags=tags, chapters=the_plan.chapters, cache=session.island_cache(),
-                  language=language, cover=image)
-        if spool is not None:
-            from voiceguide.mp3.stages import write_stage_files
+    progress = options.progress
+    # Made piece by piece from the plan, which says where every sound is: a warm build
+    # finds every island in the cache by its recipe and renders nothing.
+    pieces = PieceFrames(
+        the_plan, session.clips, options.sample_rate, lambda: session.beds(the_plan),
+        session.levels_cache(), (lambda done, total: progress("rendering", done, total))
+        if progress is not None else None)
+    write_mp3(pieces, target, sample_rate=options.sample_rate, bitrate=options.bitrate,
+              tags=tags, chapters=the_plan.chapters, cache=session.island_cache(),
+              language=language, cover=image)
+    if split:
+        from voiceguide.mp3.stages import write_stage_files
 
-            pcm = pieces.pcm() if pieces is not None else _unspooled(spool)
-            write_stage_files(pcm, the_plan, target, sample_rate=options.sample_rate,
-                              bitrate=options.bitrate, tags=tags, language=language,
-                              cover=image, cache=session.island_cache())
-    if pieces is not None and pieces.bed_gain < 1.0:
+        write_stage_files(pieces.pcm(), the_plan, target, sample_rate=options.sample_rate,
+                          bitrate=options.bitrate, tags=tags, language=language,
+                          cover=image, cache=session.island_cache())
+    if pieces.bed_gain < 1.0:
         lowered = -20 * math.log10(pieces.bed_gain)
         the_plan = replace(the_plan, notes=(*the_plan.notes, (
             f"music and cadence play {lowered:.1f} dB below their levels: at the levels asked "
             "for, the stretches without speech would take the whole file off -16 LUFS")))
     return _trimmed(the_plan)
-
-
-def _spooled(chunks: Iterator[bytes], spool: BinaryIO) -> Iterator[bytes]:
-    """*chunks*, each also written to *spool*."""
-    for chunk in chunks:
-        spool.write(chunk)
-        yield chunk
-
-
-def _unspooled(spool: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
-    spool.seek(0)
-    while chunk := spool.read(size):
-        yield chunk
-
-
-def _reporting(chunks: Iterator[bytes], the_plan: Plan, options: Options) -> Iterator[bytes]:
-    total = round(the_plan.duration_ms * options.sample_rate / 1000)
-    done = 0
-    for chunk in chunks:
-        done += len(chunk) // 2
-        assert options.progress is not None
-        options.progress("rendering", done, total)
-        yield chunk
 
 
 # ---------------------------------------------------------------------------

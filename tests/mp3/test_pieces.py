@@ -1,4 +1,4 @@
-"""Sessions with beds, made piece by piece (``pieces.py``), on real builds.
+"""Sessions made piece by piece from their plans (``pieces.py``), on real builds.
 
 The joined pieces are decoded by ffmpeg and mpg123 and compared with the mix
 that went in and with one long encode of it; warm builds are checked to mix
@@ -202,6 +202,35 @@ def test_warm_builds_make_nothing_again_and_edits_give_a_cold_builds_bytes(
     assert retuned != edited and counts.measured == stretches
     forget_made(folder)
     assert built(folder, "f.mp3") == retuned
+
+
+def test_a_session_without_beds_is_made_from_its_plan_too(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No PCM scan for a session: its islands come from the plan, a warm build mixes and
+    encodes nothing, and an edit gives the bytes a cold build gives."""
+    from voiceguide.mp3.islands import Splicer
+
+    script = folder / "drill.yaml"
+    script.write_text(SCRIPT.replace("music: {files: [MUSIC], level: -14, duck: 12}\n", "")
+                      .replace("    cadence: 170\n", ""), encoding="utf-8")
+
+    def scanned(*args: object) -> object:
+        raise AssertionError("a session's PCM was scanned for its islands")
+
+    monkeypatch.setattr(Splicer, "frames", scanned)
+    counts = Counts(monkeypatch)
+    first = built(folder, "a.mp3")
+    assert counts.encoded >= 3  # the intro, the stages' speech, the outro: islands apart
+    counts.reset()
+    assert built(folder, "b.mp3") == first
+    assert (counts.encoded, counts.mixed, counts.measured) == (0, 0, 0)
+    script.write_text(script.read_text().replace("{at: 20, say: Stay tall.}",
+                                                 "{at: 22, say: Stay tall.}"))
+    counts.reset()
+    edited = built(folder, "c.mp3")
+    assert 0 < counts.encoded <= 2 and edited != first
+    forget_made(folder)
+    assert built(folder, "d.mp3") == edited
 
 
 def synthetic(fmt: FrameFormat, index: int, borrows: int, fill: int,

@@ -109,11 +109,13 @@ def test_cache_info_and_clear(setup: tuple[Path, Path], tmp_path: Path) -> None:
     size = sum(p.stat().st_size for p in files)
     clips, prepared = len(entries(cache)), len(list((root / "speech" / "prepared").rglob("*.clip")))
     islands = len(list((root / "islands").rglob("*.clip")))
-    assert clips and prepared and islands and clips + prepared + islands == len(files)
+    levels = len(list((root / "levels").rglob("*.clip")))  # every session's, from its plan
+    assert clips and prepared and islands and levels
+    assert clips + prepared + islands + levels == len(files)
     code, out, _ = run("cache", "info")
     assert out.startswith(f"{root}: {clips} speech clips, {prepared} prepared clips, 0 music "
-                          f"levels, {islands} encoded islands, 0 session levels; {size / 1e6:.1f} MB of "
-                          "2,000 MB")
+                          f"levels, {islands} encoded islands, {levels} session levels; "
+                          f"{size / 1e6:.1f} MB of 2,000 MB")
     code, out, _ = run("cache", "clear")
     assert code == 0 and out.strip() == f"removed {len(files)} files, {size / 1e6:.1f} MB"
     assert [p for p in root.rglob("*") if p.is_file()] == []
