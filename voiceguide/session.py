@@ -8,22 +8,14 @@ the script (exit 2), one-line errors for the machine (exit 1).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import math
-import multiprocessing
-import os
-import signal
-import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from voiceguide import defaults
-from voiceguide.errors import Problem, ScriptError, Terminated, VoiceguideError
+from voiceguide.errors import Problem, ScriptError
 from voiceguide.plan import Plan, Settings, choose_pace, make_plan, speech_requests
 from voiceguide.plan.voices import (
     VoiceChoiceError,
@@ -311,104 +303,3 @@ def build_outputs(target: Path, vtt: bool, split: bool) -> list[Path]:
 
     return [target, *([target.with_suffix(".vtt")] if vtt else []),
             *([folder_for(target)] if split else [])]
-
-# ---------------------------------------------------------------------------
-# Several builds at once
-#
-# Several builds at once: ``build SCRIPT… --jobs N`` in worker processes.
-#
-# Each build is a pure function of its script and options, and the caches take
-# whole entries only, so workers share them. What an interrupt must mean here:
-#
-# - the first failure stops the builds not yet started; the ones running finish;
-# - Ctrl-C, SIGTERM or SIGHUP stop every build: the running ones unwind (their
-#   temporary files go, their targets stay as they were) and the queued ones
-#   never start, whichever process the signal reached first (a stop flag the
-#   workers share, set by the first to see it);
-# - a worker whose parent is gone, even SIGKILLed, stops too: the kernel sends
-#   it SIGTERM when the parent dies (``PR_SET_PDEATHSIG``), and a worker with no
-#   build to unwind just exits.
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-class Stopped(VoiceguideError):
-    """A queued build that did not start, because the builds were stopped."""
-
-    exit_code = 130
-
-
-def built(scripts: tuple[Path, ...] | list[Path], targets: list[Path], options: Any,
-          jobs: int, split: bool = False) -> Iterator[tuple[Path, Any]]:
-    """(target, plan) for each script, in order, built *jobs* at a time."""
-    if jobs == 1:
-        for script, target in zip(scripts, targets, strict=True):
-            if options.progress is not None:
-                options.progress.label = f"{script.name}: "
-            yield target, build(script, target, options, split=split)
-        return
-    context = multiprocessing.get_context("fork")  # workers keep the signal handlers
-    stop = context.Event()
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_started,
-                             initargs=(stop, os.getpid())) as pool:
-        futures = [pool.submit(_build, script, target, options, split)
-                   for script, target in zip(scripts, targets, strict=True)]
-        try:
-            for target, future in zip(targets, futures, strict=True):
-                yield target, future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            if not isinstance(sys.exc_info()[1], VoiceguideError):
-                stop.set()  # before the signal: a worker between builds starts no other
-                for process in multiprocessing.active_children():
-                    if process.pid is not None:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(process.pid, signal.SIGTERM)  # they remove their temp files
-            raise
-
-
-# ---------------------------------------------------------------------------
-# In the worker processes
-
-_stop: Event | None = None
-_parent = 0
-_busy = False
-
-
-def _started(stop: Event, parent: int) -> None:
-    """A worker's start: the shared stop flag, and death with the parent."""
-    global _stop, _parent
-    _stop, _parent = stop, parent
-    for signum, code in ((signal.SIGTERM, 143), (signal.SIGHUP, 143), (signal.SIGINT, 130)):
-        signal.signal(signum, _interrupted(code))
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before the kernel could be told
-        os._exit(143)
-
-
-def _interrupted(code: int) -> Any:
-    def handler(signum: int, frame: object) -> None:
-        if _stop is not None:
-            _stop.set()
-        if not _busy:
-            os._exit(code)  # nothing to unwind: no traceback from an idle worker
-        raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
-    return handler
-
-
-def _build(script: Path, target: Path, options: Any, split: bool) -> Any:
-    global _busy
-    if _stop is not None and _stop.is_set():
-        raise Stopped(f"{script}: not built, the builds were stopped")
-    _busy = True
-    try:
-        return build(script, target, options, None, split)
-    except (KeyboardInterrupt, Terminated):
-        if os.getppid() != _parent:
-            os._exit(143)  # unwound, temporary files gone; no one is left to hear of it
-        raise
-    finally:
-        _busy = False

@@ -183,3 +183,24 @@ def test_a_worker_crashing_while_listing_voices_is_an_engine_error(broken_worker
     broken_worker("raise SystemExit('no voices today')\n")
     with pytest.raises(EngineError, match="could not list its voices.*no voices today"):
         Pyttsx3Engine().voices()
+
+
+def test_a_worker_whose_parent_is_gone_before_it_starts_exits() -> None:
+    """The build that started a speech worker may die while the worker's Python starts:
+    the worker knows its parent's pid from the start, so it does not live on adopted."""
+    import os
+    import subprocess
+    import sys
+
+    from voiceguide.speech._worker import PARENT_ENV
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    env = os.environ | {PARENT_ENV: gone}
+    done = subprocess.run([sys.executable, "-m", "voiceguide.speech._worker", "--list-voices"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stdout == ""
+    env[PARENT_ENV] = str(os.getpid())  # its real parent: it answers
+    done = subprocess.run([sys.executable, "-m", "voiceguide.speech._worker", "--list-voices"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("[")

@@ -21,6 +21,7 @@ import click
 from voiceguide import __version__, builtins, defaults, engines
 from voiceguide.cli.options import (
     SayTargetType,
+    SchedulerType,
     build_options,
     echo,
     session_options,
@@ -158,8 +159,11 @@ def main(ctx: click.Context, debug: bool) -> None:
               "with the playlist NAME/NAME.m3u8.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Build this many scripts at once  [default: the number of cores]")
+@click.option("--scheduler", type=SchedulerType(), help="Build on the workers of this Dask "
+              "cluster (tcp://HOST:PORT; pip install 'voiceguide[dask]').")
 def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_rate: str,
-          quiet: bool, vtt: bool, split: bool, jobs: int | None, **choices: Any) -> None:
+          quiet: bool, vtt: bool, split: bool, jobs: int | None, scheduler: str | None,
+          **choices: Any) -> None:
     """Compile each SCRIPT into an MP3 and print the path of each file written.
 
     \b
@@ -179,14 +183,27 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
                              f"(voiceguide publish {script} --to DIR), or build its scripts")
     targets = [target_for(script, output, len(scripts)) for script in scripts]
     refuse_clashes(scripts, [build_outputs(t, vtt, split) for t in targets])
-    from voiceguide.session import built
+    from voiceguide.batch.local import built
     from voiceguide.tools import cores
 
     jobs = min(jobs or cores(), len(scripts))
-    if jobs > 1:
+    if jobs > 1 or scheduler:
         options.progress = None  # one line cannot show several builds
-    for script, (target, plan) in zip(scripts, built(scripts, targets, options, jobs, split),
-                                      strict=True):
+    if scheduler:
+        from voiceguide.batch.cluster import built_on
+
+        results = built_on(scheduler, [(s, t, options) for s, t in zip(scripts, targets,
+                                                                        strict=True)], split)
+    else:
+        results = built(scripts, targets, options, jobs, split)
+    failed: list[VoiceguideError] = []
+    for script, (target, plan) in zip(scripts, results, strict=True):
+        if isinstance(plan, VoiceguideError):  # on a cluster, one build fails alone
+            failed.append(plan)
+            for line in (map(str, plan.problems) if isinstance(plan, ScriptError)
+                         else [f"voiceguide: {plan}"]):
+                echo(line, err=True)
+            continue
         if not quiet:
             warn(plan, script if len(scripts) > 1 else None)
         echo(str(target))
@@ -200,6 +217,8 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
             from voiceguide.mp3.stages import folder_for
 
             echo(str(folder_for(target) / f"{target.stem}.m3u8"))
+    if failed:
+        raise click.exceptions.Exit(max(f.exit_code for f in failed))
 
 
 def _check_format(sample_rate: int, bitrate: str) -> None:

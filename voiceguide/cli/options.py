@@ -246,6 +246,27 @@ class EmailType(click.ParamType):
         return text
 
 
+class SchedulerType(click.ParamType):
+    """A Dask scheduler's address: tcp://HOST:PORT (or tls://)."""
+
+    name = "ADDRESS"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from urllib.parse import urlsplit
+
+        text = str(value)
+        try:
+            parts = urlsplit(text)
+            good = parts.scheme in ("tcp", "tls") and bool(parts.hostname) \
+                and parts.port is not None and parts.path in ("", "/")
+        except ValueError:
+            good = False
+        if not good:
+            self.fail(f"{value!r} is not a Dask scheduler's address such as "
+                      "tcp://127.0.0.1:8786", param, ctx)
+        return text.rstrip("/")
+
+
 class DateType(click.ParamType):
     """A calendar day, YYYY-MM-DD; kept as that text."""
 

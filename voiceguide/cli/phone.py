@@ -15,6 +15,7 @@ from voiceguide.cli.options import (
     DaysType,
     EmailType,
     FeedTextType,
+    SchedulerType,
     build_options,
     echo,
     session_options,
@@ -45,13 +46,15 @@ from voiceguide.script.programme import programmes_among
 @click.option("--split", is_flag=True, help="Also a file per stage and an M3U8 playlist.")
 @click.option("--start", type=DateType(), help="A programme's first day (YYYY-MM-DD): with "
               "--days, also programme.ics, each session on its day (kept).")
+@click.option("--scheduler", type=SchedulerType(), help="Build the sessions on the workers "
+              "of this Dask cluster (tcp://HOST:PORT; pip install 'voiceguide[dask]').")
 @click.option("--days", type=DaysType(), help="The weekdays a programme's sessions fall on, "
               "in order within each week, e.g. mon,wed,sat (kept).")
 @build_options
 def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title: str | None,
             author: str | None, email: str | None, image: Path | None, category: str | None,
             feed_language: str | None, split: bool, start: str | None, days: str | None,
-            **choices: Any) -> None:
+            scheduler: str | None, **choices: Any) -> None:
     """Build each SCRIPT into FOLDER as a podcast: MP3s, transcripts, chapters, covers,
     feed.xml and the player page index.html. Publishing again updates those sessions
     and keeps the others, and what was chosen for the feed.
@@ -115,7 +118,7 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title
 
     try:
         done = publish_into(list(scripts), folder, options, wanted, split=split, on_built=built,
-                            on_wait=waiting, programme=programme)
+                            on_wait=waiting, programme=programme, scheduler=scheduler)
     except ScheduleError as exc:
         raise click.BadParameter(str(exc), param_hint="--days") from None
     for warning in done.warnings:

@@ -26,11 +26,12 @@ import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from voiceguide.errors import VoiceguideError
 from voiceguide.files import locked, signals_held, write_atomically
 from voiceguide.phone import cover as covers
 from voiceguide.phone import feed, page
@@ -115,7 +116,7 @@ class Published:
 def publish(scripts: list[Path], folder: Path, options: Options, choices: Choices,
             split: bool = False, on_built: Callable[[Path, Plan], None] | None = None,
             on_wait: Callable[[], None] | None = None,
-            programme: Programme | None = None) -> Published:
+            programme: Programme | None = None, scheduler: str | None = None) -> Published:
     """Build *scripts* (or the sessions of *programme*) into *folder* and write its feed,
     page and covers, as one transaction (see above); *on_wait* is called if another
     publish holds the folder."""
@@ -132,7 +133,27 @@ def publish(scripts: list[Path], folder: Path, options: Options, choices: Choice
         choices = _programme_choices(programme, choices)
     dates = _dates(chosen, choices)
     feed.check_folder(folder)
-    return _publish(chosen, folder, choices, given, split, on_built, on_wait, dates)
+    return _publish(chosen, folder, choices, given, split, on_built, on_wait, dates, scheduler)
+
+
+def _built(chosen: list[Item], staging: Path, cover: bytes, split: bool,
+           scheduler: str | None) -> Iterator[Plan]:
+    """Each session built into *staging*, here or on the Dask cluster at *scheduler*
+    (``batch/cluster.py``); a build that fails fails the publish."""
+    from voiceguide import session
+
+    if scheduler is None:
+        for item in chosen:
+            yield session.build(item.script, staging / f"{item.name}.mp3", item.options,
+                                cover=cover, split=split)
+        return
+    from voiceguide.batch.cluster import built_on
+
+    jobs = [(i.script, staging / f"{i.name}.mp3", i.options) for i in chosen]
+    for _, plan in built_on(scheduler, jobs, split, cover):
+        if isinstance(plan, VoiceguideError):
+            raise plan
+        yield plan
 
 
 def _programme_choices(programme: Programme, choices: Choices) -> Choices:
@@ -164,9 +185,8 @@ def _dates(chosen: list[Item], choices: Choices) -> dict[str, str]:
 def _publish(chosen: list[Item], folder: Path, choices: Choices,
              given: tuple[bytes, str] | None, split: bool,
              on_built: Callable[[Path, Plan], None] | None,
-             on_wait: Callable[[], None] | None, dates: dict[str, str]) -> Published:
-    from voiceguide import session
-
+             on_wait: Callable[[], None] | None, dates: dict[str, str],
+             scheduler: str | None = None) -> Published:
     with locked(folder / LOCK, on_wait):
         index = _carried_through(folder)
         warnings = [DAMAGED.format(index=folder / feed.INDEX, count=len(index.entries))
@@ -185,10 +205,10 @@ def _publish(chosen: list[Item], folder: Path, choices: Choices,
         try:
             image, channel = _feed_cover(folder, staging, channel, given)
             built: list[tuple[Path, Plan]] = []
-            for item in chosen:
+            for item, plan in zip(chosen, _built(chosen, staging, image, split, scheduler),
+                                  strict=True):
                 name, options = item.name, item.options
                 staged = staging / f"{name}.mp3"
-                plan = session.build(item.script, staged, options, cover=image, split=split)
                 own = _session_cover(staging, name, plan)
                 stages = _stage_files(plan, options.sample_rate, name) if split else []
                 write_extras(plan, staging, name)

@@ -30,13 +30,17 @@ import wave
 from typing import IO, Any
 
 _PR_SET_PDEATHSIG = 1
+PARENT_ENV = "VOICEGUIDE_WORKER_PARENT"
 
 
-def die_with_parent() -> None:
-    """Linux: be killed when the parent goes (a killed build leaves no workers behind)."""
+def die_with_parent(parent: int = 0) -> None:
+    """Linux: be killed when the parent goes (a killed build leaves no workers behind).
+    *parent*: its pid, as known before this process began; by default the one the
+    process that started the worker gave in ``PARENT_ENV`` (read after the parent died,
+    getppid() would already name whoever adopted us, and the check below would pass)."""
     if not sys.platform.startswith("linux"):
         return
-    parent = os.getppid()
+    parent = parent or int(os.environ.get(PARENT_ENV, "0")) or os.getppid()
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
@@ -103,12 +107,13 @@ def list_voices(channel: IO[str]) -> None:
 def render_in_child(text: str, output: str, voice: str | None, rate: int | None) -> dict[str, Any]:
     """Saves one clip in a forked child, so the engine starts from the same state every time."""
     read_end, write_end = os.pipe()
+    worker = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         status = 0
         try:
             os.close(read_end)
-            die_with_parent()
+            die_with_parent(worker)
             speak_to_file(text, output, voice, rate)
         except BaseException as err:  # reported to the parent; the child must exit here
             os.write(write_end, f"{type(err).__name__}: {err}".encode()[:4000])

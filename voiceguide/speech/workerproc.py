@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 import voiceguide
+from voiceguide.speech._worker import PARENT_ENV
 
 PACKAGE_ROOT = str(Path(voiceguide.__file__).resolve().parent.parent)
 
@@ -54,6 +55,7 @@ class WorkerProcess:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 -- closed in close(); a file never blocks the worker
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        env[PARENT_ENV] = str(os.getpid())  # the worker dies with this process (_worker.py)
         # Its own process group, so a timeout or an interrupt kills the clip it forked too.
         try:
             self.proc = subprocess.Popen(
