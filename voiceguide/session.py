@@ -50,6 +50,7 @@ class Options:
     allow_commands: bool = False  # the user's opt-in: a script alone never runs programs
     place: Place | None = None  # a session of a programme: its week and session there
     title: str | None = None  # the programme's title for the session, if it gives one
+    album: str | None = None  # a programme's sessions: the programme's title
 
 
 @dataclass
@@ -229,7 +230,7 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
     the_plan = session.plan()
     script = session.script
     tags = {"title": script.title, "artist": script.artist or "voiceguide",
-            "album": script.album or script.title, "comment": script.description or ""}
+            "album": script.album or options.album or script.title, "comment": script.description or ""}
     image = script.cover.read_bytes() if script.cover is not None else cover
     language = words(script.language).code
     progress = options.progress

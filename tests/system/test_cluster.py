@@ -251,3 +251,4 @@ def test_publish_on_the_cluster_gives_the_local_folder(
     mp3s = {k: v for k, v in files(tmp_path / "remote").items() if k.endswith(".mp3")}
     assert sorted(mp3s) == ["one.mp3", "two.mp3"]
     assert mp3s == {k: v for k, v in files(tmp_path / "local").items() if k.endswith(".mp3")}
+

@@ -127,6 +127,7 @@ def test_the_feed_is_serial_in_programme_order(site: Path) -> None:
 def test_the_mp3_carries_the_item_title(site: Path) -> None:
     tag = ID3(site / "w01-02-back.mp3")
     assert str(tag["TIT2"]) == "Week 1 · Session 2: Back, longer"
+    assert str(tag["TALB"]) == "Form in three weeks"
 
 
 def test_the_calendar_puts_each_session_on_its_day(site: Path) -> None:

@@ -101,7 +101,8 @@ def programme_items(programme: Programme, options: Options) -> list[Item]:
         script = load_script(entry.script, entry.place)  # checked already: its title, language
         title = item_title(script.language, entry.place.week, entry.place.session,
                            entry.title or script.title)
-        found.append(Item(entry.script, entry.name, replace(chosen, title=title), entry))
+        found.append(Item(entry.script, entry.name,
+                          replace(chosen, title=title, album=programme.title), entry))
     return found
 
 
