@@ -230,7 +230,8 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
     the_plan = session.plan()
     script = session.script
     tags = {"title": script.title, "artist": script.artist or "voiceguide",
-            "album": script.album or options.album or script.title, "comment": script.description or ""}
+            "album": script.album or options.album or script.title,
+            "comment": script.description or ""}
     image = script.cover.read_bytes() if script.cover is not None else cover
     language = words(script.language).code
     progress = options.progress

@@ -88,21 +88,19 @@ def items(scripts: list[Path], options: Options) -> list[Item]:
     return [Item(script, script.stem, options) for script in scripts]
 
 
-def programme_items(programme: Programme, options: Options) -> list[Item]:
-    """A programme's sessions, each titled as its feed item (``Week W · Session S: TITLE``
-    in its script's language) and named by its place, so none overwrites another."""
+def programme_items(programme: Programme, options: Options,
+                    plans: list[tuple[ProgrammeEntry, Plan]]) -> list[Item]:
+    """A programme's sessions (with their checked *plans*), each titled as its feed item
+    (``Week W · Session S: TITLE`` in its script's language) and named by its place, so
+    none overwrites another."""
     from voiceguide import session
-    from voiceguide.script import load_script
     from voiceguide.words import item_title
 
     found = []
-    for entry in programme.entries:
-        chosen = session.entry_options(options, entry)
-        script = load_script(entry.script, entry.place)  # checked already: its title, language
-        title = item_title(script.language, entry.place.week, entry.place.session,
-                           entry.title or script.title)
-        found.append(Item(entry.script, entry.name,
-                          replace(chosen, title=title, album=programme.title), entry))
+    for entry, plan in plans:
+        title = item_title(plan.language, entry.place.week, entry.place.session, plan.title)
+        found.append(Item(entry.script, entry.name, replace(
+            session.entry_options(options, entry), title=title, album=programme.title), entry))
     return found
 
 
@@ -129,8 +127,7 @@ def publish(scripts: list[Path], folder: Path, options: Options, choices: Choice
             session.check(script, options)
         chosen = items(scripts, options)
     else:
-        session.programme_plans(programme, options)
-        chosen = programme_items(programme, options)
+        chosen = programme_items(programme, options, session.programme_plans(programme, options))
         choices = _programme_choices(programme, choices)
     dates = _dates(chosen, choices)
     feed.check_folder(folder)
