@@ -7,8 +7,8 @@ session; a clip pushed out of it is spilled to a private temporary folder, so
 the planner and both render passes prepare each clip only once. Lengths are
 remembered for good (they are just integers).
 
-Preparing a clip costs far more than reading it, so prepared speech is also
-kept on disk beside the speech cache (``PreparedClips``): a second build or
+Preparing a clip costs far more than reading it, so prepared speech and sounds
+are also kept on disk beside the speech cache (``PreparedClips``): a second build or
 ``plan`` of a script reads its clips instead of preparing them again.
 """
 
@@ -102,6 +102,12 @@ class PreparedClips:
         fields = [PREPARATION, self.speech.key(request), sample_rate]
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
+    def sound_key(self, source: Path, sample_rate: int) -> str:
+        """A sound's entry: by its file's content (a built-in's or the script's own)."""
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        return hashlib.sha256(json.dumps([PREPARATION, "sound", digest, sample_rate])
+                              .encode()).hexdigest()
+
     def get(self, key: str) -> np.ndarray | None:
         data = self.store.get(key)
         return None if data is None else np.frombuffer(data, dtype="<f4")
@@ -181,8 +187,16 @@ class ClipStore:
             assert isinstance(what, SpeechRequest)
             return self._prepare_speech(key, what)
         assert isinstance(what, str)
-        samples, rate = self.sounds.audio(what)
-        return prepare(samples, rate, self.sample_rate, SOUND_LUFS)
+        disk_key = self.prepared.sound_key(self.sounds.source(what), self.sample_rate) \
+            if self.prepared else ""
+        clip = self.prepared.get(disk_key) if self.prepared else None
+        if clip is None:
+            samples, rate = self.sounds.audio(what)
+            clip = prepare(samples, rate, self.sample_rate, SOUND_LUFS)
+            if not (self.prepared and self.prepared.put(disk_key, clip)):
+                return clip
+        self._on_disk.add(key)
+        return clip
 
     def _prepare_speech(self, key: Hashable, request: SpeechRequest) -> np.ndarray:
         """From the prepared clips on disk when they have it; prepared (and stored) otherwise."""
