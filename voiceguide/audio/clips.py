@@ -182,29 +182,22 @@ class ClipStore:
         return clip
 
     def _prepare(self, key: tuple[str, Hashable]) -> np.ndarray:
+        """From the prepared clips on disk when they have it; prepared (and stored) otherwise."""
         kind, what = key
         if kind == "speech":
             assert isinstance(what, SpeechRequest)
-            return self._prepare_speech(key, what)
-        assert isinstance(what, str)
-        disk_key = self.prepared.sound_key(self.sounds.source(what), self.sample_rate) \
-            if self.prepared else ""
+            request = what
+            disk_key = self.prepared.key(request, self.sample_rate) if self.prepared else ""
+        else:
+            assert isinstance(what, str)
+            disk_key = self.prepared.sound_key(self.sounds.source(what), self.sample_rate) \
+                if self.prepared else ""
         clip = self.prepared.get(disk_key) if self.prepared else None
         if clip is None:
-            samples, rate = self.sounds.audio(what)
-            clip = prepare(samples, rate, self.sample_rate, SOUND_LUFS)
-            if not (self.prepared and self.prepared.put(disk_key, clip)):
-                return clip
-        self._on_disk.add(key)
-        return clip
-
-    def _prepare_speech(self, key: Hashable, request: SpeechRequest) -> np.ndarray:
-        """From the prepared clips on disk when they have it; prepared (and stored) otherwise."""
-        disk_key = self.prepared.key(request, self.sample_rate) if self.prepared else ""
-        clip = self.prepared.get(disk_key) if self.prepared else None
-        if clip is None:
-            samples, rate = self.speech.audio(request)
-            clip = prepare(samples, rate, self.sample_rate, SPEECH_LUFS)
+            samples, rate = (self.speech.audio(request) if kind == "speech"
+                             else self.sounds.audio(what))  # type: ignore[arg-type]
+            clip = prepare(samples, rate, self.sample_rate,
+                           SPEECH_LUFS if kind == "speech" else SOUND_LUFS)
             if not (self.prepared and self.prepared.put(disk_key, clip)):
                 return clip
         self._on_disk.add(key)
