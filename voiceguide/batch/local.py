@@ -29,6 +29,7 @@ from typing import Any
 
 from voiceguide.errors import Terminated, VoiceguideError
 from voiceguide.session import build
+from voiceguide.tools import share_cores
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -51,7 +52,7 @@ def built(scripts: tuple[Path, ...] | list[Path], targets: list[Path], options: 
     context = multiprocessing.get_context("fork")  # workers keep the signal handlers
     stop = context.Event()
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_started,
-                             initargs=(stop, os.getpid())) as pool:
+                             initargs=(stop, os.getpid(), jobs)) as pool:
         futures = [pool.submit(_build, script, target, options, split)
                    for script, target in zip(scripts, targets, strict=True)]
         try:
@@ -62,11 +63,27 @@ def built(scripts: tuple[Path, ...] | list[Path], targets: list[Path], options: 
                 future.cancel()
             if not isinstance(sys.exc_info()[1], VoiceguideError):
                 stop.set()  # before the signal: a worker between builds starts no other
-                for process in multiprocessing.active_children():
-                    if process.pid is not None:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(process.pid, signal.SIGTERM)  # they remove their temp files
+                _stop_workers(multiprocessing.active_children())
             raise
+
+
+UNWIND_S = 30  # for a stopped worker to remove its temporary files and exit
+
+
+def _stop_workers(workers: list[multiprocessing.process.BaseProcess]) -> None:
+    """SIGTERM to every worker (they remove their temporary files and exit), then SIGKILL
+    to any still there after ``UNWIND_S``: a worker the interrupt reached while it was
+    sending a result back died holding the result queue's lock, and the others then wait
+    for that lock for ever (their builds are unwound by then; nothing is left behind)."""
+    for process in workers:
+        if process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+    for process in workers:
+        process.join(UNWIND_S)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 # ---------------------------------------------------------------------------
@@ -77,10 +94,12 @@ _parent = 0
 _busy = False
 
 
-def _started(stop: Event, parent: int) -> None:
-    """A worker's start: the shared stop flag, and death with the parent."""
+def _started(stop: Event, parent: int, builds: int) -> None:
+    """A worker's start: the shared stop flag, death with the parent, and its share of the
+    cores (one of *builds* at once: no build's speakers and encoders take every core)."""
     global _stop, _parent
     _stop, _parent = stop, parent
+    share_cores(builds)
     for signum, code in ((signal.SIGTERM, 143), (signal.SIGHUP, 143), (signal.SIGINT, 130)):
         signal.signal(signum, _interrupted(code))
     if sys.platform == "linux":
