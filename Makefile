@@ -27,6 +27,7 @@ lint: venv
 bench: venv
 	$(BIN)/python benchmarks/build_speed.py
 	$(BIN)/python benchmarks/voice_cost.py
+	$(BIN)/python benchmarks/cold_cores.py
 	$(BIN)/python benchmarks/hostile_cost.py
 	$(BIN)/python benchmarks/import_time.py
 	$(BIN)/python benchmarks/rounds_cost.py

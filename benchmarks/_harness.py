@@ -133,15 +133,19 @@ def edited(text: str, stage: int = 10) -> str:
 
 
 class TreeMemory(threading.Thread):
-    """Polls the summed RSS of a process and its descendants (Linux /proc), keeps the peak."""
+    """Polls the memory of a process and its descendants (Linux /proc), keeps the peaks:
+    of their summed RSS, and of their summed PSS (each page shared by N of them counted
+    1/N in each: what the tree occupies, where forked speakers share one model)."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
+        self.pid, self.peak_kb, self.peak_pss_kb, self.done = pid, 0, 0, threading.Event()
 
     def run(self) -> None:
         while not self.done.wait(0.05):
-            self.peak_kb = max(self.peak_kb, sum(rss_kb(p) for p in tree(self.pid)))
+            pids = tree(self.pid)
+            self.peak_kb = max(self.peak_kb, sum(rss_kb(p) for p in pids))
+            self.peak_pss_kb = max(self.peak_pss_kb, sum(pss_kb(p) for p in pids))
 
 
 def tree(pid: int) -> list[int]:
@@ -159,9 +163,18 @@ def tree(pid: int) -> list[int]:
 
 
 def rss_kb(pid: int) -> int:
+    return _proc_kb(pid, "status", "VmRSS:")
+
+
+def pss_kb(pid: int) -> int:
+    return _proc_kb(pid, "smaps_rollup", "Pss:")
+
+
+def _proc_kb(pid: int, name: str, field: str) -> int:
+    """The figure in kB that /proc/PID/NAME gives on its line starting *field*; 0 if gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -179,7 +192,14 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 def measured(command: list[str], env: dict[str, str],
              show_errors: bool = True) -> tuple[float, int, float, float]:
     """Runs *command*: (seconds, exit status, max RSS in MB of it or a process it waited for
-    (``os.wait4``), the polled peak of its whole process tree in MB)."""
+    (``os.wait4``), the polled peak of its whole process tree's summed RSS in MB)."""
+    seconds, status, max_rss, memory = watched(command, env, show_errors)
+    return seconds, status, max_rss, memory.peak_kb / 1024
+
+
+def watched(command: list[str], env: dict[str, str],
+            show_errors: bool = True) -> tuple[float, int, float, TreeMemory]:
+    """``measured``, with the whole ``TreeMemory`` (its RSS and PSS peaks)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=None if show_errors else subprocess.DEVNULL)
@@ -190,7 +210,7 @@ def measured(command: list[str], env: dict[str, str],
     memory.done.set()
     memory.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, process.returncode, usage.ru_maxrss / 1024, memory.peak_kb / 1024
+    return seconds, process.returncode, usage.ru_maxrss / 1024, memory
 
 
 def build(script: Path, out: Path, env: dict[str, str],

@@ -87,12 +87,23 @@ def remove_stale_temps(target: Path) -> list[Path]:
     prefix = f".{target.name}."
     removed = []
     for entry in target.parent.glob(glob.escape(prefix) + "*.tmp"):
-        pid, _, token = entry.name[len(prefix) : -len(".tmp")].partition(".")
-        if pid.isdigit() and len(token) == 12 and not scratch.alive(int(pid)):
+        if stale_temp(entry, target.name):
             with contextlib.suppress(OSError):
                 entry.unlink()
                 removed.append(entry)
     return removed
+
+
+def stale_temp(path: Path, name: str | None = None) -> bool:
+    """*path* is one of ``_replaced``'s temporary files (for a file called *name*, or any)
+    and the process that was writing it is gone."""
+    if not (path.name.startswith(".") and path.name.endswith(".tmp")):
+        return False
+    parts = path.name[1 : -len(".tmp")].rsplit(".", 2)
+    if len(parts) != 3 or (name is not None and parts[0] != name):
+        return False
+    _, pid, token = parts
+    return pid.isdigit() and len(token) == 12 and not scratch.alive(int(pid))
 
 
 def _fsync(path: Path) -> None:

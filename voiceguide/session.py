@@ -89,8 +89,13 @@ class Session:
         pace, _ = choose_pace(self.script, settings, self.clips)
         progress = self.options.progress
         spoken = (lambda done, total: progress("speaking clips", done, total)) if progress else None
-        self.speech.prefetch(speech_requests(self.script, settings, pace), spoken)
-        plan = make_plan(self.script, settings, self.clips)
+        # each clip is prepared as soon as it is spoken, on the cores the engine leaves free
+        self.speech.prefetch(speech_requests(self.script, settings, pace), spoken,
+                             self.clips.prepare_ahead)
+        try:
+            plan = make_plan(self.script, settings, self.clips)
+        finally:
+            self.clips.close()
         return replace(plan, notes=(*self.notes, *plan.notes))
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voiceguide.errors import CacheError
-from voiceguide.files import keep
+from voiceguide.files import keep, stale_temp
 
 MAGIC = b"voiceguide-speech/2"  # the entry format (named for its first kind)
 SUFFIX = ".clip"
@@ -168,20 +168,30 @@ def cache_limit() -> int:
 
 
 def trim(root: Path | None = None, limit: int | None = None) -> int:
-    """Removes the least recently used files until the store is within its limit (down to
-    nine tenths of it, so that every build does not trim again); returns bytes freed."""
+    """Removes what a killed process was writing (its temporary files), then the least
+    recently used files until the store is within its limit (down to nine tenths of it,
+    so that every build does not trim again); returns bytes freed."""
     found = usage(root)
+    freed = 0
+    for path, size, _ in found.files:
+        if stale_temp(path):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                freed += size
+    if freed:
+        found = usage(root)
     limit = cache_limit() if limit is None else limit
-    total, freed = found.size, 0
+    total = found.size
     if total <= limit:
-        return 0
+        return freed
+    trimmed = 0
     for path, size, _ in sorted(found.files, key=lambda f: f[2]):
-        if total - freed <= limit * 9 // 10:
+        if total - trimmed <= limit * 9 // 10:
             break
         with contextlib.suppress(OSError):
             path.unlink()
-            freed += size
-    return freed
+            trimmed += size
+    return freed + trimmed
 
 
 def cache_info(folder: Path | None = None) -> Usage:

@@ -116,3 +116,18 @@ class Watchdog:
 def cores() -> int:
     """The cores this process may use (its CPU affinity): for encoding threads and builds."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+_builds_at_once = 1
+
+
+def share_cores(builds: int) -> None:
+    """This process is one of *builds* running at once (``build --jobs``): each build's
+    speech, preparation and encoding threads use its share of the cores, not all of them."""
+    global _builds_at_once
+    _builds_at_once = max(1, builds)
+
+
+def cores_per_build() -> int:
+    """The cores one build may keep busy: all of them, or its share (``share_cores``)."""
+    return max(1, cores() // _builds_at_once)

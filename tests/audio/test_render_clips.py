@@ -153,3 +153,35 @@ def test_a_damaged_prepared_clip_is_prepared_again(tmp_path: Path) -> None:
     assert speech.calls == 2
     assert np.array_equal(again, clip)
     assert entry.read_bytes() != bytes(blob)  # replaced by a good entry
+
+
+def test_clips_prepared_ahead_on_threads_are_the_clips_prepared_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold build prepares each clip on a spare thread as soon as it is spoken; the
+    planner then reads it back, the same samples as a clip prepared when first asked for."""
+    import threading
+
+    texts = [f"clip number {n} of several" for n in range(6)]
+    plain = ClipStore(ToneSpeech(), SoundLibrary(), 48000)
+    expected = {t: plain.speech_clip(_request(t)) for t in texts}
+
+    speech = CountingSpeech(tmp_path)
+    ahead = ClipStore(speech, SoundLibrary(), 48000, prepared=PreparedClips(speech))  # type: ignore[arg-type]
+    from voiceguide.audio import clips as module
+
+    where: list[str] = []
+    real_prepare = module.prepare
+
+    def watched(*args: object) -> np.ndarray:
+        where.append(threading.current_thread().name)
+        return real_prepare(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "prepare", watched)
+    for text in texts:
+        ahead.prepare_ahead(_request(text))
+    got = {t: ahead.speech_clip(_request(t)) for t in texts}
+    ahead.close()
+    assert all(np.array_equal(got[t], expected[t]) for t in texts)
+    assert len(where) == len(texts) and all(n.startswith("voiceguide-prepare") for n in where)
+    assert speech.calls == len(texts)  # each spoken clip read once, on its thread
+    assert len(list((tmp_path / "speech" / "prepared").glob("??/*.clip"))) == len(texts)

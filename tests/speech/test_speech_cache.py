@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -164,3 +165,22 @@ def test_cache_lives_under_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_dir() == tmp_path / "home" / ".cache" / "voiceguide"
+
+
+def test_trim_removes_what_a_killed_process_was_writing(tmp_path: Path) -> None:
+    """A cache entry's temporary file whose writer is gone goes at the next trim (every
+    command trims); one a running process is writing stays."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    folder = tmp_path / "cache" / "speech" / "ab"
+    folder.mkdir(parents=True)
+    stale = folder / f".abcd.clip.{gone}.0123456789ab.tmp"
+    live = folder / f".abce.clip.{os.getpid()}.0123456789ab.tmp"
+    kept = folder / "abcf.clip"
+    for path in (stale, live, kept):
+        path.write_bytes(b"x" * 100)
+    assert Store(tmp_path / "cache").trim() == 100
+    assert sorted(p.name for p in folder.iterdir()) == sorted([live.name, kept.name])

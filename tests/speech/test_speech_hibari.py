@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from voiceguide.cli import main
 from voiceguide.errors import EngineError
-from voiceguide.speech import SpeechLibrary, SpeechRequest, wav
+from voiceguide.speech import SpeechLibrary, SpeechRequest, hibari_engine, wav
 from voiceguide.speech.hibari_engine import NATURAL_WPM, HibariEngine, speed_for
-from voiceguide.speech.workerproc import _live
+from voiceguide.speech.workerproc import WorkerProcess, _live
 
 TEXT = "Ten seconds. Keep that balance."
 
@@ -233,8 +233,6 @@ raise SystemExit("onnxruntime crashed")
 def test_an_engine_crash_mid_build_keeps_the_earlier_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The natural voice's worker dies during a real build: one line, exit 1, nothing lost."""
-    from voiceguide.speech import hibari_engine
-
     monkeypatch.setattr(hibari_engine, "WORKER", broken_worker(tmp_path, CRASH_ON_SECOND_CLIP))
     script = tmp_path / "drill.yaml"
     script.write_text(SHORT.format(language="en", say="[Hello there., Stand tall.]"),
@@ -246,7 +244,10 @@ def test_an_engine_crash_mid_build_keeps_the_earlier_file(
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("voiceguide: hibari could not speak") and "onnxruntime crashed" in err
     assert target.read_bytes() == b"an earlier session"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["drill.yaml", "out.mp3", "worker.py"]
+    # nothing beside the script but the cache, which keeps the clip spoken before the crash
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "drill.yaml", "out.mp3",
+                                                           "worker.py"]
+    assert len(list((tmp_path / "cache" / "voiceguide" / "speech").glob("??/*.clip"))) == 1
     assert not _live
 
 
@@ -257,3 +258,74 @@ def test_prefetch_reports_every_clip_as_it_is_made(engine: str) -> None:
     requests = [SpeechRequest(engine, voice, 170, f"Clip number {n}.") for n in range(5)]
     SpeechLibrary().prefetch(requests, lambda done, total: heard.append((done, total)))
     assert heard == [(n, 5) for n in range(6)]
+
+
+# ---------------------------------------------------------------------------
+# Speaking on every core: one model loaded, forked speakers
+
+
+def _speakers(worker: WorkerProcess) -> list[int]:
+    """The speaker processes the worker forked (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{worker.proc.pid}/task").glob("*"):
+        found += [int(pid) for pid in (task / "children").read_text().split()]
+    return found
+
+
+def _job(n: int, folder: Path, text: str) -> dict[str, object]:
+    return {"id": n, "text": text, "voice": "heart", "speed": speed_for(165),
+            "output": str(folder / f"{n}.wav")}
+
+
+def _ended(pid: int) -> None:
+    """Waits, without polling, until process *pid* (not ours) has ended."""
+    import os
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        select.select([fd], [], [], 60)
+    finally:
+        os.close(fd)
+
+
+TEXTS = [f"Stage {n} of six. Keep your shoulders low and your chest open." for n in range(6)]
+
+
+def test_speakers_on_two_cores_make_the_clips_one_makes(tmp_path: Path) -> None:
+    one = HibariEngine(workers=1).synthesize([request(t) for t in TEXTS])
+    two = HibariEngine(workers=2).synthesize([request(t) for t in TEXTS])
+    assert one == two
+    with WorkerProcess(["--workers", "2", "--voices", "heart"], 120,
+                       hibari_engine.WORKER) as worker:
+        for n, text in enumerate(TEXTS):
+            worker.send(_job(n, tmp_path, text))
+        answers = [worker.read_json("speaking") for _ in TEXTS]
+    assert sorted(a["id"] for a in answers) == list(range(len(TEXTS)))
+    assert all(a.get("ok") for a in answers)
+    assert len({a["speaker"] for a in answers}) == 2  # both speakers spoke
+    assert [(tmp_path / f"{n}.wav").read_bytes() for n in range(len(TEXTS))] == one
+
+
+def test_a_speaker_that_dies_leaves_the_other_to_speak(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    with WorkerProcess(["--workers", "2", "--voices", "heart"], 120,
+                       hibari_engine.WORKER) as worker:
+        worker.send(_job(0, tmp_path, TEXTS[0]))
+        assert worker.read_json("speaking").get("ok")  # the speakers are forked by now
+        first, second = _speakers(worker)
+        os.kill(first, signal.SIGKILL)
+        _ended(first)
+        for n in range(1, 4):
+            worker.send(_job(n, tmp_path, TEXTS[n]))
+        answers = [worker.read_json("speaking") for _ in range(3)]
+        assert all(a.get("ok") and a["speaker"] == second for a in answers)
+        os.kill(second, signal.SIGKILL)
+        _ended(second)
+        worker.send(_job(4, tmp_path, TEXTS[4]))
+        assert worker.read_json("speaking") == {"id": 4, "error": "no speaker is left"}

@@ -108,3 +108,21 @@ def test_a_stop_reaches_every_job_and_the_queued_ones_never_start(tmp_path: Path
     assert all((out / name).read_bytes() == b"earlier" for name in names)
     if how != "SIGKILL":
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_builds_at_once_share_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --jobs, each build speaks, prepares and encodes on its share of the cores."""
+    from voiceguide import tools
+    from voiceguide.mp3.islands import Encoding
+    from voiceguide.speech import SpeechLibrary
+
+    monkeypatch.setattr(tools, "cores", lambda: 4)
+    monkeypatch.setattr(tools, "_builds_at_once", 1)
+    assert tools.cores_per_build() == 4
+    tools.share_cores(2)  # what each --jobs 2 worker does as it starts
+    assert tools.cores_per_build() == 2
+    assert SpeechLibrary().engine("hibari").workers == 2  # type: ignore[attr-defined]
+    assert SpeechLibrary().engine("espeak-ng").jobs == 2  # type: ignore[attr-defined]
+    assert Encoding.__dataclass_fields__["threads"].default_factory() == 2  # type: ignore[misc]
+    tools.share_cores(8)
+    assert tools.cores_per_build() == 1  # never none

@@ -9,7 +9,10 @@ remembered for good (they are just integers).
 
 Preparing a clip costs far more than reading it, so prepared speech and sounds
 are also kept on disk beside the speech cache (``PreparedClips``): a second build or
-``plan`` of a script reads its clips instead of preparing them again.
+``plan`` of a script reads its clips instead of preparing them again. In a cold
+build, each clip is prepared on a spare thread as soon as the engine has made
+it (``prepare_ahead``; numpy leaves the interpreter lock while it works), so
+preparing overlaps speaking, on every core the build may use.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,6 +34,7 @@ from voiceguide import scratch
 from voiceguide.audio.dsp import gcd_ratio, resample_poly
 from voiceguide.audio.loudness import SILENCE, clip_loudness, level_clip, trim
 from voiceguide.speech.request import SpeechRequest
+from voiceguide.tools import cores_per_build
 
 if TYPE_CHECKING:
     from voiceguide.speech import SpeechLibrary
@@ -141,6 +147,37 @@ class ClipStore:
         self._lengths: dict[Hashable, int] = {} if lengths is None else lengths
         self._spilled: dict[Hashable, Path] = {}
         self._spill_dir: Path | None = None
+        # being prepared ahead: the clip when the disk could not keep it, else None
+        self._ahead: dict[Hashable, Future[np.ndarray | None]] = {}
+        self._ahead_lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def prepare_ahead(self, request: SpeechRequest) -> None:
+        """Starts preparing *request*'s clip on a spare thread (any thread may ask): the
+        planner will ask for it soon. Only with prepared clips on disk, where the clip
+        waits for it, so clips made ahead never pile up in memory."""
+        key = ("speech", request)
+        if self.prepared is None:
+            return
+        with self._ahead_lock:
+            if key in self._ahead or key in self._clips:
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(cores_per_build(), "voiceguide-prepare")
+                weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+            self._ahead[key] = self._pool.submit(self._kept_ahead, key)
+
+    def _kept_ahead(self, key: tuple[str, Hashable]) -> np.ndarray | None:
+        clip, kept = self._made(key)
+        return None if kept else clip
+
+    def close(self) -> None:
+        """Stops preparing ahead: what has not begun never will (the build has ended)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._ahead.clear()
 
     def speech_ms(self, request: SpeechRequest) -> int:
         return self._length(("speech", request))
@@ -170,19 +207,34 @@ class ClipStore:
         return kind, what, self.sample_rate
 
     def _clip(self, key: tuple[str, Hashable]) -> np.ndarray:
-        clip = self._clips.get(key)
-        if clip is not None:
-            self._clips.move_to_end(key)
+        with self._lock:  # the levels of a session are measured on several threads
+            clip = self._clips.get(key)
+            if clip is not None:
+                self._clips.move_to_end(key)
+                return clip
+            spilled = self._spilled.get(key)
+            clip = np.load(spilled) if spilled is not None else self._prepare(key)
+            clip.flags.writeable = False  # shared with every caller
+            self._lengths[self._known(key)] = length_ms(len(clip), self.sample_rate)
+            self._remember(key, clip)
             return clip
-        spilled = self._spilled.get(key)
-        clip = np.load(spilled) if spilled is not None else self._prepare(key)
-        clip.flags.writeable = False  # shared with every caller
-        self._lengths[self._known(key)] = length_ms(len(clip), self.sample_rate)
-        self._remember(key, clip)
-        return clip
 
     def _prepare(self, key: tuple[str, Hashable]) -> np.ndarray:
-        """From the prepared clips on disk when they have it; prepared (and stored) otherwise."""
+        """Prepared ahead, from the prepared clips on disk, or prepared (and stored) now."""
+        with self._ahead_lock:
+            ahead = self._ahead.pop(key, None)
+        if ahead is not None:
+            clip = ahead.result()
+            if clip is not None:
+                return clip
+        clip, kept = self._made(key)
+        if kept:
+            self._on_disk.add(key)
+        return clip
+
+    def _made(self, key: tuple[str, Hashable]) -> tuple[np.ndarray, bool]:
+        """(the clip, whether it is in the prepared clips on disk): read from there when
+        they have it, else prepared and stored. Touches nothing else: threads call it."""
         kind, what = key
         if kind == "speech":
             assert isinstance(what, SpeechRequest)
@@ -199,9 +251,8 @@ class ClipStore:
             clip = prepare(samples, rate, self.sample_rate,
                            SPEECH_LUFS if kind == "speech" else SOUND_LUFS)
             if not (self.prepared and self.prepared.put(disk_key, clip)):
-                return clip
-        self._on_disk.add(key)
-        return clip
+                return clip, False
+        return clip, True
 
     def _remember(self, key: Hashable, clip: np.ndarray) -> None:
         self._clips[key] = clip

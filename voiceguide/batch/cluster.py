@@ -98,11 +98,33 @@ def _malloc_for_builds() -> Iterator[None]:
             mallopt(M_TRIM_THRESHOLD, int(os.environ.get("MALLOC_TRIM_THRESHOLD_", BUILD_TRIM)))
 
 
+def threads_by_host(client: Any) -> dict[str, int]:
+    """How many builds the cluster's workers run at once on each machine, by host."""
+    found: dict[str, int] = {}
+    for address, worker in client.scheduler_info(n_workers=-1)["workers"].items():
+        host = _host(address)  # as the worker finds it from its own address
+        found[host] = found.get(host, 0) + int(worker.get("nthreads", 1))
+    return found
+
+
+def _host(address: str) -> str:
+    return address.split("://", 1)[-1].rsplit(":", 1)[0]
+
+
 def build_remote(bundled: Bundle, name: str, options: Options, cover: bytes | None,
-                 split: bool) -> tuple[Plan, dict[str, bytes]]:
+                 split: bool, hosts: dict[str, int] | None = None) -> tuple[Plan, dict[str, bytes]]:
     """On a worker: the session built in a scratch folder into the MP3 *name*; (its plan,
-    {file: bytes}) named relative to the MP3's folder (``NAME.mp3``, ``NAME/…`` with split)."""
+    {file: bytes}) named relative to the MP3's folder (``NAME.mp3``, ``NAME/…`` with split).
+    *hosts*: the builds each machine runs at once, so this one takes its share of the cores
+    (two workers on one machine do not each speak and encode on all of them)."""
     from voiceguide import session
+    from voiceguide.tools import share_cores
+
+    if hosts:
+        from distributed import get_worker
+
+        with contextlib.suppress(ValueError):
+            share_cores(hosts.get(_host(get_worker().address), 1))
 
     with tempfile.TemporaryDirectory(prefix="voiceguide-cluster-") as scratch, \
             _malloc_for_builds():
@@ -141,8 +163,10 @@ def built_on(scheduler: str, jobs: list[tuple[Path, Path, Options]], split: bool
     futures: list[Any] = []
     try:
         bundles = [bundle(script) for script, _, _ in jobs]  # every script's problems first
+        hosts = threads_by_host(client)
         futures = [client.submit(build_remote, b, target.name, replace(options, progress=None),
-                                 cover, split, pure=False, key=f"voiceguide-{n}-{os.getpid()}")
+                                 cover, split, hosts, pure=False,
+                                 key=f"voiceguide-{n}-{os.getpid()}")
                    for n, (b, (_, target, options)) in enumerate(zip(bundles, jobs, strict=True))]
         for (script, target, _), future in zip(jobs, futures, strict=True):
             yield target, _arrived(script, target, future)

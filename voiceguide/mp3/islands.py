@@ -42,7 +42,7 @@ import numpy as np
 
 from voiceguide.errors import AudioError
 from voiceguide.mp3.frames import FrameError, FrameFormat
-from voiceguide.tools import cores
+from voiceguide.tools import cores_per_build
 
 if TYPE_CHECKING:
     from voiceguide.store import Entries
@@ -79,7 +79,7 @@ class Encoding:
 
     fmt: FrameFormat
     cache: Entries | None = None
-    threads: int = field(default_factory=cores)
+    threads: int = field(default_factory=cores_per_build)
     encoded: int = 0  # islands encoded in this build (the rest came from the cache)
     reused: int = 0
 

@@ -34,6 +34,7 @@ import contextlib
 import hashlib
 import json
 import math
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -49,6 +50,7 @@ from voiceguide.audio.render import Measured, Mixdown, bed_levels, clip_of, to_s
 from voiceguide.errors import AudioError
 from voiceguide.mp3.frames import FrameFormat
 from voiceguide.mp3.islands import LEAD, LONGEST_CACHED_S, QUALITY, TAIL, Encoding, encoder_version
+from voiceguide.tools import cores_per_build
 
 if TYPE_CHECKING:
     from voiceguide.audio.beds import BedMixer
@@ -199,29 +201,55 @@ class PieceFrames:
 
     def levels(self, recipe: Recipe) -> tuple[float, float]:
         """(the events' gain, the beds' gain), from the levels of stretches of
-        ``MEASURE_HOPS`` hops, each measured once and kept under its recipe's digest."""
+        ``MEASURE_HOPS`` hops, each measured once and kept under its recipe's digest.
+        Without music (which is read in order) the stretches to measure are shared out
+        in runs among the build's cores, each run measured by its own mixdown."""
         hop = round(self.rate * HOP_S)
         span = MEASURE_HOPS * hop
-        stretches: list[Measured] = []
-        measurer: Mixdown | None = None
+        stretches: dict[int, Measured] = {}
+        todo: list[tuple[int, int, str]] = []
+        for lo in range(0, self.samples, span):
+            hi = min(self.samples, lo + span)
+            if recipe.empty(lo, hi):
+                stretches[lo] = Measured.silence((hi - lo) // hop)
+                continue
+            key = hashlib.sha256(f"{LEVELS}\n{recipe.digest(lo, hi)}".encode()).hexdigest()
+            measured = self._kept(key)
+            if measured is None:
+                todo.append((lo, hi, key))
+            else:
+                stretches[lo] = measured
+        music = any(bed.type == "music" for bed in self.plan.beds)
+        runs = 1 if music else max(1, min(cores_per_build(), len(todo)))
+        size = -(-len(todo) // runs) if todo else 0
+        parts = [todo[k : k + size] for k in range(0, len(todo), size)] if todo else []
+        stop = threading.Event()  # an interrupt: the other runs end at their next stretch
+        if len(parts) > 1:
+            with ThreadPoolExecutor(len(parts)) as pool:
+                try:
+                    for measured_run in pool.map(lambda run: self._measured(run, stop), parts):
+                        stretches.update(measured_run)
+                except BaseException:
+                    stop.set()
+                    raise
+        elif parts:
+            stretches.update(self._measured(parts[0], stop))
+        return bed_levels([stretches[lo] for lo in sorted(stretches)])
+
+    def _measured(self, run: list[tuple[int, int, str]],
+                  stop: threading.Event) -> dict[int, Measured]:
+        """The stretches of *run* (in order), measured by one mixdown and kept."""
+        found: dict[int, Measured] = {}
+        measurer = Mixdown(self.plan, self.clips, self.rate, 1.0, self.beds())
         try:
-            for lo in range(0, self.samples, span):
-                hi = min(self.samples, lo + span)
-                if recipe.empty(lo, hi):
-                    stretches.append(Measured.silence((hi - lo) // hop))
-                    continue
-                key = hashlib.sha256(f"{LEVELS}\n{recipe.digest(lo, hi)}".encode()).hexdigest()
-                measured = self._kept(key)
-                if measured is None:
-                    if measurer is None:
-                        measurer = Mixdown(self.plan, self.clips, self.rate, 1.0, self.beds())
-                    measured = measurer.measure(lo, hi)
-                    self._keep(key, measured)
-                stretches.append(measured)
+            for lo, hi, key in run:
+                if stop.is_set():
+                    break
+                found[lo] = measurer.measure(lo, hi)
+                self._keep(key, found[lo])
         finally:
-            if measurer is not None:
-                measurer.close()
-        return bed_levels(stretches)
+            measurer.close()
+        return found
 
     def _kept(self, key: str) -> Measured | None:
         if self.levels_cache is None or (kept := self.levels_cache.get(key)) is None:

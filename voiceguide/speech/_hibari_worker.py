@@ -1,25 +1,37 @@
-"""A hibari worker process: loads each voice's model once, then speaks many clips.
+"""A hibari worker process: loads each voice's model once, then speaks many clips,
+on as many cores as it is given.
 
-The model (onnxruntime) costs about 0.4 s and 200 MB to load, so a build
-starts one worker and sends it every clip; the main process never imports
-onnxruntime. Every clip is made with one onnxruntime thread and the noise
-generator seeded afresh, so the same text, voice and speed give the same
-bytes whatever was spoken before and however many cores the machine has.
+The model and its spelling-to-sound rules (onnxruntime, hibari's G2P) cost
+about 0.5 s and 180 MB to load, so a build starts one worker and sends it
+every clip; the main process never imports onnxruntime. With ``--workers N``
+the worker loads the voices it is told of, then forks N speakers that share
+those pages (copy-on-write, frozen against the garbage collector) and hands
+each the next clip as it finishes the last: N cores speak for the memory of
+about one model. Every clip is made with one onnxruntime thread and the
+noise generator seeded afresh, so the same text, voice and speed give the
+same bytes whichever speaker makes it, whatever was spoken before and however
+many cores the machine has.
 
 Voices are only ever loaded from files already on the machine: a voice that
 hibari would download on first use is an error here, never a download.
 
 Protocol (JSON lines): the parent writes
-``{"text": ..., "voice": ..., "speed": ..., "output": PATH}``; the worker
-writes a 16-bit WAV to PATH and answers ``{"ok": true}`` or
-``{"error": "..."}``.
+``{"id": N, "text": ..., "voice": ..., "speed": ..., "output": PATH}``; the
+worker writes a 16-bit WAV to PATH and answers ``{"id": N, "ok": true}`` or
+``{"id": N, "error": "..."}``, in the order clips are done, each also naming the
+process that spoke it (``"speaker"``).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import gc
 import json
 import os
+import select
 import sys
+from collections import deque
 from typing import IO, Any
 
 # Before numpy and onnxruntime load: one thread each, so output never depends on the cores.
@@ -38,7 +50,9 @@ def load(voice: str) -> Any:
     from hibari import Hibari
     from hibari.voices import voice_path
 
-    return Hibari(voice=voice, model=voice_path(voice, download_missing=False), threads=THREADS)
+    model = Hibari(voice=voice, model=voice_path(voice, download_missing=False), threads=THREADS)
+    model.g2p  # noqa: B018 -- loaded now, so that the speakers forked later share it
+    return model
 
 
 def speak(models: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
@@ -54,21 +68,143 @@ def speak(models: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
-def serve(channel: IO[str]) -> None:
-    models: dict[str, Any] = {}
-    for line in sys.stdin:
+def answer(models: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """What the parent hears of one job: its id and how it went."""
+    try:
+        said = speak(models, job)
+    except Exception as err:  # reported to the parent, which names the clip
+        said = {"error": f"{type(err).__name__}: {err}"}
+        if out_of_memory(err):
+            said["memory"] = True  # the parent reports the machine, not the clip
+    return {"id": job.get("id"), "speaker": os.getpid(), **said}
+
+
+def serve(jobs: IO[str], channel: IO[str], models: dict[str, Any]) -> None:
+    """One speaker: a job per line in, an answer per line out, until the input ends."""
+    for line in jobs:
+        channel.write(json.dumps(answer(models, json.loads(line))) + "\n")
+        channel.flush()
+
+
+class Speaker:
+    """A forked speaker, as the dispatcher sees it: its pipes and the job it holds."""
+
+    def __init__(self, models: dict[str, Any], others: list[int]) -> None:
+        """*others*: the dispatcher's descriptors a speaker must not hold open (the other
+        speakers' pipes, the channel to the parent), or no one would see them close."""
+        jobs_read, self.jobs = os.pipe()
+        self.answers, answers_write = os.pipe()
+        dispatcher = os.getpid()
+        self.pid = os.fork()
+        if self.pid == 0:  # the speaker: never returns
+            status = 0
+            try:
+                for fd in (self.jobs, self.answers, *others):
+                    os.close(fd)
+                die_with_parent(dispatcher)
+                with os.fdopen(jobs_read, encoding="utf-8") as jobs, \
+                        os.fdopen(answers_write, "w", encoding="utf-8") as channel:
+                    serve(jobs, channel, models)
+            except BaseException:  # noqa: BLE001 -- the dispatcher sees the pipe close
+                status = 1
+            os._exit(status)
+        os.close(jobs_read)
+        os.close(answers_write)
+        self.job: dict[str, Any] | None = None
+        self.gone = False
+        self.buffer = b""
+
+    def give(self, job: dict[str, Any]) -> bool:
+        """Hands *job* over; False when the speaker has gone (the job is still to do)."""
         try:
-            answer = speak(models, json.loads(line))
-        except Exception as err:  # reported to the parent, which names the clip
-            answer = {"error": f"{type(err).__name__}: {err}"}
-            if out_of_memory(err):
-                answer["memory"] = True  # the parent reports the machine, not the clip
-        channel.write(json.dumps(answer) + "\n")
+            os.write(self.jobs, (json.dumps(job) + "\n").encode())
+        except OSError:  # it died before the dispatcher saw its answers pipe close
+            self.gone = True
+            return False
+        self.job = job
+        return True
+
+    def done(self) -> None:
+        """No more jobs: the speaker ends at the end of its input."""
+        if self.jobs >= 0:
+            os.close(self.jobs)
+            self.jobs = -1
+
+    def died(self) -> str:
+        """Why the speaker stopped, once its answers pipe has closed."""
+        os.close(self.answers)
+        self.done()
+        _, status = os.waitpid(self.pid, 0)
+        if os.WIFSIGNALED(status):
+            return f"the speech engine crashed (signal {os.WTERMSIG(status)})"
+        return f"the speech engine stopped (exit status {os.WEXITSTATUS(status)})"
+
+
+def dispatch(channel: IO[str], models: dict[str, Any], workers: int) -> None:
+    """Forks *workers* speakers and gives each the next job as it answers the last."""
+    gc.freeze()  # the loaded models stay shared: the collector never writes to their pages
+    speakers: list[Speaker] = []
+    for _ in range(workers):
+        held = [fd for s in speakers for fd in (s.jobs, s.answers)]
+        speakers.append(Speaker(models, [channel.fileno(), *held]))
+    queue: deque[dict[str, Any]] = deque()
+    stdin, open_input = sys.stdin.fileno(), True
+    pending = b""
+    while open_input or queue or any(s.job for s in speakers):
+        idle = [s for s in speakers if s.job is None and not s.gone]
+        while queue and idle:
+            job = queue.popleft()
+            if not idle.pop().give(job):
+                queue.appendleft(job)
+        if not speakers:  # every speaker died: the rest cannot be spoken
+            while queue:
+                gone = {"id": queue.popleft().get("id"), "error": "no speaker is left"}
+                channel.write(json.dumps(gone) + "\n")
+        watched = [s.answers for s in speakers] + ([stdin] if open_input else [])
+        if not watched:
+            break
+        ready, _, _ = select.select(watched, [], [])
+        if stdin in ready:
+            chunk = os.read(stdin, 65536)
+            open_input = bool(chunk)
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            queue.extend(json.loads(line) for line in lines if line.strip())
+        for speaker in [s for s in speakers if s.answers in ready]:
+            chunk = os.read(speaker.answers, 65536)
+            if not chunk:
+                reason = speaker.died()
+                speakers.remove(speaker)
+                if speaker.job is not None:
+                    channel.write(json.dumps({"id": speaker.job.get("id"), "error": reason}) + "\n")
+                continue
+            speaker.buffer += chunk
+            *lines, speaker.buffer = speaker.buffer.split(b"\n")
+            for line in lines:
+                channel.write(line.decode() + "\n")
+                speaker.job = None
+        channel.flush()
+    for speaker in speakers:
+        speaker.done()
+    for speaker in speakers:
+        speaker.died()
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m voiceguide.speech._hibari_worker")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--voices", default="", help="voices to load before forking")
+    args = parser.parse_args()
     die_with_parent()
-    serve(private_stdout())
+    channel = private_stdout()
+    models: dict[str, Any] = {}
+    for voice in filter(None, args.voices.split(",")):
+        with contextlib.suppress(Exception):  # a voice that cannot load fails its clips
+            models[voice] = load(voice)
+    if args.workers <= 1:
+        serve(sys.stdin, channel, models)
+    else:
+        dispatch(channel, models, args.workers)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,13 @@ class Engine(ABC):
     """A TTS engine: turns requests into WAV bytes, one per request, in order."""
 
     name: str
-    on_clip: Callable[[], None] | None = None  # told each time a clip is made, for progress
+    # told of each clip as it is made (on any of the engine's threads): for progress, and
+    # so the library keeps it and the build prepares it while the engine speaks the rest
+    on_clip: Callable[[SpeechRequest, bytes], None] | None = None
 
-    def clip_done(self) -> None:
+    def clip_done(self, request: SpeechRequest, data: bytes) -> None:
         if self.on_clip is not None:
-            self.on_clip()
+            self.on_clip(request, data)
 
     @abstractmethod
     def version(self) -> str:

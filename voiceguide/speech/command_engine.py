@@ -81,7 +81,7 @@ class CommandEngine(Engine):
                     f"{self.template[0]} wrote no audio for {shorten(request.text)!r}"
                 )
             data = output.read_bytes()
-        self.clip_done()
+        self.clip_done(request, data)
         return data
 
     def _run(self, argv: list[str], stdin: bytes | None, text: str) -> None:

@@ -74,7 +74,7 @@ class EspeakEngine(Engine):
             if not out.exists():
                 raise EngineError(f"espeak-ng wrote no audio for {shorten(request.text)!r}")
             data = out.read_bytes()
-        self.clip_done()
+        self.clip_done(request, data)
         return data
 
     def _require(self) -> str:

@@ -100,7 +100,7 @@ class FestivalEngine(Engine):
             made = []
             for request, output in zip(requests, outputs, strict=True):
                 made.append(self._retime(request, output))
-                self.clip_done()
+                self.clip_done(request, made[-1])
             return made
 
     def _run_festival(

@@ -7,8 +7,9 @@ does: only voices already on the machine are listed and used, and any other
 is a clear error saying how to get it.
 
 One worker process per batch loads each model once and speaks every clip
-(``_hibari_worker``), with one thread and a fixed seed, so clips are
-byte-identical whatever the cache state, the order or the machine's cores.
+(``_hibari_worker``) on up to ``workers`` cores, each clip with one thread and
+a fixed seed, so clips are byte-identical whatever the cache state, the order,
+the speaker that made them or the machine's cores.
 ``rate`` (words per minute) maps onto hibari's speed factor.
 """
 
@@ -76,9 +77,11 @@ class HibariEngine(Engine):
 
     name = "hibari"
 
-    def __init__(self, timeout_s: float = 120.0, command: tuple[str, ...] | None = None) -> None:
+    def __init__(self, timeout_s: float = 120.0, command: tuple[str, ...] | None = None,
+                 workers: int = 1) -> None:
         self.timeout_s = timeout_s
         self.command = command or WORKER  # tests swap in a broken worker
+        self.workers = max(1, workers)
 
     @cached_property
     def _registry(self) -> dict[str, dict[str, Any]]:
@@ -152,24 +155,61 @@ class HibariEngine(Engine):
             raise EngineError(problem)
         if not requests:
             return []
+        workers = min(self.workers, len(requests))
+        voices = sorted({r.voice or DEFAULT_VOICE for r in requests})
+        args = ["--workers", str(workers), "--voices", ",".join(voices)]
         try:
             with scratch.folder() as tmp, \
-                    WorkerProcess([], self.timeout_s, self.command) as worker:
-                return [self._one(worker, r, Path(tmp) / f"{n}.wav")
-                        for n, r in enumerate(requests)]
+                    WorkerProcess(args, self.timeout_s, self.command) as worker:
+                return self._spoken(worker, requests, Path(tmp), 2 * workers)
         except BaseException:
             kill_all()  # Ctrl-C or SIGTERM: no worker outlives the build
             raise
 
-    def _one(self, worker: WorkerProcess, request: SpeechRequest, output: Path) -> bytes:
-        job = {"text": request.text, "voice": request.voice or DEFAULT_VOICE,
-               "speed": speed_for(request.rate), "output": str(output)}
+    def _spoken(self, worker: WorkerProcess, requests: Sequence[SpeechRequest], tmp: Path,
+                window: int) -> list[bytes]:
+        """Every clip, keeping up to *window* jobs with the worker so no speaker waits (and
+        neither pipe fills); answers come as clips are done, each naming its job."""
+        made: dict[int, bytes] = {}
+        sent = 0
+        while len(made) < len(requests):
+            while sent < len(requests) and sent - len(made) < window:
+                self._send(worker, sent, requests[sent], tmp)
+                sent += 1
+            waiting = min(n for n in range(sent) if n not in made)
+            answer = self._answer(worker, requests[waiting])
+            n = answer.get("id")
+            n = waiting if n is None else n  # a worker answering in order may leave it out
+            if not isinstance(n, int) or not 0 <= n < sent or n in made:
+                raise EngineError(f"hibari answered for no clip it was given ({answer!r:.80}); "
+                                  "try again, or choose another engine with --engine")
+            made[n] = self._clip(requests[n], answer, tmp / f"{n}.wav")
+        return [made[n] for n in range(len(requests))]
+
+    def _send(self, worker: WorkerProcess, n: int, request: SpeechRequest, tmp: Path) -> None:
+        job = {"id": n, "text": request.text, "voice": request.voice or DEFAULT_VOICE,
+               "speed": speed_for(request.rate), "output": str(tmp / f"{n}.wav")}
         try:
             worker.send(job)
-            answer = worker.read_json(shorten(request.text))
         except WorkerFailure as failure:
-            raise EngineError(f"hibari could not speak {shorten(request.text)!r} ({failure}); "
-                              "try again, or choose another engine with --engine") from failure
+            raise self._failed(request, failure) from failure
+
+    def _answer(self, worker: WorkerProcess, waiting: SpeechRequest) -> dict[str, Any]:
+        try:
+            answer = worker.read_json(shorten(waiting.text))
+        except WorkerFailure as failure:
+            raise self._failed(waiting, failure) from failure
+        if not isinstance(answer, dict):
+            raise EngineError(f"hibari gave a nonsense answer ({answer!r:.80}); "
+                              "try again, or choose another engine with --engine")
+        return answer
+
+    @staticmethod
+    def _failed(request: SpeechRequest, failure: WorkerFailure) -> EngineError:
+        return EngineError(f"hibari could not speak {shorten(request.text)!r} ({failure}); "
+                           "try again, or choose another engine with --engine")
+
+    def _clip(self, request: SpeechRequest, answer: dict[str, Any], output: Path) -> bytes:
         if answer.get("memory"):
             raise MemoryError(answer["error"])
         if "error" in answer:
@@ -183,6 +223,5 @@ class HibariEngine(Engine):
         if reason:
             raise EngineError(f"hibari made no usable audio for {shorten(request.text)!r}: "
                               f"{reason}")
-        self.clip_done()
+        self.clip_done(request, data)
         return data
-

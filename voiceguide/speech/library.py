@@ -24,27 +24,31 @@ from voiceguide.speech.hibari_engine import HibariEngine
 from voiceguide.speech.pyttsx3_engine import Pyttsx3Engine
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.store import Store
+from voiceguide.tools import cores_per_build
 
 COMMAND = names.COMMAND
 
 
-def engines(jobs: int = 2) -> dict[str, Callable[[], Engine]]:
-    """The built-in engines by name; ``command`` / ``command:NAME`` are made per template."""
+def engines(jobs: int | None = None) -> dict[str, Callable[[], Engine]]:
+    """The built-in engines by name, each speaking on up to *jobs* cores (by default, this
+    build's share of them); ``command`` / ``command:NAME`` are made per template."""
+    jobs = jobs or cores_per_build()
     return {
         "pyttsx3": lambda: Pyttsx3Engine(jobs=jobs),
         "espeak-ng": lambda: EspeakEngine(jobs=jobs),
         "festival": FestivalEngine,
-        names.NATURAL: HibariEngine,
+        names.NATURAL: lambda: HibariEngine(workers=jobs),
     }
 
 
 class SpeechLibrary:
     """Speech audio for requests: from the cache, or synthesised in batches and cached."""
 
-    def __init__(self, store: Store | None = None, *, jobs: int = 2) -> None:
+    def __init__(self, store: Store | None = None, *, jobs: int | None = None) -> None:
+        """*jobs*: the cores synthesis may use; by default this build's share of them."""
         self.store = store or Store()
         self.cache = self.store.entries("speech")
-        self.jobs = jobs
+        self.jobs = jobs = jobs or cores_per_build()
         self._factories = engines(jobs)
         self._engines: dict[tuple[str, tuple[str, ...]], Engine] = {}
         self._unsaved: dict[str, bytes] = {}  # made this run, but the cache could not keep it
@@ -136,23 +140,32 @@ class SpeechLibrary:
         return names.NATURAL if self.engine(names.NATURAL).problem() is None else names.DEFAULT
 
     def prefetch(self, requests: Iterable[SpeechRequest],
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: Callable[[int, int], None] | None = None,
+                 ready: Callable[[SpeechRequest], None] | None = None) -> None:
         """Synthesises what the cache lacks, batched by engine and (voice, rate).
 
-        ``progress`` hears (clips made, clips to make) as they are made.
+        ``progress`` hears (clips made, clips to make) as they are made; ``ready`` hears
+        of each request once its clip is in the cache (on any of the engine's threads),
+        so its user can work on it while the engine speaks the rest.
         """
         keyed = {self.key(r): r for r in requests}
         missing = {key: r for key, r in keyed.items()
                    if key not in self._present and self._stored(key) is None}
         self._present.update(k for k in keyed if k not in missing)
         made, lock = 0, threading.Lock()  # engines may make clips on several threads
+        keys = {r: key for key, r in missing.items()}
 
-        def one_more() -> None:
+        def kept(request: SpeechRequest, data: bytes) -> None:
             nonlocal made
+            key = keys[request]
+            self._store(key, request, data)
             with lock:
+                self._present.add(key)
                 made += 1
                 if progress is not None:
                     progress(made, len(missing))
+            if ready is not None:
+                ready(request)
 
         if missing and progress is not None:
             progress(0, len(missing))
@@ -163,14 +176,14 @@ class SpeechLibrary:
             batch.sort(key=lambda item: (item[1].voice or "", item[1].rate or 0.0))
             self._check_voices(name, options, {r.voice for _, r in batch})
             engine = self.engine(name, options)
-            engine.on_clip = one_more
+            engine.on_clip = kept
             try:
                 clips = engine.synthesize([r for _, r in batch])
             finally:
                 engine.on_clip = None
             for (key, r), data in zip(batch, clips, strict=True):
-                self._store(key, r, data)
-                self._present.add(key)
+                if key not in self._present:  # an engine that did not say as it went
+                    kept(r, data)
 
     def audio(self, request: SpeechRequest) -> tuple[np.ndarray, int]:
         """Float32 mono samples in [-1, 1] and the engine's sample rate; untrimmed."""

@@ -37,11 +37,11 @@ Setting = tuple[str | None, int | None]
 
 
 class Chunk(NamedTuple):
-    """Clips one worker renders: the same setting, their places in the batch, their texts."""
+    """Clips one worker renders: the same setting, their places in the batch, their requests."""
 
     setting: Setting
     indexes: list[int]
-    texts: list[str]
+    requests: list[SpeechRequest]
 
 
 class Pyttsx3Engine(Engine):
@@ -124,7 +124,7 @@ class Pyttsx3Engine(Engine):
             groups.setdefault((r.voice, round(r.rate) if r.rate else None), []).append(i)
         size = max(MIN_CHUNK, math.ceil(len(requests) / self.jobs))
         return [
-            Chunk(setting, part, [requests[i].text for i in part])
+            Chunk(setting, part, [requests[i] for i in part])
             for setting, indexes in groups.items()
             for part in (indexes[k : k + size] for k in range(0, len(indexes), size))
         ]
@@ -136,9 +136,9 @@ class Pyttsx3Engine(Engine):
         with scratch.folder() as tmp:
             session = _Session(chunk.setting, self.timeout_s, cancelled)
             try:
-                for n, text in enumerate(chunk.texts):
-                    clips.append(session.render(text, Path(tmp) / f"{n}.wav"))
-                    self.clip_done()
+                for n, request in enumerate(chunk.requests):
+                    clips.append(session.render(request.text, Path(tmp) / f"{n}.wav"))
+                    self.clip_done(request, clips[-1])
             finally:
                 session.close()
         return chunk.indexes, clips
