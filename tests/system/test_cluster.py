@@ -252,3 +252,98 @@ def test_publish_on_the_cluster_gives_the_local_folder(
     assert sorted(mp3s) == ["one.mp3", "two.mp3"]
     assert mp3s == {k: v for k, v in files(tmp_path / "local").items() if k.endswith(".mp3")}
 
+
+
+# A voice whose program, the first time it runs for a script, says so (a line in STARTED)
+# and waits on the fifo GATE until the test opens it: a build that stays running until
+# the test lets it go (a build may ask for more than one clip: only the first waits)
+HELD = """\
+title: TITLE
+voices: {held: {engine: command, command: [sh, -c, 'grep -qx TITLE "$0" 2>/dev/null || {
+  echo TITLE >> "$0"; cat "$1" >/dev/null; }; exec espeak-ng -w "$2" "Held a while."',
+  STARTED, GATE, '{output}']}}
+voice: held
+stages:
+  - name: Held
+    duration: 5
+    say: TITLE is held until the gate opens.
+"""
+
+
+def held(folder: Path, *names: str) -> tuple[list[str], Path, Path]:
+    """Scripts that start building and wait; (their names, the STARTED file, the gate)."""
+    started, gate = folder / "started.txt", folder / "gate"
+    os.mkfifo(gate)
+    for name in names:
+        text = HELD.replace("STARTED", str(started)).replace("GATE", str(gate))
+        (folder / f"{name}.yaml").write_text(text.replace("TITLE", name), encoding="utf-8")
+    return [f"{name}.yaml" for name in names], started, gate
+
+
+def begun(started: Path) -> list[str]:
+    return started.read_text().split() if started.exists() else []
+
+
+def open_gate(gate: Path) -> None:
+    """Lets every build waiting at the gate go on (their readers see the end of the fifo)."""
+    os.close(os.open(gate, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def test_a_scheduler_that_goes_away_mid_batch_is_one_line_and_nothing_is_written(
+        env: dict[str, str], tmp_path: Path) -> None:
+    from waiting import until
+
+    scheduler, address = start_scheduler(env)
+    workers = start_workers(address, env | {"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    try:
+        scripts, started, gate = held(tmp_path, "one", "two", "three")
+        (tmp_path / "out").mkdir()
+        build = Process([sys.executable, "-m", "voiceguide", "build",
+                         *(str(tmp_path / s) for s in scripts), "-o", str(tmp_path / "out"),
+                         "--allow-commands", "--scheduler", address], env)
+        until(lambda: len(begun(started)) == 2, "two builds to be running on the workers")
+        scheduler.process.kill()  # gone, without a word to anyone
+        build.process.wait(120)
+        build.stop()  # ended: its stderr read to the end and closed
+        lines = [line for line in build.lines if line]
+        assert build.process.returncode == 1, lines
+        assert len(lines) == 1 and "Traceback" not in lines[0], lines
+        assert lines[0].startswith("voiceguide: "), lines
+        assert "scheduler" in lines[0], lines
+        open_gate(gate)
+        assert list((tmp_path / "out").iterdir()) == []  # no file, whole or partial
+    finally:
+        workers.stop()
+        scheduler.stop()
+
+
+def test_ctrl_c_cancels_what_is_queued_on_the_cluster(env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    from distributed import Client
+    from waiting import until
+
+    scheduler, address = start_scheduler(env)
+    workers = start_workers(address, env | {"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    try:
+        scripts, started, gate = held(tmp_path, "one", "two", "three", "four")
+        (tmp_path / "out").mkdir()
+        build = Process([sys.executable, "-m", "voiceguide", "build",
+                         *(str(tmp_path / s) for s in scripts), "-o", str(tmp_path / "out"),
+                         "--allow-commands", "--scheduler", address], env)
+        until(lambda: len(begun(started)) == 2, "two builds to be running, two queued")
+        os.killpg(build.process.pid, signal.SIGINT)  # as a terminal sends it
+        build.process.wait(120)
+        build.stop()
+        assert build.process.returncode == 130, build.lines
+        assert [line for line in build.lines if line] == ["Aborted!\n"]
+        open_gate(gate)  # the two running builds end; a queued one would start and wait
+        with Client(address, timeout=30, set_as_default=False) as client:
+            def idle() -> bool:
+                tasks = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+                return tasks == 0 and not any(client.processing().values())
+            until(idle, "the cluster to have nothing left to do")
+        assert len(begun(started)) == 2  # the queued builds never started
+        assert list((tmp_path / "out").iterdir()) == []
+    finally:
+        workers.stop()
+        scheduler.stop()

@@ -205,12 +205,23 @@ def _arrived(script: Path, target: Path, future: Any) -> Plan | VoiceguideError:
     return plan
 
 
+def _quiet() -> None:
+    """Dask's own log lines (a lost scheduler is a page of tracebacks) stay off the user's
+    terminal: what went wrong is said in voiceguide's one line."""
+    import logging
+
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 def connect(scheduler: str) -> Any:
     """A client of the scheduler at *scheduler*, with a worker that can import voiceguide."""
     try:
         from distributed import Client
     except ImportError:
         raise ClusterError(f"--scheduler needs Dask's distributed: {EXTRA}") from None
+    _quiet()
     try:
         client = Client(scheduler, timeout=CONNECT_S, set_as_default=False)
     except (OSError, TimeoutError) as exc:
