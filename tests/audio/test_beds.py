@@ -185,18 +185,21 @@ def test_the_mp3_keeps_its_promises(built: dict) -> None:
     assert built["mp3"].read_bytes() == built["again"].read_bytes()
 
 
+class Lengths:
+    """Every clip's length, for plans of beds alone."""
+
+    def speech_ms(self, request: object) -> int:
+        return 500
+
+    def sound_ms(self, name: str) -> int:
+        return 1000
+
+
 def test_bed_mixer_without_music_files_plays_ticks_only(tmp_path: Path) -> None:
     script = tmp_path / "t.yaml"
     script.write_text("title: T\ncadence: 200\nstages: [{name: A, duration: 3}]\n",
                       encoding="utf-8")
     loaded = load_script(script)
-
-    class Lengths:
-        def speech_ms(self, request: object) -> int:
-            return 500
-
-        def sound_ms(self, name: str) -> int:
-            return 1000
 
     plan = make_plan(loaded, Settings(), Lengths())
     assert plan.beds == (Bed("cadence", 0, 3000, stage=1, spm=200),)
@@ -251,3 +254,33 @@ def test_damage_found_while_mixing_keeps_the_earlier_file(
     assert err.startswith("voiceguide: bad.mp3 cannot be decoded after ")
     assert len(err.splitlines()) == 1 and target.read_bytes() == b"earlier"
     assert not [p for p in damaged_music.iterdir() if p.name.startswith(".out.mp3.")]
+
+
+def test_the_ticks_gain_is_measured_once_and_kept(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A track of ticks is measured for its gain on the first build only; later builds read
+    the very same float from the store (a warm build with cadence measures nothing)."""
+    from voiceguide.audio import beds
+    from voiceguide.audio.clips import ClipStore
+    from voiceguide.audio.sounds import SoundLibrary
+    from voiceguide.store import Store
+
+    script = tmp_path / "t.yaml"
+    script.write_text("title: T\ncadence: 170\nstages: [{name: A, duration: 3},"
+                      " {name: B, duration: 3, cadence: 180}]\n", encoding="utf-8")
+    loaded = load_script(script)
+
+    plan = make_plan(loaded, Settings(), Lengths())
+    clips = ClipStore(Lengths(), SoundLibrary(), RATE)  # type: ignore[arg-type]
+    levels = beds.MusicLevels(Store(tmp_path / "store").entries("music"), RATE)
+    first = beds.BedMixer(plan, loaded, clips, RATE, -19.0, levels)
+    measured = [first.ticks[0][1], first.ticks[-1][1]]
+
+    def never(*args: object) -> float:
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(beds.BedMixer, "_tick_gain", never)
+    again = beds.BedMixer(plan, loaded, clips, RATE, -19.0, levels)
+    assert [again.ticks[0][1].tobytes(), again.ticks[-1][1].tobytes()] == \
+        [t.tobytes() for t in measured]
+    assert not np.array_equal(measured[0], measured[1])  # two paces, two gains

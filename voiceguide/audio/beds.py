@@ -21,7 +21,7 @@ import functools
 import hashlib
 import itertools
 import json
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +49,7 @@ FADE_OUT_MS = 2000
 BLOCK_SAMPLES = 1 << 16
 MEASURE = "voiceguide-music-level/2"  # change it when the measurement would change
 HOLD_S = 60  # files up to a minute are decoded once per pass and looped from memory
+TICKS = "voiceguide-tick-gain/1"  # change it when a tick track would measure differently
 MEASURE_S = 600  # a music file's level is that of its first ten minutes
 TICK_TRACK_S = 30  # how much of a tick track is measured to level the ticks
 
@@ -114,6 +115,21 @@ class MusicLevels:
 
     def _key(self, path: Path) -> str:
         return hashlib.sha256(f"{MEASURE} {self.rate} {content_digest(path)}".encode()).hexdigest()
+
+    def tick_gain(self, tick: np.ndarray, spm: int, target: float,
+                  measure: Callable[[], float]) -> float:
+        """The gain that makes a track of *tick* at *spm* read *target* LUFS: *measure*d
+        once (a track of ticks, filtered and gated: most of a warm build's time with
+        cadence) and kept on disk beside the music's levels, the very same float."""
+        fields = [TICKS, self.rate, spm, repr(target), hashlib.sha256(tick.tobytes()).hexdigest()]
+        key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            if (stored := self.kept.get(key)) is not None:
+                return float(json.loads(stored)["gain"])
+        gain = measure()
+        with contextlib.suppress(OSError):  # an unwritable store measures again next time
+            self.kept.put(key, json.dumps({"gain": gain}).encode())
+        return gain
 
 
 _digests: dict[tuple[str, int, int, int, int], str] = {}
@@ -233,8 +249,13 @@ class BedMixer:
         cadence = [b for b in plan.beds if b.type == "cadence"]
         if cadence:
             tick = clips.sound_clip(script.cadence_sound)
-            gains = {b.spm: self._tick_gain(tick, b.spm, speech_lufs + script.cadence_level)
-                     for b in cadence if b.spm}
+            tick_target = speech_lufs + script.cadence_level
+            gains: dict[int, float] = {}
+            for spm in sorted({b.spm for b in cadence if b.spm}):
+                def measure(spm: int = spm) -> float:
+                    return self._tick_gain(tick, spm, tick_target)
+                gains[spm] = measure() if levels is None else \
+                    levels.tick_gain(tick, spm, tick_target, measure)
             for bed in cadence:
                 assert bed.spm is not None
                 scaled = (tick * np.float32(gains[bed.spm])).astype(np.float32)
