@@ -13,11 +13,14 @@ read with ``last_line``.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,3 +134,22 @@ def share_cores(builds: int) -> None:
 def cores_per_build() -> int:
     """The cores one build may keep busy: all of them, or its share (``share_cores``)."""
     return max(1, cores() // _builds_at_once)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    with contextlib.suppress(OSError, AttributeError):
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    return None  # not glibc: nothing to call
+
+
+def release_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``).
+
+    A long session streams buffers of many sizes (music blocks, mixed chunks, pieces'
+    PCM and frames) through several threads; glibc keeps what they free, in holes
+    between what lives on, for the next allocation that fits, and a 60-minute build
+    with beds ended 40 MB above what it held. Called once a stretch or a piece is done
+    (a few hundred times an hour, well under a millisecond each)."""
+    if (trim := _malloc_trim()) is not None:
+        trim(0)

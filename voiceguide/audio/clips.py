@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 SPEECH_LUFS = -19.0  # mono; ffmpeg's ebur128=dualmono=true reads it as -16
 SOUND_LUFS = -22.0  # a few LU under the speech: noticeable, not startling
 CLIP_PEAK_DBTP = -5.0  # sparse speech measures ~1 LU under its clips, and overlaps add
-CACHE_BYTES = 24 * 1024 * 1024  # ~2 min of prepared audio; a 120-min build stays < 150 MB
+CACHE_BYTES = 8 * 1024 * 1024  # ~45 s of prepared audio near the mix; the rest are on disk
 # A clip starts where it reaches this level (dBFS, at about its final loudness): softer
 # lead-ins (breath, a soft 'f') would sound before the planned start yet not be heard as
 # its onset. 3 dB above the -45 dBFS line of audibility leaves room for a voice's volume.

@@ -1,8 +1,9 @@
 """ffmpeg as a streaming decoder: the one pipeline behind sounds and music.
 
-The streaming sibling of ``tools.run``. The input goes to ffmpeg on stdin only,
-with its demuxer forced and no protocol but the pipe, so a file disguised as a
-playlist cannot make ffmpeg read or fetch anything else. The output is yielded
+The streaming sibling of ``tools.run``. The input goes to ffmpeg on stdin only (a
+file as the descriptor itself, bytes written by a thread), with its demuxer forced
+and no protocol but the pipe, so a file disguised as a playlist cannot make ffmpeg
+read or fetch anything else. The output is yielded
 in blocks as it comes, so a caller can stop a decoder early (a sound that is
 too long, a music file measured far enough) and keep memory flat. A
 ``Watchdog`` kills a decoder that gives nothing for ``STREAM_STALL_S``; its
@@ -53,12 +54,13 @@ def blocks(source: bytes | Path, fmt: str, output: Sequence[str], *, size: int,
                "-protocol_whitelist", "pipe", "-f", fmt, "-i", "pipe:0", *output]
     with tempfile.TemporaryFile() as errors, contextlib.ExitStack() as stack:
         reader = stack.enter_context(open(source, "rb")) if isinstance(source, Path) else None
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=errors)
+        process = subprocess.Popen(command, stdin=reader or subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=errors)
         _widen(process.stdout)
-        feeder = threading.Thread(target=_feed, args=(reader or source, process.stdin),
-                                  daemon=True)
-        feeder.start()
+        feeder = None
+        if isinstance(source, bytes):
+            feeder = threading.Thread(target=_feed, args=(source, process.stdin), daemon=True)
+            feeder.start()
         dog = Watchdog(process)
         assert process.stdout is not None
         try:
@@ -73,7 +75,8 @@ def blocks(source: bytes | Path, fmt: str, output: Sequence[str], *, size: int,
             if process.poll() is None:
                 process.kill()
             status = process.wait()
-            feeder.join()
+            if feeder is not None:
+                feeder.join()
             process.stdout.close()
         errors.seek(0)
         said = errors.read()
@@ -93,11 +96,7 @@ def _widen(pipe: IO[bytes] | None) -> None:
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
-def _feed(source: bytes | IO[bytes], sink: IO[bytes] | None) -> None:
+def _feed(source: bytes, sink: IO[bytes] | None) -> None:
     assert sink is not None
     with contextlib.suppress(BrokenPipeError, OSError), sink:  # killed: it stops reading
-        if isinstance(source, bytes):
-            sink.write(source)
-        else:
-            while block := source.read(1 << 20):
-                sink.write(block)
+        sink.write(source)

@@ -50,7 +50,7 @@ from voiceguide.audio.render import Measured, Mixdown, bed_levels, clip_of, to_s
 from voiceguide.errors import AudioError
 from voiceguide.mp3.frames import FrameFormat
 from voiceguide.mp3.islands import LEAD, LONGEST_CACHED_S, QUALITY, TAIL, Encoding, encoder_version
-from voiceguide.tools import cores_per_build
+from voiceguide.tools import cores_per_build, release_memory
 
 if TYPE_CHECKING:
     from voiceguide.audio.beds import BedMixer
@@ -247,6 +247,7 @@ class PieceFrames:
                     break
                 found[lo] = measurer.measure(lo, hi)
                 self._keep(key, found[lo])
+                release_memory()
         finally:
             measurer.close()
         return found
@@ -325,6 +326,7 @@ class PieceFrames:
                 written, held = piece.end, None
             if self.progress is not None:
                 self.progress(min(self.samples, piece.end * spf), self.samples)
+            release_memory()
 
         with ThreadPoolExecutor(encoding.threads) as pool:
             try:
