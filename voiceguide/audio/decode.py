@@ -3,11 +3,11 @@
 The streaming sibling of ``tools.run``. The input goes to ffmpeg on stdin only (a
 file as the descriptor itself, bytes written by a thread), with its demuxer forced
 and no protocol but the pipe, so a file disguised as a playlist cannot make ffmpeg
-read or fetch anything else. The output is yielded
-in blocks as it comes, so a caller can stop a decoder early (a sound that is
-too long, a music file measured far enough) and keep memory flat. A
-``Watchdog`` kills a decoder that gives nothing for ``STREAM_STALL_S``; its
-failures are one ``DecodeFailure`` the caller turns into its own message.
+read or fetch anything else. The output is yielded in blocks as it comes, so a
+caller can stop a decoder early (a sound that is too long, a music file measured
+far enough) and keep memory flat. A ``Watchdog`` kills a decoder that gives nothing
+for ``STREAM_STALL_S``; its failures are one ``DecodeFailure`` the caller turns into
+its own message.
 """
 
 from __future__ import annotations
