@@ -9,7 +9,9 @@ caches, then builds each warm (best of 2) and prints the time ratio (target
 <= 1.5) and the bed build's peak memory over the whole process tree (target
 <= 150 MB; the 30-minute one's beside it, to show it flat), plus whether two bed
 builds gave the same bytes. Then, for scale: the
-bed build after one cue is edited, and with no piece or level kept (speech still
+bed build after one cue is edited (and how many times it decoded the music from
+its start, counted by a stand-in for ffmpeg on PATH that logs and runs the real
+one: target once), and with no piece or level kept (speech still
 cached) at 60 and 30 minutes, whose peak memory shows whether it stays flat as
 the session grows. Prints figures only.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -29,7 +32,8 @@ from _harness import build, edited, script_yaml  # noqa: E402
 
 from voiceguide import builtins  # noqa: E402
 
-TARGETS = {"time": 1.5, "memory_mb": 150.0}
+TARGETS = {"time": 1.5, "memory_mb": 150.0, "edit_decodes": 1}
+MUSIC_DECODE = "-f f32le pipe:1"  # how voiceguide asks ffmpeg for a music file's samples
 
 
 def main() -> None:
@@ -69,9 +73,12 @@ def main() -> None:
         print(f"two builds with beds gave {same}")
         edit = folder / "edit.yaml"
         edit.write_text(edited(scripts["with beds"].read_text(encoding="utf-8")), encoding="utf-8")
-        seconds, _, _ = build(edit, folder / "edit.mp3", env)
+        log = folder / "decodes.log"
+        seconds, _, _ = build(edit, folder / "edit.mp3", {**env, **counting_ffmpeg(folder, log)})
+        decodes = log.read_text(encoding="utf-8").count(MUSIC_DECODE) if log.exists() else 0
         print(f"with beds, one cue edited: {seconds:.1f} s"
-              f" = {seconds / best['without beds']:.2f} of the build without beds")
+              f" = {seconds / best['without beds']:.2f} of the build without beds;"
+              f" the music decoded {decodes} time(s)  (target {TARGETS['edit_decodes']})")
         for minutes, script in ((60, scripts["with beds"]), (30, half)):
             for kept in made:
                 shutil.rmtree(kept, ignore_errors=True)
@@ -80,6 +87,20 @@ def main() -> None:
                   f" peak memory {tree_mb:.0f} MB")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def counting_ffmpeg(folder: Path, log: Path) -> dict[str, str]:
+    """PATH with an ``ffmpeg`` first that appends its arguments to *log*, then runs ffmpeg."""
+    real = shutil.which("ffmpeg")
+    if real is None:
+        raise SystemExit("ffmpeg is not installed")
+    shims = folder / "shims"
+    shims.mkdir(exist_ok=True)
+    shim = shims / "ffmpeg"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> {shlex.quote(str(log))}\n'
+                    f'exec {shlex.quote(real)} "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    return {"PATH": f"{shims}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def with_beds(plain: str) -> str:

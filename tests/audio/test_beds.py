@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import wave
 from pathlib import Path
 
 import measure
@@ -294,3 +295,66 @@ def test_long_builds_can_hand_freed_memory_back() -> None:
     is found here (where the 60-minute build's memory target is measured) and runs."""
     assert tools._malloc_trim() is not None
     tools.release_memory()
+
+
+@pytest.fixture
+def counted_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the music files decoded from their start, one entry per decode."""
+    from voiceguide.audio import beds
+
+    names: list[str] = []
+    decode = beds.decode_stream
+
+    def counted(path: Path, label: str, rate: int):  # type: ignore[no-untyped-def]
+        names.append(label)
+        return decode(path, label, rate)
+
+    monkeypatch.setattr(beds, "decode_stream", counted)
+    return names
+
+
+def test_the_music_is_read_at_any_place_and_decoded_again_only_when_it_must(
+        tmp_path: Path, counted_decodes: list[str]) -> None:
+    """Places ahead of the decoder are decoded on to, kept places are read from memory,
+    any other place behind it is decoded again from the start: always the same samples."""
+    from voiceguide.audio import beds
+    from voiceguide.audio.beds import MusicBed
+    from voiceguide.script import Loc, MusicFile
+
+    rate = 8000
+    path = tmp_path / "tone.wav"
+    seconds = 5
+    t = np.arange(seconds * RATE) / RATE
+    tone = np.round(0.3 * np.sin(2 * np.pi * 330 * t) * (1 + t) / (1 + seconds) * 32767)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(tone.astype("<i2").tobytes())
+    music = MusicFile(name="tone.wav", path=path, loc=Loc(1, 1))
+    straight = MusicBed([(music, 0.5)], rate)
+    whole = straight.read(0, 2 * seconds * rate)  # the playlist loops
+    straight.close()
+    assert len(counted_decodes) == 2 and np.array_equal(whole[: seconds * rate],
+                                                         whole[seconds * rate :])
+    counted_decodes.clear()
+
+    bed = MusicBed([(music, 0.5)], rate)
+    bed.keep([(1000, 9000), (20000, 26000)])
+    places = [(500, 700), (30000, 2000), (1500, 5000), (21000, 4000), (36000, 100)]
+    for at, count in places:
+        assert np.array_equal(bed.read(at, count), whole[at : at + count]), (at, count)
+    assert len(counted_decodes) == 1  # what was read again was kept
+    assert np.array_equal(bed.read(100, 300), whole[100:400])  # not kept: from the start
+    assert len(counted_decodes) == 2
+    bed.close()
+
+    counted_decodes.clear()
+    greedy = MusicBed([(music, 0.5)], rate)
+    greedy.keep([(0, beds.KEEP_S * rate + 1)])  # more than may be kept: nothing is
+    assert np.array_equal(greedy.read(0, 100), whole[:100])
+    assert np.array_equal(greedy.read(3000, 100), whole[3000:3100])
+    assert np.array_equal(greedy.read(0, 100), whole[:100])
+    assert len(counted_decodes) == 2
+    greedy.close()
+

@@ -12,6 +12,7 @@ import subprocess
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -48,9 +49,9 @@ outro: That is the session.
 """
 
 
-def music_file(path: Path, pitch: float) -> Path:
-    """Six seconds of soft chords as a WAV file: the user's own music."""
-    t = np.arange(6 * RATE) / RATE
+def music_file(path: Path, pitch: float, seconds: int = 6) -> Path:
+    """Six seconds (or *seconds*) of soft chords as a WAV file: the user's own music."""
+    t = np.arange(seconds * RATE) / RATE
     tone = sum(np.sin(2 * np.pi * pitch * ratio * t) for ratio in (1.0, 1.25, 1.5)) / 3
     samples = np.round(0.3 * tone * (0.8 + 0.2 * np.sin(2 * np.pi * 0.5 * t)) * 32767)
     with wave.open(str(path), "wb") as out:
@@ -84,8 +85,8 @@ class Counts:
         encode, chunk, measure = Encoding.encode, render.Mixdown._chunk, render.Mixdown.measure
         levels = PieceFrames.levels
 
-        def counted_levels(frames: PieceFrames, recipe: Recipe) -> tuple[float, float]:
-            self.gains.append(levels(frames, recipe))
+        def counted_levels(frames: PieceFrames, *args: Any) -> tuple[float, float]:
+            self.gains.append(levels(frames, *args))
             return self.gains[-1]
 
         def counted_encode(encoding: Encoding, *args: object) -> bytes:
@@ -122,7 +123,7 @@ def the_mix(script: Path, rate: int) -> np.ndarray:
     made = PieceFrames(plan, session.clips, rate, lambda: session.beds(plan),
                        session.levels_cache())
     mixer = session.beds(plan)
-    gain, bed_gain = made.levels(Recipe(plan, session.clips, rate, mixer, made.samples))
+    gain, bed_gain = made.levels(Recipe(plan, session.clips, rate, mixer, made.samples), mixer)
     mixer.scale(bed_gain)
     mixdown = render.Mixdown(plan, session.clips, rate, gain, mixer)
     try:
@@ -202,6 +203,36 @@ def test_warm_builds_make_nothing_again_and_edits_give_a_cold_builds_bytes(
     assert retuned != edited and counts.measured == stretches
     forget_made(folder)
     assert built(folder, "f.mp3") == retuned
+
+
+def test_an_edited_build_decodes_the_music_once(folder: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stretches an edit reaches are measured, then the pieces it reaches mixed, from
+    one pass of the decoder: the music under those pieces is kept as it goes by."""
+    from voiceguide.audio import beds
+
+    decodes: list[str] = []
+    decode = beds.decode_stream
+
+    def counted(path: Path, label: str, rate: int) -> Iterator[np.ndarray]:
+        decodes.append(label)
+        return decode(path, label, rate)
+
+    monkeypatch.setattr(beds, "decode_stream", counted)
+    music_file(folder / "long.wav", 196.0, seconds=120)  # longer than the session: no loop
+    script = folder / "drill.yaml"
+    script.write_text(SCRIPT.replace("MUSIC", "long.wav"), encoding="utf-8")
+    built(folder, "a.mp3")
+    counts = Counts(monkeypatch)
+    script.write_text(script.read_text().replace("{at: 20, say: Stay tall.}",
+                                                 "{at: 22, say: Stay tall.}"))
+    decodes.clear()
+    edited = built(folder, "b.mp3")
+    assert counts.gains[0] == counts.gains[-1], "the edit moved the gains: pick another"
+    assert counts.measured > 0 and counts.encoded > 0
+    assert decodes == ["long.wav"]
+    forget_made(folder)
+    assert built(folder, "c.mp3") == edited
 
 
 def test_a_session_without_beds_is_made_from_its_plan_too(

@@ -48,7 +48,8 @@ FADE_IN_MS = 1000
 FADE_OUT_MS = 2000
 BLOCK_SAMPLES = 1 << 16
 MEASURE = "voiceguide-music-level/2"  # change it when the measurement would change
-HOLD_S = 60  # files up to a minute are decoded once per pass and looped from memory
+HOLD_S = 60  # files up to a minute are decoded once per build and looped from memory
+KEEP_S = 90  # of music an edited build keeps in memory, so that it decodes the music once
 TICKS = "voiceguide-tick-gain/1"  # change it when a tick track would measure differently
 MEASURE_S = 600  # a music file's level is that of its first ten minutes
 TICK_TRACK_S = 30  # how much of a tick track is measured to level the ticks
@@ -180,23 +181,33 @@ def _sample(ms: int, rate: int) -> int:
 
 
 class MusicBed:
-    """The playlist as one endless stream at the session's rate, each file at its gain;
-    files known to be short (a loop) are decoded once and played from memory."""
+    """The playlist as one endless stream at the session's rate, each file at its gain,
+    read at any place in it. Ahead of the decoder it decodes on (passing over what lies
+    between); behind it, from memory where that place was ``keep``-t, else from the
+    start again. Files known to be short (a loop) are decoded once and played from memory."""
 
     def __init__(self, files: Sequence[tuple[MusicFile, float]], rate: int,
                  short: Sequence[bool] = ()) -> None:
         self.files = files
         self.rate = rate
         self.short = short or [False] * len(files)
+        self._held: dict[int, list[np.ndarray]] = {}
+        self._wanted: list[tuple[int, int]] = []  # places to keep once decoded
+        self._kept: list[np.ndarray] = []  # what was kept, in order, with
+        self._kept_at: list[int] = []  # the place of each one's first sample
+        self._restart()
+
+    def _restart(self) -> None:
         self._stream = self._forever()
         self._buffer = np.zeros(0, dtype=np.float32)
+        self._at = 0  # the place of the buffer's first sample
+        self._end = 0  # the place after the last sample decoded
 
     def _forever(self) -> Generator[np.ndarray, None, None]:
-        held: dict[int, list[np.ndarray]] = {}
         while True:
             for index, (music, gain) in enumerate(self.files):
-                if index in held:
-                    yield from held[index]
+                if index in self._held:
+                    yield from self._held[index]
                     continue
                 blocks: list[np.ndarray] = []
                 for block in decode_stream(music.path, music.name, self.rate):
@@ -205,22 +216,61 @@ class MusicBed:
                         blocks.append(scaled)
                     yield scaled
                 if self.short[index]:
-                    held[index] = blocks
+                    self._held[index] = blocks
 
-    def take(self, count: int) -> np.ndarray:
-        parts, have = [self._buffer], len(self._buffer)
+    def keep(self, places: Sequence[tuple[int, int]]) -> None:
+        """Keep the music at these places [lo, hi) in memory once decoded, to be read
+        again without decoding, when they come to at most ``KEEP_S`` (else keep none)."""
+        if sum(hi - lo for lo, hi in places) <= KEEP_S * self.rate:
+            self._wanted = sorted(places)
+
+    def read(self, at: int, count: int) -> np.ndarray:
+        """*count* samples of the playlist from place *at*."""
+        parts = []
+        while count > 0:
+            part = self._from_kept(at, count)
+            if part is None:
+                if at < self._at:
+                    self.close()
+                    self._restart()  # decoded already and not kept: from the start again
+                part = self._decoded(at, count)
+            parts.append(part)
+            at, count = at + len(part), count - len(part)
+        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+    def _from_kept(self, at: int, count: int) -> np.ndarray | None:
+        index = bisect.bisect_right(self._kept_at, at) - 1
+        if index < 0 or at >= self._kept_at[index] + len(self._kept[index]):
+            return None
+        offset = at - self._kept_at[index]
+        return self._kept[index][offset : offset + count]
+
+    def _decoded(self, at: int, count: int) -> np.ndarray:
+        """From the decoder, which is at or before *at*."""
+        while self._end <= at:  # pass over what lies before
+            self._buffer = self._pull()
+            self._at = self._end - len(self._buffer)
+        parts = [self._buffer[at - self._at :]]
+        have = len(parts[0])
         while have < count:
-            block = next(self._stream)
-            parts.append(block)
-            have += len(block)
+            parts.append(self._pull())
+            have += len(parts[-1])
         joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        self._buffer = joined[count:]
+        self._buffer, self._at = joined[count:], at + count
         return joined[:count]
 
-    def drop(self, count: int) -> None:
-        """Pass over *count* samples (the music keeps its place; nothing is mixed)."""
-        while count > 0:
-            count -= len(self.take(min(count, 16 * BLOCK_SAMPLES)))
+    def _pull(self) -> np.ndarray:
+        """The decoder's next block, kept where it meets a wanted place not kept yet."""
+        block = next(self._stream)
+        place, self._end = self._end, self._end + len(block)
+        kept_to = self._kept_at[-1] + len(self._kept[-1]) if self._kept else 0
+        for lo, hi in self._wanted:
+            lo, hi = max(lo, place, kept_to), min(hi, self._end)
+            if lo < hi:
+                self._kept.append(block[lo - place : hi - place].copy())
+                self._kept_at.append(lo)
+                kept_to = hi
+        return block
 
     def close(self) -> None:
         self._stream.close()  # ends the ffmpeg now decoding
@@ -235,6 +285,7 @@ class BedMixer:
         self.music_beds = [b for b in plan.beds if b.type == "music"]
         self.ticks: list[tuple[int, np.ndarray]] = []
         self.music: MusicBed | None = None
+        self.placed: list[tuple[int, int, int]] = []  # each music bed: (lo, hi, playlist place)
         if self.music_beds and script.music is not None and levels is not None:
             target = speech_lufs + script.music.level
             measured = [levels.measure(f) for f in script.music.files]
@@ -242,6 +293,11 @@ class BedMixer:
                                                                         measured, strict=True)]
             short = [seconds is not None and seconds <= HOLD_S for _, seconds in measured]
             self.music = MusicBed(files, rate, short)
+            played = 0
+            for bed in self.music_beds:
+                lo, hi = _sample(bed.start_ms, rate), _sample(bed.end_ms, rate)
+                self.placed.append((lo, hi, played))
+                played += max(0, hi - lo)
             self.music_files = [(content_digest(f.path), gain) for f, gain in files]
             self.duck = 10 ** (-script.music.duck / 20)
             self.spans = duck_spans(plan, rate)
@@ -261,7 +317,8 @@ class BedMixer:
                 scaled = (tick * np.float32(gains[bed.spm])).astype(np.float32)
                 self.ticks += [(at, scaled) for at in tick_samples(bed, rate)]
         self.ticks.sort(key=lambda t: t[0])
-        self._next_tick = 0
+        self.tick_starts = [at for at, _ in self.ticks]
+        self.longest_tick = max((len(tick) for _, tick in self.ticks), default=0)
         self.gain = 1.0
 
     def scale(self, gain: float) -> None:
@@ -280,24 +337,22 @@ class BedMixer:
         return 1.0 if measured == SILENCE else gain_to(target, measured)
 
     def chunk(self, begin: int, end: int) -> np.ndarray | None:
-        """The beds in samples [begin, end), or None where there are none."""
+        """The beds in samples [begin, end), or None where there are none. Spans may be
+        asked for in any order (the music is read at its place in the playlist)."""
         out: np.ndarray | None = None
         if self.music is not None:
-            for bed in self.music_beds:
-                lo, hi = max(begin, _sample(bed.start_ms, self.rate)), \
-                    min(end, _sample(bed.end_ms, self.rate))
+            for bed, (start, stop, played) in zip(self.music_beds, self.placed, strict=True):
+                lo, hi = max(begin, start), min(end, stop)
                 if lo >= hi:
                     continue
-                audio = self.music.take(hi - lo).astype(np.float64)
+                audio = self.music.read(played + lo - start, hi - lo).astype(np.float64)
                 for envelope in (self._fades(bed, lo, hi), self._ducking(lo, hi)):
                     if envelope is not None:
                         audio *= envelope
                 out = np.zeros(end - begin) if out is None else out
                 out[lo - begin : hi - begin] += audio
-        while self._next_tick < len(self.ticks) and \
-                self.ticks[self._next_tick][0] + len(self.ticks[self._next_tick][1]) <= begin:
-            self._next_tick += 1
-        for at, tick in self.ticks[self._next_tick :]:
+        first = bisect.bisect_right(self.tick_starts, begin - self.longest_tick)
+        for at, tick in itertools.islice(self.ticks, first, None):
             if at >= end:
                 break
             lo, hi = max(begin, at), min(end, at + len(tick))
@@ -306,14 +361,13 @@ class BedMixer:
                 out[lo - begin : hi - begin] += tick[lo - at : hi - at]
         return out if out is None or self.gain == 1.0 else out * self.gain
 
-    def skip(self, begin: int, end: int) -> None:
-        """Pass over samples [begin, end) as ``chunk`` would, mixing nothing."""
+    def keep(self, spans: Sequence[tuple[int, int]]) -> None:
+        """The music under these sample spans is to be read again: keep it once decoded
+        (within ``KEEP_S``), rather than decoding the playlist again to reach it."""
         if self.music is not None:
-            for bed in self.music_beds:
-                lo, hi = max(begin, _sample(bed.start_ms, self.rate)), \
-                    min(end, _sample(bed.end_ms, self.rate))
-                if lo < hi:
-                    self.music.drop(hi - lo)
+            self.music.keep([(played + max(a, lo) - lo, played + min(b, hi) - lo)
+                             for a, b in spans for lo, hi, played in self.placed
+                             if max(a, lo) < min(b, hi)])
 
     def recipe(self) -> tuple[list[object], list[tuple[int, int, str]], list[tuple[int, int, str]]]:
         """What the beds are made of, every fact ``chunk`` reads, so that equal recipes give
@@ -326,11 +380,7 @@ class BedMixer:
         if self.music is not None:
             context += [decoder_version(), repr(self.duck),
                         [(digest, repr(gain)) for digest, gain in self.music_files]]
-            played = 0  # where in the playlist each bed starts
-            for bed in self.music_beds:
-                lo, hi = _sample(bed.start_ms, self.rate), _sample(bed.end_ms, self.rate)
-                items.append((lo, hi, f"m{lo},{hi},{played}"))
-                played += max(0, hi - lo)
+            items += [(lo, hi, f"m{lo},{hi},{played}") for lo, hi, played in self.placed]
             ramp = _sample(RAMP_MS, self.rate)
             shaping = [(a - ramp, b + ramp, f"d{a},{b}") for a, b in self.spans]
         digests: dict[int, str] = {}

@@ -71,7 +71,7 @@ def render(plan: Plan, clips: ClipStore, sample_rate: int) -> Iterator[bytes]:
 class Mixdown:
     """The session's PCM at its final levels (the second pass), for spans asked for in
     order; a span may reach back over the last *keep* samples given. What lies between
-    spans is passed over without mixing (the music is still read, to keep its place)."""
+    spans is passed over without mixing."""
 
     def __init__(self, plan: Plan, clips: ClipStore, sample_rate: int, gain: float,
                  beds: BedMixer | None = None, keep: int = 0) -> None:
@@ -137,11 +137,9 @@ class Mixdown:
 
     def _pass(self, until: int) -> None:
         """Move to sample *until* without mixing."""
-        while self.pos < until:
+        while self.pos < until:  # a step at a time: only the clips playing in it are held
             stop = min(until, self.pos + self.step)
             self.events.mix(self.pos, stop, skip=True)
-            if self.beds is not None:
-                self.beds.skip(self.pos, stop)
             self.pos = stop
         self.recent = b""
 

@@ -36,7 +36,7 @@ import json
 import math
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
@@ -199,11 +199,14 @@ class PieceFrames:
         self.total = 0  # frames, known once written
         self.bed_gain = 1.0
 
-    def levels(self, recipe: Recipe) -> tuple[float, float]:
+    def levels(self, recipe: Recipe, mixer: BedMixer,
+               then: Sequence[tuple[int, int]] = ()) -> tuple[float, float]:
         """(the events' gain, the beds' gain), from the levels of stretches of
         ``MEASURE_HOPS`` hops, each measured once and kept under its recipe's digest.
-        Without music (which is read in order) the stretches to measure are shared out
-        in runs among the build's cores, each run measured by its own mixdown."""
+        Without music (which is decoded in order) the stretches to measure are shared
+        out in runs among the build's cores, each run measured by its own mixdown. The
+        music under the sample spans *then* to be mixed next, where they meet a stretch
+        to measure, is kept as it is decoded: an edit decodes the music once."""
         hop = round(self.rate * HOP_S)
         span = MEASURE_HOPS * hop
         stretches: dict[int, Measured] = {}
@@ -220,36 +223,40 @@ class PieceFrames:
             else:
                 stretches[lo] = measured
         music = any(bed.type == "music" for bed in self.plan.beds)
+        if music:
+            mixer.keep([(a, b) for a, b in then
+                        if any(a < hi and lo < b for lo, hi, _ in todo)])
         runs = 1 if music else max(1, min(cores_per_build(), len(todo)))
         size = -(-len(todo) // runs) if todo else 0
         parts = [todo[k : k + size] for k in range(0, len(todo), size)] if todo else []
         stop = threading.Event()  # an interrupt: the other runs end at their next stretch
+
+        def run_of(run: list[tuple[int, int, str]]) -> dict[int, Measured]:
+            return self._measured(run, mixer, stop)
+
         if len(parts) > 1:
             with ThreadPoolExecutor(len(parts)) as pool:
                 try:
-                    for measured_run in pool.map(lambda run: self._measured(run, stop), parts):
+                    for measured_run in pool.map(run_of, parts):
                         stretches.update(measured_run)
                 except BaseException:
                     stop.set()
                     raise
         elif parts:
-            stretches.update(self._measured(parts[0], stop))
+            stretches.update(run_of(parts[0]))
         return bed_levels([stretches[lo] for lo in sorted(stretches)])
 
-    def _measured(self, run: list[tuple[int, int, str]],
+    def _measured(self, run: list[tuple[int, int, str]], mixer: BedMixer,
                   stop: threading.Event) -> dict[int, Measured]:
         """The stretches of *run* (in order), measured by one mixdown and kept."""
         found: dict[int, Measured] = {}
-        measurer = Mixdown(self.plan, self.clips, self.rate, 1.0, self.beds())
-        try:
-            for lo, hi, key in run:
-                if stop.is_set():
-                    break
-                found[lo] = measurer.measure(lo, hi)
-                self._keep(key, found[lo])
-                release_memory()
-        finally:
-            measurer.close()
+        measurer = Mixdown(self.plan, self.clips, self.rate, 1.0, mixer)
+        for lo, hi, key in run:
+            if stop.is_set():
+                break
+            found[lo] = measurer.measure(lo, hi)
+            self._keep(key, found[lo])
+            release_memory()
         return found
 
     def _kept(self, key: str) -> Measured | None:
@@ -269,18 +276,19 @@ class PieceFrames:
             with contextlib.suppress(OSError):  # a cache that cannot grow costs time only
                 self.levels_cache.put(key, json.dumps(entry).encode())
 
-    def _levelled(self, mixer: BedMixer) -> tuple[Recipe, float]:
-        """The recipe, and the events' gain; the beds scaled to theirs."""
-        recipe = Recipe(self.plan, self.clips, self.rate, mixer, self.samples)
-        gain, self.bed_gain = self.levels(recipe)
+    def _levelled(self, mixer: BedMixer, recipe: Recipe,
+                  then: Sequence[tuple[int, int]] = ()) -> float:
+        """The events' gain; the beds scaled to theirs."""
+        gain, self.bed_gain = self.levels(recipe, mixer, then)
         mixer.scale(self.bed_gain)
-        return recipe, gain
+        return gain
 
     def pcm(self) -> Iterator[bytes]:
         """The session as s16le chunks at its final levels: the samples its frames encode."""
         mixer = self.beds()
         try:
-            _, gain = self._levelled(mixer)
+            gain = self._levelled(mixer, Recipe(self.plan, self.clips, self.rate, mixer,
+                                                self.samples))
             mixdown = Mixdown(self.plan, self.clips, self.rate, gain, mixer)
             for begin in range(0, self.samples, mixdown.step):
                 yield mixdown.pcm(begin, min(self.samples, begin + mixdown.step))
@@ -292,8 +300,11 @@ class PieceFrames:
         fmt = encoding.fmt
         mixer = self.beds()
         try:
-            recipe, gain = self._levelled(mixer)
+            recipe = Recipe(self.plan, self.clips, self.rate, mixer, self.samples)
             layout = [pieces(a, b, fmt) for a, b in islands(recipe.sounding, self.samples, fmt)]
+            spf = fmt.samples
+            gain = self._levelled(mixer, recipe, [(piece.start * spf, piece.stop * spf)
+                                                  for island in layout for piece in island])
             mixdown = Mixdown(self.plan, self.clips, self.rate, gain, mixer,
                               keep=reach(layout) * fmt.samples)
             gains = (repr(gain), repr(self.bed_gain))
