@@ -271,3 +271,34 @@ def test_sound_to_the_last_sample_is_kept(tmp_path: Path, seconds: float) -> Non
     assert len(decoded) == count
     if count > RATE // 10:
         assert np.abs(decoded[-RATE // 20 :]).max() > 5000  # still sounding at the end
+
+
+def test_the_encoder_is_fed_a_little_at_a_time_and_gives_one_calls_frames(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 20-second piece in one call costs the encoder 7 MB of working copies; fed in
+    ``ENCODE_BYTES`` it gives the very same frames."""
+    from voiceguide.mp3 import islands
+
+    fmt = FrameFormat(RATE, 96)
+    pcm = session(seconds=20.3, onsets=tuple(float(s) for s in range(20)))
+    reference = islands._new_encoder(fmt)
+    whole = bytes(reference.encode(pcm)) + bytes(reference.flush())
+    sizes: list[int] = []
+    new_encoder = islands._new_encoder
+
+    class Recorded:
+        def __init__(self, fmt: FrameFormat) -> None:
+            self.inner = new_encoder(fmt)
+
+        def encode(self, data: bytes) -> bytes:
+            sizes.append(len(data))
+            return bytes(self.inner.encode(data))
+
+        def flush(self) -> bytes:
+            return bytes(self.inner.flush())
+
+    monkeypatch.setattr(islands, "_new_encoder", Recorded)
+    count = len(fmt.split(whole, 0))
+    made = Encoding(fmt).encode("key", pcm, 0, count)
+    assert made == b"".join(fmt.split(whole, 0)[:count])
+    assert max(sizes) <= islands.ENCODE_BYTES and sum(sizes) == len(pcm) and len(sizes) > 1
