@@ -358,3 +358,41 @@ def test_the_music_is_read_at_any_place_and_decoded_again_only_when_it_must(
     assert len(counted_decodes) == 2
     greedy.close()
 
+
+
+def test_a_kept_level_is_read_back_exactly_and_made_again_when_it_cannot_be(
+        tmp_path: Path, counted_decodes: list[str]) -> None:
+    """A music file's level is measured once, the very same floats read back after; an
+    entry that is damaged or lacks a field is measured again and kept whole."""
+    from voiceguide.audio import beds
+    from voiceguide.script import Loc, MusicFile
+
+    path = tmp_path / "tone.wav"
+    t = np.arange(2 * RATE) / RATE
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(np.round(0.2 * np.sin(2 * np.pi * 262 * t) * 32767).astype("<i2")
+                        .tobytes())
+    kept: dict[str, bytes] = {}
+
+    class Entries:
+        def get(self, key: str) -> bytes | None:
+            return kept.get(key)
+
+        def put(self, key: str, data: bytes) -> None:
+            kept[key] = data
+
+    levels = beds.MusicLevels(Entries(), RATE)  # type: ignore[arg-type]
+    music = MusicFile(name="tone.wav", path=path, loc=Loc(1, 1))
+    first = levels.measure(music)
+    assert first[1] == 2.0 and len(counted_decodes) == 1
+    assert levels.measure(music) == first and len(counted_decodes) == 1
+    (key,) = kept
+    whole = kept[key]
+    for damaged in (b"{\"lufs\": -20.5}", b"not json", b"[1, 2]"):
+        kept[key] = damaged
+        assert levels.measure(music) == first
+        assert kept[key] == whole
+    assert len(counted_decodes) == 4

@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable, Generator, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -53,6 +53,8 @@ KEEP_S = 90  # of music an edited build keeps in memory, so that it decodes the 
 TICKS = "voiceguide-tick-gain/1"  # change it when a tick track would measure differently
 MEASURE_S = 600  # a music file's level is that of its first ten minutes
 TICK_TRACK_S = 30  # how much of a tick track is measured to level the ticks
+
+T = TypeVar("T")
 
 
 def decode_stream(path: Path, label: str, rate: int) -> Iterator[np.ndarray]:
@@ -93,29 +95,24 @@ class MusicLevels:
     def measure(self, music: MusicFile) -> tuple[float, float | None]:
         """(its integrated loudness, its length in seconds when it is short enough to
         have been decoded whole, else None)."""
-        key = self._key(music.path)
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            if (stored := self.kept.get(key)) is not None:
-                entry = json.loads(stored)
-                seconds = entry["seconds"]
-                return float(entry["lufs"]), None if seconds is None else float(seconds)
-        meter, heard, whole = LoudnessMeter(self.rate), 0, True
-        for block in decode_stream(music.path, music.name, self.rate):
-            meter.feed(block)
-            heard += len(block)
-            if heard >= MEASURE_S * self.rate:
-                whole = False
-                break  # enough to know its level; an hour-long file costs no more
-        lufs = meter.integrated()
-        if lufs == SILENCE:
-            raise AudioError(f"{music.name} is silent")
-        length = heard / self.rate if whole else None
-        with contextlib.suppress(OSError):  # an unwritable store measures again next time
-            self.kept.put(key, json.dumps({"lufs": lufs, "seconds": length}).encode())
-        return lufs, length
+        def measured() -> dict[str, object]:
+            meter, heard, whole = LoudnessMeter(self.rate), 0, True
+            for block in decode_stream(music.path, music.name, self.rate):
+                meter.feed(block)
+                heard += len(block)
+                if heard >= MEASURE_S * self.rate:
+                    whole = False
+                    break  # enough to know its level; an hour-long file costs no more
+            if (lufs := meter.integrated()) == SILENCE:
+                raise AudioError(f"{music.name} is silent")
+            return {"lufs": lufs, "seconds": heard / self.rate if whole else None}
 
-    def _key(self, path: Path) -> str:
-        return hashlib.sha256(f"{MEASURE} {self.rate} {content_digest(path)}".encode()).hexdigest()
+        def read(entry: Any) -> tuple[float, float | None]:
+            seconds = entry["seconds"]
+            return float(entry["lufs"]), None if seconds is None else float(seconds)
+
+        key = hashlib.sha256(f"{MEASURE} {self.rate} {content_digest(music.path)}".encode())
+        return self._remembered(key.hexdigest(), measured, read)
 
     def tick_gain(self, tick: np.ndarray, spm: int, target: float,
                   measure: Callable[[], float]) -> float:
@@ -124,13 +121,21 @@ class MusicLevels:
         cadence) and kept on disk beside the music's levels, the very same float."""
         fields = [TICKS, self.rate, spm, repr(target), hashlib.sha256(tick.tobytes()).hexdigest()]
         key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+        return self._remembered(key, lambda: {"gain": measure()},
+                                lambda entry: float(entry["gain"]))
+
+    def _remembered(self, key: str, make: Callable[[], dict[str, object]],
+                    read: Callable[[Any], T]) -> T:
+        """*read* of the entry kept under *key*, or of *make*'s, then kept: an entry that
+        cannot be read (damaged, or a field missing) is made again. JSON keeps a float
+        exactly, so a kept figure is the very one measured."""
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             if (stored := self.kept.get(key)) is not None:
-                return float(json.loads(stored)["gain"])
-        gain = measure()
+                return read(json.loads(stored))
+        entry = make()
         with contextlib.suppress(OSError):  # an unwritable store measures again next time
-            self.kept.put(key, json.dumps({"gain": gain}).encode())
-        return gain
+            self.kept.put(key, json.dumps(entry).encode())
+        return read(entry)
 
 
 _digests: dict[tuple[str, int, int, int, int], str] = {}
