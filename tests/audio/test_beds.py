@@ -345,6 +345,7 @@ def test_the_music_is_read_at_any_place_and_decoded_again_only_when_it_must(
     for at, count in places:
         assert np.array_equal(bed.read(at, count), whole[at : at + count]), (at, count)
     assert len(counted_decodes) == 1  # what was read again was kept
+    assert len(bed.read(2000, 0)) == 0
     assert np.array_equal(bed.read(100, 300), whole[100:400])  # not kept: from the start
     assert len(counted_decodes) == 2
     bed.close()

@@ -231,7 +231,7 @@ class MusicBed:
 
     def read(self, at: int, count: int) -> np.ndarray:
         """*count* samples of the playlist from place *at*."""
-        parts = []
+        parts = [np.zeros(0, dtype=np.float32)]
         while count > 0:
             part = self._from_kept(at, count)
             if part is None:
@@ -241,7 +241,7 @@ class MusicBed:
                 part = self._decoded(at, count)
             parts.append(part)
             at, count = at + len(part), count - len(part)
-        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+        return np.concatenate(parts) if len(parts) > 2 else parts[-1]
 
     def _from_kept(self, at: int, count: int) -> np.ndarray | None:
         index = bisect.bisect_right(self._kept_at, at) - 1
