@@ -33,6 +33,7 @@ KINDS = {"speech": "speech clips", "speech/prepared": "prepared clips", "music":
          "islands": "encoded islands", "levels": "session levels"}
 LIMIT_ENV = "VOICEGUIDE_CACHE_LIMIT"
 DEFAULT_LIMIT = 2 * 1000**3  # bytes: thousands of sessions' speech
+HEADER_MAX = 256  # bytes: an entry's header line is shorter
 
 
 def default_dir() -> Path:
@@ -79,6 +80,22 @@ class Entries:
                 os.utime(path)  # recently used: the size limit evicts the least recent first
         return data
 
+    def described(self, key: str) -> tuple[int, str] | None:
+        """(the data's length, its sha256) as the entry's header gives them, reading the
+        header line only; None when the entry is missing, or its header or its size is
+        wrong. The data is verified when it is read (``get``): a damaged one is made again
+        from what made it, the same bytes."""
+        try:
+            with open(self._path(key), "rb") as f:
+                line = f.readline(HEADER_MAX)
+                size = os.fstat(f.fileno()).st_size
+        except OSError:
+            return None
+        header = _header(line, key)
+        if header is None or size != len(line) + header[0]:
+            return None
+        return header
+
     def put(self, key: str, data: bytes) -> None:
         """Keep *data* under *key*; an OSError (an unwritable store) is the caller's."""
         header = b"%s %s %d %s\n" % (MAGIC, key.encode(), len(data),
@@ -91,13 +108,20 @@ class Entries:
 
 def _verified(blob: bytes, key: str) -> bytes | None:
     """The entry's data when it is whole and belongs to *key*, else None."""
-    header, newline, data = blob.partition(b"\n")
-    parts = header.split(b" ")
-    if not newline or len(parts) != 4 or parts[0] != MAGIC or parts[1] != key.encode():
+    line, newline, data = blob.partition(b"\n")
+    header = _header(line + newline, key)
+    if header is None or header[0] != len(data):
         return None
-    if not parts[2].isdigit() or int(parts[2]) != len(data):
+    return data if hashlib.sha256(data).hexdigest() == header[1] else None
+
+
+def _header(line: bytes, key: str) -> tuple[int, str] | None:
+    """(length, sha256) from an entry's header line (its newline included) for *key*."""
+    parts = line.removesuffix(b"\n").split(b" ")
+    if not line.endswith(b"\n") or len(parts) != 4 or parts[0] != MAGIC or \
+            parts[1] != key.encode() or not parts[2].isdigit() or len(parts[3]) != 64:
         return None
-    return data if hashlib.sha256(data).hexdigest().encode() == parts[3] else None
+    return int(parts[2]), parts[3].decode("ascii", "replace")
 
 
 class Store:

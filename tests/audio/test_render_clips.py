@@ -140,6 +140,29 @@ def test_prepared_speech_is_read_back_from_disk(tmp_path: Path,
     assert PreparedClips(speech).key(_request("stored once"), 48000) != at_44100  # type: ignore[arg-type]
 
 
+def test_a_clips_samples_and_digest_come_from_its_entrys_header(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a session's recipe and plan need of a kept clip, its length and the sha256
+    of its samples, is read from the prepared clip's header: the same as the clip's own,
+    without reading it; without prepared clips on disk, from the clip."""
+    import hashlib
+
+    speech = CountingSpeech(tmp_path)
+    request = _request("known by its header")
+    clip = ClipStore(speech, SoundLibrary(), 44100,
+                     prepared=PreparedClips(speech)).speech_clip(request)  # type: ignore[arg-type]
+    own = (len(clip), hashlib.sha256(clip.astype("<f4").tobytes()).hexdigest())
+    assert ClipStore(ToneSpeech(), SoundLibrary(), 44100).speech_identity(request) == own
+
+    def unread(*args: object) -> np.ndarray:
+        raise AssertionError("the clip was read")
+
+    monkeypatch.setattr(PreparedClips, "get", unread)
+    again = ClipStore(speech, SoundLibrary(), 44100, prepared=PreparedClips(speech))  # type: ignore[arg-type]
+    assert again.speech_identity(request) == own
+    assert again.speech_ms(request) == length_ms(len(clip), 44100)
+
+
 def test_a_damaged_prepared_clip_is_prepared_again(tmp_path: Path) -> None:
     speech = CountingSpeech(tmp_path)
     clip = ClipStore(speech, SoundLibrary(), 44100,

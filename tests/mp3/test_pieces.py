@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from voiceguide.audio import render
+from voiceguide.audio.clips import PreparedClips
 from voiceguide.errors import AudioError
 from voiceguide.mp3.frames import FrameFormat
 from voiceguide.mp3.islands import Encoding, PcmFrames
@@ -238,7 +239,8 @@ def test_an_edited_build_decodes_the_music_once(folder: Path,
 def test_a_session_without_beds_is_made_from_its_plan_too(
         folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No PCM scan for a session: its islands come from the plan, a warm build mixes and
-    encodes nothing, and an edit gives the bytes a cold build gives."""
+    encodes nothing (nor reads a clip's samples), and an edit gives the bytes a cold
+    build gives."""
     from voiceguide.mp3.islands import Splicer
 
     script = folder / "drill.yaml"
@@ -253,13 +255,23 @@ def test_a_session_without_beds_is_made_from_its_plan_too(
     first = built(folder, "a.mp3")
     assert counts.encoded >= 3  # the intro, the stages' speech, the outro: islands apart
     counts.reset()
+    read: list[str] = []
+    get = PreparedClips.get
+
+    def counted_get(prepared: PreparedClips, key: str) -> np.ndarray | None:
+        read.append(key)
+        return get(prepared, key)
+
+    monkeypatch.setattr(PreparedClips, "get", counted_get)
     assert built(folder, "b.mp3") == first
     assert (counts.encoded, counts.mixed, counts.measured) == (0, 0, 0)
+    assert read == []  # the plan and the recipe read the clips' headers, not their samples
     script.write_text(script.read_text().replace("{at: 20, say: Stay tall.}",
                                                  "{at: 22, say: Stay tall.}"))
     counts.reset()
     edited = built(folder, "c.mp3")
     assert 0 < counts.encoded <= 2 and edited != first
+    assert read  # the edit mixes its islands from the clips
     forget_made(folder)
     assert built(folder, "d.mp3") == edited
 

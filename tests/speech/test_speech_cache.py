@@ -184,3 +184,36 @@ def test_trim_removes_what_a_killed_process_was_writing(tmp_path: Path) -> None:
         path.write_bytes(b"x" * 100)
     assert Store(tmp_path / "cache").trim() == 100
     assert sorted(p.name for p in folder.iterdir()) == sorted([live.name, kept.name])
+
+
+@pytest.mark.parametrize("damage", ["none", "truncate", "longer", "flip", "header", "other key"])
+def test_an_entry_is_described_from_its_header_and_only_when_the_header_holds(
+        tmp_path: Path, damage: str) -> None:
+    """``described`` reads the header line alone: the data's length and sha256, or None
+    when the entry is missing, cut short or grown, or its header is not this key's. Data
+    altered in place is described as written and found out when it is read."""
+    import hashlib
+
+    entries = Entries(tmp_path / "store")
+    key, data = "ab" * 32, bytes(range(256)) * 40
+    assert entries.described(key) is None
+    entries.put(key, data)
+    [path] = (tmp_path / "store").glob("??/*")
+    blob = bytearray(path.read_bytes())
+    if damage == "truncate":
+        blob = blob[:-1]
+    elif damage == "longer":
+        blob += b"\0"
+    elif damage == "flip":
+        blob[-10] ^= 0x01
+    elif damage == "header":
+        blob[:5] = b"XXXXX"
+    elif damage == "other key":
+        blob = blob.replace(key.encode(), ("cd" * 32).encode(), 1)
+    path.write_bytes(bytes(blob))
+    described = entries.described(key)
+    if damage in ("none", "flip"):
+        assert described == (len(data), hashlib.sha256(data).hexdigest())
+        assert (entries.get(key) is None) == (damage == "flip")
+    else:
+        assert described is None and entries.get(key) is None

@@ -188,8 +188,8 @@ def _sample(ms: int, rate: int) -> int:
 class MusicBed:
     """The playlist as one endless stream at the session's rate, each file at its gain,
     read at any place in it. Ahead of the decoder it decodes on (passing over what lies
-    between); behind it, from memory where that place was ``keep``-t, else from the
-    start again. Files known to be short (a loop) are decoded once and played from memory."""
+    between); behind it, from memory where that place was kept (``keep``), else from
+    the start again. Files known to be short (a loop) are decoded once and played from memory."""
 
     def __init__(self, files: Sequence[tuple[MusicFile, float]], rate: int,
                  short: Sequence[bool] = ()) -> None:

@@ -114,6 +114,11 @@ class PreparedClips:
         return hashlib.sha256(json.dumps([PREPARATION, "sound", digest, sample_rate])
                               .encode()).hexdigest()
 
+    def described(self, key: str) -> tuple[int, str] | None:
+        """(samples, the sha256 of their bytes) from the entry's header, not its data."""
+        described = self.store.described(key)
+        return None if described is None else (described[0] // 4, described[1])
+
     def get(self, key: str) -> np.ndarray | None:
         data = self.store.get(key)
         return None if data is None else np.frombuffer(data, dtype="<f4")
@@ -145,6 +150,7 @@ class ClipStore:
         self._clips: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._used = 0
         self._lengths: dict[Hashable, int] = {} if lengths is None else lengths
+        self._identities: dict[Hashable, tuple[int, str]] = {}
         self._spilled: dict[Hashable, Path] = {}
         self._spill_dir: Path | None = None
         # being prepared ahead: the clip when the disk could not keep it, else None
@@ -191,11 +197,32 @@ class ClipStore:
     def sound_clip(self, name: str) -> np.ndarray:
         return self._clip(("sound", name))
 
+    def speech_identity(self, request: SpeechRequest) -> tuple[int, str]:
+        return self._identity(("speech", request))
+
+    def sound_identity(self, name: str) -> tuple[int, str]:
+        return self._identity(("sound", name))
+
     def _length(self, key: tuple[str, Hashable]) -> int:
         known = self._known(key)
         if known not in self._lengths:
-            self._clip(key)
+            self._identity(key)
         return self._lengths[known]
+
+    def _identity(self, key: tuple[str, Hashable]) -> tuple[int, str]:
+        """(the clip's samples, the sha256 of its samples as little-endian float32): what
+        the prepared clip's entry on disk says, reading its header only, else the clip's."""
+        with self._lock:
+            known = self._identities.get(key)
+        if known is None:
+            described = self.prepared.described(self._disk_key(key)) if self.prepared else None
+            if described is None:
+                clip = self._clip(key)
+                described = (len(clip), hashlib.sha256(clip.astype("<f4").tobytes()).hexdigest())
+            with self._lock:
+                known = self._identities[key] = described
+                self._lengths[self._known(key)] = length_ms(described[0], self.sample_rate)
+        return known
 
     def _known(self, key: tuple[str, Hashable]) -> Hashable:
         """How a clip's length is kept: by its request, or its sound's file, and the rate
@@ -236,23 +263,27 @@ class ClipStore:
         """(the clip, whether it is in the prepared clips on disk): read from there when
         they have it, else prepared and stored. Touches nothing else: threads call it."""
         kind, what = key
-        if kind == "speech":
-            assert isinstance(what, SpeechRequest)
-            request = what
-            disk_key = self.prepared.key(request, self.sample_rate) if self.prepared else ""
-        else:
-            assert isinstance(what, str)
-            disk_key = self.prepared.sound_key(self.sounds.source(what), self.sample_rate) \
-                if self.prepared else ""
+        disk_key = self._disk_key(key)
         clip = self.prepared.get(disk_key) if self.prepared else None
         if clip is None:
-            samples, rate = (self.speech.audio(request) if kind == "speech"
+            samples, rate = (self.speech.audio(what) if kind == "speech"  # type: ignore[arg-type]
                              else self.sounds.audio(what))  # type: ignore[arg-type]
             clip = prepare(samples, rate, self.sample_rate,
                            SPEECH_LUFS if kind == "speech" else SOUND_LUFS)
             if not (self.prepared and self.prepared.put(disk_key, clip)):
                 return clip, False
         return clip, True
+
+    def _disk_key(self, key: tuple[str, Hashable]) -> str:
+        """The clip's entry in the prepared clips on disk ("" without them)."""
+        kind, what = key
+        if self.prepared is None:
+            return ""
+        if kind == "speech":
+            assert isinstance(what, SpeechRequest)
+            return self.prepared.key(what, self.sample_rate)
+        assert isinstance(what, str)
+        return self.prepared.sound_key(self.sounds.source(what), self.sample_rate)
 
     def _remember(self, key: Hashable, clip: np.ndarray) -> None:
         self._clips[key] = clip

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from voiceguide.audio.beds import BedMixer
     from voiceguide.audio.clips import ClipStore
     from voiceguide.plan import Event, Plan
+    from voiceguide.speech.request import SpeechRequest
 
 TARGET_LUFS = -16.0  # as heard on two earbuds (dual mono)
 DUAL_MONO_DB = 10 * np.log10(2.0)  # a mono file counted in both ears reads this much louder
@@ -257,12 +258,28 @@ def _place(event: Event, clips: ClipStore, sample_rate: int) -> _Placed:
 def clip_of(event: Event, clips: ClipStore) -> tuple[tuple[str, object], np.ndarray]:
     """(what the event plays, as a key, and its clip), before the event's volume."""
     if event.type == "speech":
-        if event.request is None:
-            raise ValueError(f"speech event at {event.start_ms} ms has no request")
-        return ("speech", event.request), clips.speech_clip(event.request)
+        return ("speech", _request(event)), clips.speech_clip(_request(event))
+    return ("sound", _sound(event)), clips.sound_clip(_sound(event))
+
+
+def identity_of(event: Event, clips: ClipStore) -> tuple[int, str]:
+    """(how many samples the event's clip has, the sha256 of them), without reading the
+    clip where the prepared clips on disk say (``ClipStore.speech_identity``)."""
+    if event.type == "speech":
+        return clips.speech_identity(_request(event))
+    return clips.sound_identity(_sound(event))
+
+
+def _request(event: Event) -> SpeechRequest:
+    if event.request is None:
+        raise ValueError(f"speech event at {event.start_ms} ms has no request")
+    return event.request
+
+
+def _sound(event: Event) -> str:
     if event.sound is None:
         raise ValueError(f"sound event at {event.start_ms} ms names no sound")
-    return ("sound", event.sound), clips.sound_clip(event.sound)
+    return event.sound
 
 
 def _mix(playing: list[_Placed], begin: int, end: int) -> np.ndarray:

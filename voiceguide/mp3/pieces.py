@@ -20,9 +20,10 @@ be and what makes it:
   the right). The stream is as valid as either encode, and decodes as one
   long encode does but for quantisation noise at that frame.
 - A piece is kept in the island cache under the digest of its *recipe*:
-  each event's clip (its samples' digest), place and volume; the music beds,
-  their place in the playlist and the files' digests; the duck spans; the
-  ticks; the gains; the format, the encoder, and ffmpeg's version. The levels
+  each event's clip (its samples' digest, from its prepared clip's header),
+  place and volume; the music beds, their place in the playlist and the
+  files' digests; the duck spans; the ticks; the gains; the format, the
+  encoder, and ffmpeg's version. The levels
   are measured in stretches of 25.6 s, each kept under its own recipe's
   digest. A warm build mixes, measures and encodes nothing it made before; an
   edit, only the stretches and pieces it reaches.
@@ -46,7 +47,7 @@ import numpy as np
 
 from voiceguide import __version__
 from voiceguide.audio.loudness import HOP_S
-from voiceguide.audio.render import Measured, Mixdown, bed_levels, clip_of, to_sample
+from voiceguide.audio.render import Measured, Mixdown, bed_levels, identity_of, to_sample
 from voiceguide.errors import AudioError
 from voiceguide.mp3.frames import FrameFormat
 from voiceguide.mp3.islands import LEAD, LONGEST_CACHED_S, QUALITY, TAIL, Encoding, encoder_version
@@ -161,14 +162,10 @@ class Recipe:
     def __init__(self, plan: Plan, clips: ClipStore, rate: int, beds: BedMixer,
                  samples: int) -> None:
         context, items, shaping = beds.recipe()
-        digests: dict[object, str] = {}
         for event in sorted(plan.events, key=lambda e: e.start_ms):
-            key, clip = clip_of(event, clips)
-            if key not in digests:
-                digests[key] = hashlib.sha256(np.ascontiguousarray(clip).tobytes()).hexdigest()
+            length, digest = identity_of(event, clips)
             start = to_sample(event.start_ms, rate)
-            items.append((start, start + len(clip),
-                          f"e{start},{digests[key]},{float(event.volume)!r}"))
+            items.append((start, start + length, f"e{start},{digest},{float(event.volume)!r}"))
         self.sounding = [(lo, hi) for lo, hi, _ in items]
         items += shaping
         versions = (MIX, __version__, f"numpy {np.__version__}")  # numpy: the levels' FFTs
