@@ -11,6 +11,8 @@ import measure
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from voiceguide import tools
 from voiceguide.audio.beds import DUCK_AFTER_MS, DUCK_BEFORE_MS, RAMP_MS, duck_spans, tick_samples
@@ -397,3 +399,21 @@ def test_a_kept_level_is_read_back_exactly_and_made_again_when_it_cannot_be(
         assert levels.measure(music) == first
         assert kept[key] == whole
     assert len(counted_decodes) == 4
+
+
+@example(start_ms=10, length_ms=1, spm=60, rate=22050)  # 220.5 samples: rounds to 220
+@example(start_ms=30, length_ms=1, spm=60, rate=22050)  # 661.5: rounds to 662
+@given(start_ms=st.integers(0, 10**7), length_ms=st.integers(0, 10**6),
+       spm=st.integers(1, 400), rate=st.sampled_from([22050, 24000, 32000, 44100, 48000]))
+def test_ticks_fall_where_exact_arithmetic_puts_them(start_ms: int, length_ms: int, spm: int,
+                                                     rate: int) -> None:
+    """Integer arithmetic gives what exact fractions give: start + k × 60/C s, rounded
+    half to even, for every tick before the end."""
+    from fractions import Fraction
+
+    bed = Bed("cadence", start_ms, start_ms + length_ms, stage=1, spm=spm)
+    start, end = Fraction(start_ms * rate, 1000), Fraction((start_ms + length_ms) * rate, 1000)
+    step = Fraction(60 * rate, spm)
+    count = int((end - start) / step) + 1
+    exact = [round(start + k * step) for k in range(count) if start + k * step < end]
+    assert tick_samples(bed, rate) == exact

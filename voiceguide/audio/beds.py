@@ -22,7 +22,6 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable, Generator, Iterator, Sequence
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -429,9 +428,11 @@ class BedMixer:
 
 
 def tick_samples(bed: Bed, rate: int) -> list[int]:
-    """Where each tick starts: the stage start + k × 60/C s, on exact samples, before the end."""
+    """Where each tick starts: the stage start + k × 60/C s, on exact samples, before the end
+    (rounded half to even, in integers: the numerators over 1000 × C)."""
     assert bed.spm is not None
-    start, end = Fraction(bed.start_ms * rate, 1000), Fraction(bed.end_ms * rate, 1000)
-    step = Fraction(60 * rate, bed.spm)
-    count = int((end - start) / step) + 1
-    return [round(start + k * step) for k in range(count) if start + k * step < end]
+    whole = 1000 * bed.spm
+    return [q + (2 * r > whole or (2 * r == whole and q & 1))
+            for q, r in (divmod(at, whole) for at in range(bed.start_ms * rate * bed.spm,
+                                                            bed.end_ms * rate * bed.spm,
+                                                            60_000 * rate))]

@@ -99,15 +99,21 @@ class Encoding:
 
     def lookup(self, key: str, first: int, count: int) -> bytes | None:
         """The *count* frames from frame *first* kept under *key*, if whole and sound."""
+        frames = self.lookup_frames(key, first, count)
+        return None if frames is None else b"".join(frames)
+
+    def lookup_frames(self, key: str, first: int, count: int) -> list[bytes] | None:
+        """``lookup``'s frames, one by one (checking them cut them apart already)."""
         if self.cache is None or (kept := self.cache.get(key)) is None:
             return None
         try:
-            if len(self.fmt.split(kept, first)) == count:
-                self.reused += 1
-                return kept
+            frames = self.fmt.split(kept, first)
         except FrameError:
-            pass  # damaged in a way the checksum could not see: encode it again
-        return None
+            return None  # damaged in a way the checksum could not see: encode it again
+        if len(frames) != count:
+            return None
+        self.reused += 1
+        return frames
 
     def encode(self, key: str, pcm: bytes, first: int, count: int) -> bytes:
         """Encode *pcm* as frames *first* .. first+count-1 and keep them under *key*."""

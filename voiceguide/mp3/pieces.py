@@ -314,12 +314,12 @@ class PieceFrames:
         fmt, spf = encoding.fmt, encoding.fmt.samples
         total = fmt.frames_for(self.samples)
         written = 0
-        queue: deque[tuple[Piece, bool, Future[bytes] | bytes]] = deque()
+        queue: deque[tuple[Piece, bool, Future[bytes] | list[bytes]]] = deque()
         held: tuple[Piece, list[bytes], int] | None = None  # a piece waiting for the next
 
-        def emit(piece: Piece, last: bool, made: Future[bytes] | bytes) -> Iterator[bytes]:
+        def emit(piece: Piece, last: bool, made: Future[bytes] | list[bytes]) -> Iterator[bytes]:
             nonlocal written, held
-            frames = fmt.split(made.result() if isinstance(made, Future) else made, piece.start)
+            frames = fmt.split(made.result(), piece.start) if isinstance(made, Future) else made
             if held is None:
                 yield b"".join(fmt.silence(written, piece.first - written))
                 held = (piece, frames, piece.first)
@@ -341,8 +341,8 @@ class PieceFrames:
                 for island in layout:
                     for index, piece in enumerate(island):
                         key = self._key(encoding, piece, recipe, gains)
-                        made: Future[bytes] | bytes | None = \
-                            encoding.lookup(key, piece.start, piece.count)
+                        made: Future[bytes] | list[bytes] | None = \
+                            encoding.lookup_frames(key, piece.start, piece.count)
                         if made is None:
                             pcm = mixdown.pcm(piece.start * spf, piece.stop * spf)
                             made = pool.submit(encoding.encode, key, pcm, piece.start, piece.count)
