@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,24 @@ def test_builds_at_once_share_the_cores(monkeypatch: pytest.MonkeyPatch) -> None
     assert Encoding.__dataclass_fields__["threads"].default_factory() == 2  # type: ignore[misc]
     tools.share_cores(8)
     assert tools.cores_per_build() == 1  # never none
+
+
+def test_a_second_signal_does_not_cut_an_unwinding_build_short(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C reaches a worker, then the parent's SIGTERM follows while the build unwinds:
+    the first raises in the build, the second only marks the stop (raising again could
+    land in the removal of the temporary file and leave it behind)."""
+    from voiceguide.batch import local
+    from voiceguide.errors import Terminated
+
+    stop = threading.Event()
+    monkeypatch.setattr(local, "_stop", stop)
+    monkeypatch.setattr(local, "_busy", True)
+    monkeypatch.setattr(local, "_unwinding", False)
+    with pytest.raises(KeyboardInterrupt):
+        local._interrupted(130)(signal.SIGINT, None)
+    assert stop.is_set()
+    local._interrupted(143)(signal.SIGTERM, None)  # returns: the build goes on unwinding
+    monkeypatch.setattr(local, "_unwinding", False)  # the next build's first signal raises
+    with pytest.raises(Terminated):
+        local._interrupted(143)(signal.SIGTERM, None)

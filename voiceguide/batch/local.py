@@ -92,6 +92,7 @@ def _stop_workers(workers: list[multiprocessing.process.BaseProcess]) -> None:
 _stop: Event | None = None
 _parent = 0
 _busy = False
+_unwinding = False  # an interrupt was raised in the build now unwinding
 
 
 def _started(stop: Event, parent: int, builds: int) -> None:
@@ -111,19 +112,24 @@ def _started(stop: Event, parent: int, builds: int) -> None:
 
 def _interrupted(code: int) -> Any:
     def handler(signum: int, frame: object) -> None:
+        global _unwinding
         if _stop is not None:
             _stop.set()
         if not _busy:
             os._exit(code)  # nothing to unwind: no traceback from an idle worker
+        if _unwinding:
+            return  # the build is unwinding already (Ctrl-C, then the parent's SIGTERM):
+            # raising again could cut short the removal of its temporary file
+        _unwinding = True
         raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
     return handler
 
 
 def _build(script: Path, target: Path, options: Any, split: bool) -> Any:
-    global _busy
+    global _busy, _unwinding
     if _stop is not None and _stop.is_set():
         raise Stopped(f"{script}: not built, the builds were stopped")
-    _busy = True
+    _busy, _unwinding = True, False
     try:
         return build(script, target, options, None, split)
     except (KeyboardInterrupt, Terminated):
