@@ -94,6 +94,8 @@ class Entries:
         header = _header(line, key)
         if header is None or size != len(line) + header[0]:
             return None
+        with contextlib.suppress(OSError):
+            os.utime(self._path(key))  # used, as by ``get``: the size limit keeps it longer
         return header
 
     def put(self, key: str, data: bytes) -> None:

@@ -211,9 +211,11 @@ def test_an_entry_is_described_from_its_header_and_only_when_the_header_holds(
     elif damage == "other key":
         blob = blob.replace(key.encode(), ("cd" * 32).encode(), 1)
     path.write_bytes(bytes(blob))
+    os.utime(path, (1, 1))
     described = entries.described(key)
     if damage in ("none", "flip"):
         assert described == (len(data), hashlib.sha256(data).hexdigest())
+        assert path.stat().st_mtime > 1  # used: trimming evicts it after unused entries
         assert (entries.get(key) is None) == (damage == "flip")
     else:
         assert described is None and entries.get(key) is None
