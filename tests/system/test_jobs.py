@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -132,19 +133,22 @@ def test_builds_at_once_share_the_cores(monkeypatch: pytest.MonkeyPatch) -> None
 def test_a_second_signal_does_not_cut_an_unwinding_build_short(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C reaches a worker, then the parent's SIGTERM follows while the build unwinds:
-    the first raises in the build, the second only marks the stop (raising again could
-    land in the removal of the temporary file and leave it behind)."""
+    the first raises in the build, the second only says to exit once it has unwound
+    (raising again could land in the removal of the temporary file and leave it behind);
+    neither takes a lock, which the first may hold."""
     from voiceguide.batch import local
     from voiceguide.errors import Terminated
 
-    stop = threading.Event()
+    stop = multiprocessing.get_context("fork").RawValue(ctypes.c_int, 0)
     monkeypatch.setattr(local, "_stop", stop)
     monkeypatch.setattr(local, "_busy", True)
-    monkeypatch.setattr(local, "_unwinding", False)
+    monkeypatch.setattr(local, "_unwinding", 0)
+    monkeypatch.setattr(local, "_exit_after", 0)
     with pytest.raises(KeyboardInterrupt):
         local._interrupted(130)(signal.SIGINT, None)
-    assert stop.is_set()
+    assert stop.value == local.STOPPING
     local._interrupted(143)(signal.SIGTERM, None)  # returns: the build goes on unwinding
-    monkeypatch.setattr(local, "_unwinding", False)  # the next build's first signal raises
+    assert local._exit_after == 143  # once unwound, the worker exits
+    monkeypatch.setattr(local, "_unwinding", 0)  # the next build's first signal raises
     with pytest.raises(Terminated):
         local._interrupted(143)(signal.SIGTERM, None)

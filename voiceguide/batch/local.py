@@ -7,7 +7,9 @@ whole entries only, so workers share them. What an interrupt must mean here:
 - Ctrl-C, SIGTERM or SIGHUP stop every build: the running ones unwind (their
   temporary files go, their targets stay as they were) and the queued ones
   never start, whichever process the signal reached first (a stop flag the
-  workers share, set by the first to see it);
+  workers share, set by the first to see it, in shared memory without a lock,
+  since a handler may run inside another); once the parent is leaving, a worker
+  that has unwound its build exits instead of waiting for another;
 - a worker whose parent is gone, even SIGKILLed, stops too: the kernel sends
   it SIGTERM when the parent dies (``PR_SET_PDEATHSIG``), and a worker with no
   build to unwind just exits.
@@ -23,7 +25,6 @@ import signal
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def built(scripts: tuple[Path, ...] | list[Path], targets: list[Path], options: 
             yield target, build(script, target, options, split=split)
         return
     context = multiprocessing.get_context("fork")  # workers keep the signal handlers
-    stop = context.Event()
+    stop = context.RawValue(ctypes.c_int, 0)  # no lock: signal handlers set it
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_started,
                              initargs=(stop, os.getpid(), jobs)) as pool:
         futures = [pool.submit(_build, script, target, options, split)
@@ -62,12 +63,14 @@ def built(scripts: tuple[Path, ...] | list[Path], targets: list[Path], options: 
             for future in futures:
                 future.cancel()
             if not isinstance(sys.exc_info()[1], VoiceguideError):
-                stop.set()  # before the signal: a worker between builds starts no other
+                stop.value = LEAVING  # before the signal: a worker starts no other build, and
+                # one that has unwound its build exits (no one here waits for its result)
                 _stop_workers(multiprocessing.active_children())
             raise
 
 
 UNWIND_S = 30  # for a stopped worker to remove its temporary files and exit
+STOPPING, LEAVING = 1, 2  # the shared flag: a process saw a stop; the parent is leaving
 
 
 def _stop_workers(workers: list[multiprocessing.process.BaseProcess]) -> None:
@@ -89,13 +92,14 @@ def _stop_workers(workers: list[multiprocessing.process.BaseProcess]) -> None:
 # ---------------------------------------------------------------------------
 # In the worker processes
 
-_stop: Event | None = None
+_stop: Any = None  # the shared stop flag (a ctypes int in shared memory)
 _parent = 0
 _busy = False
-_unwinding = False  # an interrupt was raised in the build now unwinding
+_unwinding = 0  # the exit status of the stop raised in the build now unwinding
+_exit_after = 0  # a second stop came while it unwound: exit with this once it has
 
 
-def _started(stop: Event, parent: int, builds: int) -> None:
+def _started(stop: Any, parent: int, builds: int) -> None:
     """A worker's start: the shared stop flag, death with the parent, and its share of the
     cores (one of *builds* at once: no build's speakers and encoders take every core)."""
     global _stop, _parent
@@ -111,25 +115,29 @@ def _started(stop: Event, parent: int, builds: int) -> None:
 
 
 def _interrupted(code: int) -> Any:
+    """The worker's handler of a stop. It takes no lock: a second signal (Ctrl-C reaches
+    every process, then the parent's SIGTERM follows) runs it again inside the first, and a
+    lock the first held would wait for ever; a multiprocessing Event did, until the parent
+    killed the worker with its temporary file still there."""
     def handler(signum: int, frame: object) -> None:
-        global _unwinding
-        if _stop is not None:
-            _stop.set()
+        global _unwinding, _exit_after
+        if _stop is not None and not _stop.value:
+            _stop.value = STOPPING
         if not _busy:
             os._exit(code)  # nothing to unwind: no traceback from an idle worker
-        if _unwinding:
-            return  # the build is unwinding already (Ctrl-C, then the parent's SIGTERM):
-            # raising again could cut short the removal of its temporary file
-        _unwinding = True
+        if _unwinding:  # raising again could cut short the removal of its temporary file;
+            _exit_after = code  # the second stop is the parent's: no one waits for a result
+            return
+        _unwinding = code
         raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
     return handler
 
 
 def _build(script: Path, target: Path, options: Any, split: bool) -> Any:
-    global _busy, _unwinding
-    if _stop is not None and _stop.is_set():
+    global _busy, _unwinding, _exit_after
+    if _stop is not None and _stop.value:
         raise Stopped(f"{script}: not built, the builds were stopped")
-    _busy, _unwinding = True, False
+    _busy, _unwinding, _exit_after = True, 0, 0
     try:
         return build(script, target, options, None, split)
     except (KeyboardInterrupt, Terminated):
@@ -138,3 +146,5 @@ def _build(script: Path, target: Path, options: Any, split: bool) -> Any:
         raise
     finally:
         _busy = False
+        if _exit_after or (_unwinding and _stop is not None and _stop.value == LEAVING):
+            os._exit(_exit_after or _unwinding)  # unwound; the parent waits for it to end
