@@ -2,7 +2,8 @@
 
 Shared by the tests that decode real sessions: 5 ms RMS frames at 16 kHz,
 "audible" above −45 dBFS, "silent" below −50 dBFS, loudness by ffmpeg's
-ebur128 as heard on two earbuds.
+ebur128 as heard on two earbuds. And ``write_wav``: the WAV files tests give
+voiceguide as a user's music or sounds.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import wave
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +20,16 @@ import numpy as np
 ANALYSIS_RATE, FRAME = 16000, 80
 AUDIBLE_DB, SILENT_DB = -45.0, -50.0
 LOOK_MS = 250  # how far before an onset must be quiet for it to be timed
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+    """*samples* (floats, full scale 1) as a 16-bit mono WAV file at *rate*."""
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(np.round(np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
 
 
 def decode(path: Path) -> np.ndarray:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import platform
-import wave
 from pathlib import Path
 
 import measure
@@ -327,12 +326,7 @@ def test_the_music_is_read_at_any_place_and_decoded_again_only_when_it_must(
     path = tmp_path / "tone.wav"
     seconds = 5
     t = np.arange(seconds * RATE) / RATE
-    tone = np.round(0.3 * np.sin(2 * np.pi * 330 * t) * (1 + t) / (1 + seconds) * 32767)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(tone.astype("<i2").tobytes())
+    measure.write_wav(path, 0.3 * np.sin(2 * np.pi * 330 * t) * (1 + t) / (1 + seconds), RATE)
     music = MusicFile(name="tone.wav", path=path, loc=Loc(1, 1))
     straight = MusicBed([(music, 0.5)], rate)
     whole = straight.read(0, 2 * seconds * rate)  # the playlist loops
@@ -372,12 +366,7 @@ def test_a_kept_level_is_read_back_exactly_and_made_again_when_it_cannot_be(
 
     path = tmp_path / "tone.wav"
     t = np.arange(2 * RATE) / RATE
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(np.round(0.2 * np.sin(2 * np.pi * 262 * t) * 32767).astype("<i2")
-                        .tobytes())
+    measure.write_wav(path, 0.2 * np.sin(2 * np.pi * 262 * t), RATE)
     kept: dict[str, bytes] = {}
 
     class Entries:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from measure import write_wav
 
 from voiceguide.audio import loudness as L
 from voiceguide.audio.sounds import SoundLibrary
@@ -20,15 +21,6 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     with wave.open(str(path), "rb") as f:
         frames, rate = f.readframes(f.getnframes()), f.getframerate()
     return np.frombuffer(frames, dtype="<i2").astype(np.float64) / 32768.0, rate
-
-
-def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(rate)
-        f.writeframes(np.round(np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +61,7 @@ def test_measurement_agrees_with_ffmpeg(speech: tuple[np.ndarray, int], tmp_path
     samples, rate = speech
     bell, bell_rate = SoundLibrary().audio("bell")
     for clip, clip_rate in [(samples, rate), (bell.astype(np.float64), bell_rate)]:
-        path = _write_wav(tmp_path / "clip.wav", clip, clip_rate)
+        path = write_wav(tmp_path / "clip.wav", clip, clip_rate)
         clip, _ = _read_wav(path)  # measure exactly the 16-bit samples ffmpeg reads
         integrated, peak = _ffmpeg_loudness(path)
         assert L.clip_loudness(clip, clip_rate) == pytest.approx(integrated, abs=0.3)

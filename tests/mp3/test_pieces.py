@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from measure import write_wav
 
 from voiceguide.audio import render
 from voiceguide.audio.clips import PreparedClips
@@ -54,13 +54,7 @@ def music_file(path: Path, pitch: float, seconds: int = 6) -> Path:
     """Six seconds (or *seconds*) of soft chords as a WAV file: the user's own music."""
     t = np.arange(seconds * RATE) / RATE
     tone = sum(np.sin(2 * np.pi * pitch * ratio * t) for ratio in (1.0, 1.25, 1.5)) / 3
-    samples = np.round(0.3 * tone * (0.8 + 0.2 * np.sin(2 * np.pi * 0.5 * t)) * 32767)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(samples.astype("<i2").tobytes())
-    return path
+    return write_wav(path, 0.3 * tone * (0.8 + 0.2 * np.sin(2 * np.pi * 0.5 * t)), RATE)
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ file is exactly its chapter's samples, and in order they are the whole session."
 from __future__ import annotations
 
 import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from measure import write_wav
 
 from voiceguide.audio import render
 from voiceguide.cli import main
@@ -61,11 +61,7 @@ def the_mix(script: Path) -> np.ndarray:
 
 def music(path: Path) -> None:
     t = np.arange(4 * RATE) / RATE
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(np.round(8000 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes())
+    write_wav(path, 8000 / 32767 * np.sin(2 * np.pi * 220 * t), RATE)
 
 
 @pytest.mark.parametrize("beds", [False, True])
