@@ -18,6 +18,7 @@ limit (``VOICEGUIDE_CACHE_LIMIT``); ``trim`` evicts the least recently used.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -226,15 +227,26 @@ def cache_info(folder: Path | None = None) -> Usage:
 
 
 def cache_clear(folder: Path | None = None) -> Usage:
-    """Deletes everything in the store's folder; returns what there was."""
+    """Deletes everything in the store's folder; returns what there was. A build running
+    meanwhile may add entries as they go: a folder that gained one is emptied again (a few
+    times at most), and an entry already gone is passed over."""
     found = usage(folder)
     for entry in sorted(found.root.iterdir()) if found.root.is_dir() else []:
-        try:
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-        except OSError as exc:
-            raise CacheError(f"cannot clear the speech cache: {exc.strerror} "
-                             f"({exc.filename}); check its permissions") from exc
+        for attempt in range(CLEAR_TRIES):
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink(missing_ok=True)
+                break
+            except OSError as exc:
+                if not (entry.exists() or entry.is_symlink()):
+                    break  # gone already
+                if exc.errno in (errno.ENOTEMPTY, errno.ENOENT) and attempt + 1 < CLEAR_TRIES:
+                    continue
+                raise CacheError(f"cannot clear the speech cache: {exc.strerror} "
+                                 f"({exc.filename}); check its permissions") from exc
     return found
+
+
+CLEAR_TRIES = 5  # a build writes an entry in well under a millisecond; rmtree takes longer

@@ -79,11 +79,10 @@ class Programme:
 def is_programme(path: Path) -> bool:
     """Whether *path* is a programme file (a mapping with ``programme``); a file that
     cannot be read or parsed is not (the script reader says what is wrong with it)."""
-    from voiceguide.script.source import MAX_BYTES, load
+    from voiceguide.script.source import load, read_input
 
     try:
-        with path.open("rb") as source:
-            data = source.read(MAX_BYTES + 1)
+        data = read_input(path)
         if MARK.encode() not in data:
             return False
         root = load(data, str(path))
@@ -95,14 +94,9 @@ def is_programme(path: Path) -> bool:
 def load_programme(path: Path, explicit: frozenset[Path] = frozenset()) -> Programme:
     """Read and check a programme; *explicit*: scripts the user named (resolved), which it
     may name outside its folder. Raises ``ScriptError`` with every problem."""
-    from voiceguide.script.source import MAX_BYTES
+    from voiceguide.script.source import read_input
 
-    try:
-        with path.open("rb") as source:
-            data = source.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise ScriptError([Problem(str(path), 1, 1, f"cannot read: {exc.strerror}")]) from None
-    return parse_programme(data, path, explicit)
+    return parse_programme(read_input(path), path, explicit)
 
 
 def parse_programme(data: bytes, path: Path, explicit: frozenset[Path] = frozenset()) -> Programme:

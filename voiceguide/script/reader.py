@@ -62,19 +62,10 @@ if TYPE_CHECKING:
 def load_script(path: str | Path, place: Place | None = None) -> Script:
     """Read and validate a drill script file; raise ``ScriptError`` on any problem.
     *place*: the session's place in a programme, which its placeholders may speak."""
-    from voiceguide.script.source import MAX_BYTES
+    from voiceguide.script.source import read_input
 
     path = Path(path)
-    filename = str(path)
-    try:
-        with path.open("rb") as source:  # bounded: /dev/zero or a FIFO must not fill memory
-            data = source.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise ScriptError([Problem(filename, 1, 1, "no such file")]) from None
-    except IsADirectoryError:
-        raise ScriptError([Problem(filename, 1, 1, "is a folder, not a drill script")]) from None
-    except OSError as exc:
-        raise ScriptError([Problem(filename, 1, 1, f"cannot read: {exc.strerror}")]) from None
+    data = read_input(path)
     return parse_script(data, path, place)
 
 

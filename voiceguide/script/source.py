@@ -9,8 +9,11 @@ file cannot exhaust memory. Every value comes back as a ``Node`` carrying its
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
@@ -20,6 +23,33 @@ from voiceguide.errors import Problem, ScriptError
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
 MAX_DEPTH = 40
+
+
+_STREAMS: dict[str, bytes] = {}  # inputs that can be read only once: pipes, FIFOs
+
+
+def read_input(path: Path) -> bytes:
+    """The bytes of the script or programme at *path*, at most ``MAX_BYTES + 1`` of them (so
+    ``/dev/zero`` or a FIFO cannot fill memory); a located ``ScriptError`` if it cannot be
+    read. A stream (``<(cat drill.yaml)``, a FIFO) is read once and its bytes kept for the
+    rest of the command, which may look at an input more than once (is it a programme?
+    then the script itself)."""
+    filename = str(path)
+    if filename in _STREAMS:
+        return _STREAMS[filename]
+    try:
+        with path.open("rb") as source:
+            data = source.read(MAX_BYTES + 1)
+            regular = stat.S_ISREG(os.fstat(source.fileno()).st_mode)
+    except FileNotFoundError:
+        raise ScriptError([Problem(filename, 1, 1, "no such file")]) from None
+    except IsADirectoryError:
+        raise ScriptError([Problem(filename, 1, 1, "is a folder, not a drill script")]) from None
+    except OSError as exc:
+        raise ScriptError([Problem(filename, 1, 1, f"cannot read: {exc.strerror}")]) from None
+    if not regular:
+        _STREAMS[filename] = data
+    return data
 
 
 @dataclass

@@ -55,6 +55,10 @@ class SpeechLibrary:
         # found whole in the cache (or made) this run: a programme's sessions say the same
         # things many times, and ``audio`` verifies what it reads anyway
         self._present: set[str] = set()
+        # who waits for each request's clip: every prefetch under way that asked for it (a
+        # clip found gone while another prefetch runs is asked for again, on another thread)
+        self._waiting: dict[SpeechRequest, list[Callable[[SpeechRequest, bytes], None]]] = {}
+        self._waiting_lock = threading.Lock()
 
     def engine(self, name: str, options: tuple[str, ...] = ()) -> Engine:
         """The engine called ``name`` (commands: per argv template); EngineError if unknown."""
@@ -172,18 +176,32 @@ class SpeechLibrary:
         batches: dict[tuple[str, tuple[str, ...]], list[tuple[str, SpeechRequest]]] = {}
         for key, r in missing.items():
             batches.setdefault((r.engine, r.options), []).append((key, r))
-        for (name, options), batch in batches.items():
-            batch.sort(key=lambda item: (item[1].voice or "", item[1].rate or 0.0))
-            self._check_voices(name, options, {r.voice for _, r in batch})
-            engine = self.engine(name, options)
-            engine.on_clip = kept
-            try:
+        with self._waiting_lock:
+            for r in keys:
+                self._waiting.setdefault(r, []).append(kept)
+        try:
+            for (name, options), batch in batches.items():
+                batch.sort(key=lambda item: (item[1].voice or "", item[1].rate or 0.0))
+                self._check_voices(name, options, {r.voice for _, r in batch})
+                engine = self.engine(name, options)
+                engine.on_clip = self._clip_made  # the same for every prefetch: no race
                 clips = engine.synthesize([r for _, r in batch])
-            finally:
-                engine.on_clip = None
-            for (key, r), data in zip(batch, clips, strict=True):
-                if key not in self._present:  # an engine that did not say as it went
-                    kept(r, data)
+                for (key, r), data in zip(batch, clips, strict=True):
+                    if key not in self._present:  # an engine that did not say as it went
+                        kept(r, data)
+        finally:
+            with self._waiting_lock:
+                for r in keys:
+                    self._waiting[r].remove(kept)
+                    if not self._waiting[r]:
+                        del self._waiting[r]
+
+    def _clip_made(self, request: SpeechRequest, data: bytes) -> None:
+        """An engine made *request*'s clip: every prefetch waiting for it hears of it."""
+        with self._waiting_lock:
+            waiting = list(self._waiting.get(request, ()))
+        for kept in waiting:
+            kept(request, data)
 
     def audio(self, request: SpeechRequest) -> tuple[np.ndarray, int]:
         """Float32 mono samples in [-1, 1] and the engine's sample rate; untrimmed."""
