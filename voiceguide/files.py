@@ -15,12 +15,13 @@ import errno
 import fcntl
 import glob
 import os
+import re
 import secrets
 import signal
 import stat
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from pathlib import Path, PosixPath
 
 from voiceguide import scratch
 from voiceguide.errors import OptionError, OutputError
@@ -233,15 +234,90 @@ def refuse_clashes(scripts: tuple[Path, ...], outputs: list[list[Path]],
             _replaceable(output, option)
 
 
+class Folder(PosixPath):
+    """An output that is a folder voiceguide writes files into (a session's stage files),
+    not a file: told apart by what it is, never by its name (``hill.v2/`` has a suffix).
+    ``writes`` matches the names it may write there; anything else in it is never
+    touched, so it may stay."""
+
+    writes: re.Pattern[str] = re.compile(r".*", re.DOTALL)
+
+
+RECORD = ".voiceguide-files.json"  # in a Folder: the files voiceguide wrote there
+
+
+def written_here(folder: Path) -> dict[str, str]:
+    """The files voiceguide wrote in *folder* (name → sha256 of what it wrote), from the
+    record it keeps there; {} where there is none or it cannot be read."""
+    import json
+
+    try:
+        with open(folder / RECORD, "rb", opener=_no_follow) as source:
+            kept = json.loads(source.read(1 << 20))
+        files = kept["files"]
+        if isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                           for k, v in files.items()):
+            return files
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return {}
+
+
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW)
+
+
+def unchanged(path: Path, digest: str) -> bool:
+    """*path* is a regular file (not a link) that still holds what voiceguide wrote."""
+    import hashlib
+
+    try:
+        with open(path, "rb", opener=_no_follow) as source:
+            return stat.S_ISREG(os.fstat(source.fileno()).st_mode) and \
+                hashlib.file_digest(source, "sha256").hexdigest() == digest
+    except OSError:
+        return False
+
+
+def record(folder: Path, files: dict[str, str]) -> None:
+    """Note in *folder* the files voiceguide wrote there (name → sha256)."""
+    import json
+
+    write_atomically(folder / RECORD, json.dumps({"files": files}, indent=1, sort_keys=True)
+                     .encode())
+
+
+def foreign(folder: Folder) -> Path | None:
+    """The first thing in *folder* that voiceguide could write over or remove but did not
+    write there, or that was changed since (its record says what it wrote); None when
+    a build may go ahead."""
+    written = written_here(folder)
+    for entry in sorted(folder.iterdir()):
+        if entry.name == RECORD or stale_temp(entry) or not (
+                entry.name in written or folder.writes.fullmatch(entry.name)):
+            continue
+        digest = written.get(entry.name)
+        if digest is None or (digest and not unchanged(entry, digest)):
+            return entry  # "": a file a build cut short was about to write
+    return None
+
+
 def _replaceable(output: Path, option: str) -> None:
     """A file voiceguide will write: anything there but a regular file (or, for a stage
-    folder, a folder) is refused, and so is a read-only file."""
-    if output.suffix and output.exists() and not output.is_file():
+    folder, a folder that holds only what voiceguide wrote there) is refused, and so is
+    a read-only file."""
+    if isinstance(output, Folder):
+        if output.is_symlink() or (output.exists() and not output.is_dir()):
+            raise OptionError(f"{output} is not a folder; the stage files go into a folder "
+                              "of that name: move it away", option)
+        if output.is_dir() and (theirs := foreign(output)) is not None:
+            raise OptionError(f"{theirs} is not a file voiceguide wrote (or it was changed "
+                              f"since); voiceguide removes or replaces only its own: move it "
+                              f"out of {output}", option)
+        return
+    if output.exists() and not output.is_file():
         raise OptionError(f"{output} is not a regular file; voiceguide replaces only "
                           "regular files", option)
-    if not output.suffix and output.exists() and not output.is_dir():
-        raise OptionError(f"{output} is not a folder; the stage files go into a folder "
-                          "of that name", option)
     if output.is_file() and not os.access(output, os.W_OK):
         raise OutputError(f"{output} is read-only; make it writable or choose another {option}")
 

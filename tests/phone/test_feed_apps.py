@@ -156,8 +156,9 @@ def test_choices_are_kept_for_the_next_publish(site: Path, tmp_path: Path) -> No
 
 def test_without_an_address_no_feed_is_left_and_one_line_says_how(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    site.mkdir()
-    (site / "feed.xml").write_text("<rss>relative, from before</rss>")
+    assert run("publish", str(script(tmp_path)), "--to", str(site), "--engine",
+               "espeak-ng")[0] == 0
+    (site / "feed.xml").write_text("<rss>relative, from an older voiceguide</rss>")
     code, out, err = run("publish", str(script(tmp_path)), "--to", str(site), "--engine",
                          "espeak-ng")
     assert code == 0

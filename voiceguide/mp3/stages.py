@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.files import write_atomically
+from voiceguide.files import Folder, record, unchanged, write_atomically, written_here
 
 if TYPE_CHECKING:
     from voiceguide.plan import Chapter, Plan
     from voiceguide.store import Entries
 
 MAX_NAME = 80
+MAX_BYTES = 200
 _RESERVED = re.compile(r'[<>:"/\\|?*]')
-_STAGE_FILE = re.compile(r"\d{2,4} .+\.mp3")
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,11 @@ def safe_name(text: str) -> str:
                    for c in unicodedata.normalize("NFC", text)
                    if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Cn"))
     kept = _RESERVED.sub("-", kept.replace(": ", " - "))
-    kept = " ".join(kept.split()).lstrip(".").strip()
-    return kept[:MAX_NAME].rstrip(". ") or "stage"
+    kept = " ".join(kept.split()).lstrip(".").strip()[:MAX_NAME]
+    # at most MAX_BYTES in UTF-8 too (file systems count bytes: 255 with the number and
+    # .mp3), cut between characters
+    kept = kept.encode()[:MAX_BYTES].decode(errors="ignore")
+    return kept.rstrip(". ") or "stage"
 
 
 def layout(plan: Plan, rate: int) -> list[StageFile]:
@@ -60,9 +63,15 @@ def layout(plan: Plan, rate: int) -> list[StageFile]:
             for n, (c, (lo, hi)) in enumerate(zip(plan.chapters, spans, strict=True), start=1)]
 
 
-def folder_for(target: Path) -> Path:
+class StageFolder(Folder):
+    """``NAME/``: the stage files and the playlist are the names a build writes there."""
+
+    writes = re.compile(r"\d{2,4} .+\.mp3|.+\.m3u8", re.DOTALL)
+
+
+def folder_for(target: Path) -> StageFolder:
     """``NAME/`` beside ``NAME.mp3``."""
-    return target.with_suffix("")
+    return StageFolder(target.with_suffix(""))
 
 
 def playlist(name: str, stages: Sequence[StageFile]) -> str:
@@ -78,13 +87,21 @@ def write_stage_files(pcm: Iterable[bytes], plan: Plan, target: Path, *, sample_
                       bitrate: str, tags: Mapping[str, str], language: str,
                       cover: bytes | None, cache: Entries | None) -> list[str]:
     """Write the stage files of the session in *target* from its PCM *pcm*; returns their
-    names, the playlist last. Stage files of an earlier build that are not made again go."""
+    names, the playlist last. Stage files an earlier build wrote that are not made again
+    go, where they are as it wrote them; nothing else in the folder is touched (the
+    build's checks refused a folder holding anything else)."""
     from voiceguide.mp3.islands import PcmFrames
     from voiceguide.mp3.writer import write_mp3
 
     stages = layout(plan, sample_rate)
     folder = folder_for(target)
     folder.mkdir(exist_ok=True)
+    earlier = written_here(folder)
+    listing = f"{target.stem}.m3u8"
+    made = [*(s.name for s in stages), listing]
+    # first what is about to be written ("": voiceguide's, not yet whole), so a build cut
+    # short leaves nothing the next one takes for the user's
+    record(folder, {**earlier, **dict.fromkeys(made, "")})
     source = _Spans(iter(pcm))
     total = len(stages)
     for number, stage in enumerate(stages, start=1):
@@ -93,14 +110,20 @@ def write_stage_files(pcm: Iterable[bytes], plan: Plan, target: Path, *, sample_
         write_mp3(PcmFrames(source.take(stage.samples)), folder / stage.name,
                   sample_rate=sample_rate, bitrate=bitrate, tags=stage_tags, chapters=(),
                   cache=cache, language=language, cover=cover)
-    listing = f"{target.stem}.m3u8"
     write_atomically(folder / listing, playlist(tags.get("title", target.stem), stages).encode())
-    made = {s.name for s in stages}
-    for old in folder.iterdir():
-        if _STAGE_FILE.fullmatch(old.name) and old.name not in made and old.is_file():
+    for old, digest in earlier.items():
+        if old not in made and (not digest or unchanged(folder / old, digest)):
             with contextlib.suppress(OSError):
-                old.unlink()
-    return [*(s.name for s in stages), listing]
+                (folder / old).unlink()
+    record(folder, {name: _digest(folder / name) for name in made})
+    return made
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    with path.open("rb") as source:
+        return hashlib.file_digest(source, "sha256").hexdigest()
 
 
 class _Spans:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.errors import VoiceguideError
+from voiceguide.errors import OptionError, VoiceguideError
 from voiceguide.files import locked, signals_held, write_atomically
 from voiceguide.phone import cover as covers
 from voiceguide.phone import feed, page
@@ -131,7 +131,42 @@ def publish(scripts: list[Path], folder: Path, options: Options, choices: Choice
         choices = _programme_choices(programme, choices)
     dates = _dates(chosen, choices)
     feed.check_folder(folder)
+    refuse_foreign(folder, chosen)
     return _publish(chosen, folder, choices, given, split, on_built, on_wait, dates, scheduler)
+
+
+def refuse_foreign(folder: Path, chosen: list[Item]) -> None:
+    """Before any work: publishing *chosen* into *folder* replaces only what an earlier
+    publish into it wrote, and a session only with the same kind of session (a programme's
+    episode with a programme's, a script on its own with one on its own); no file in
+    *folder* that voiceguide writes may be a link. OptionError on ``--to`` otherwise."""
+    index = feed.read_index(folder)
+    known = (folder / feed.INDEX).is_file() or bool(index.entries)
+    theirs = [] if known else [folder / name for name in folder_files()]
+    for item in chosen:
+        earlier = index.entries.get(item.name)
+        named = [folder / file for file in feed.files(item.name).values()]
+        if earlier is None:
+            theirs += named
+        elif bool(earlier.episode) != (item.entry is not None):
+            what = (f"episode {earlier.episode} of the programme published there"
+                    if earlier.episode else "a session published there on its own")
+            raise OptionError(f"{folder / feed.files(item.name)['mp3']} is {what}; "
+                              f"publishing {item.script} would replace it: rename the script, "
+                              "or publish into another folder", "--to")
+        for path in named:
+            if path.is_symlink():
+                raise OptionError(f"{path} is a link; voiceguide writes its own files in "
+                                  f"{folder}, never through a link: remove it", "--to")
+    for path in theirs:
+        if path.exists() or path.is_symlink():
+            raise OptionError(f"{path} is not a file voiceguide published; voiceguide removes "
+                              "or replaces only its own: move it, or publish into another "
+                              "folder", "--to")
+    for path in [folder / GENERATED, *folder.glob(GIVEN + ".*")]:
+        if path.is_symlink():
+            raise OptionError(f"{path} is a link; voiceguide writes its own files in "
+                              f"{folder}, never through a link: remove it", "--to")
 
 
 def _built(chosen: list[Item], staging: Path, cover: bytes, split: bool,
