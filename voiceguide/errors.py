@@ -20,6 +20,13 @@ def shown(text: str) -> str:
     return _HIDDEN.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """A short, escaped part of a value a user gave, in quotes, for a one-line error (a
+    100 KB value is never echoed whole, a hidden character never sent raw)."""
+    part = text if len(text) <= limit else text[: limit - 1] + "…"
+    return "'" + shown(part).replace("'", "\\'") + "'"
+
+
 class Terminated(BaseException):
     """SIGTERM (or SIGHUP) arrived; unwinds like Ctrl-C so temporary files are removed."""
 

@@ -76,6 +76,16 @@ GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
 BY_LANGUAGE = {"en": ENGLISH, "de": GERMAN}
 
 
+# BCP 47's shape (RFC 5646): a language, then an optional script, region and variants
+LANGUAGE_TAG = (r"[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?"
+                r"(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*")
+
+
+def is_language_tag(text: str) -> bool:
+    """*text* is a BCP 47 language tag, as feeds carry them (``pt-BR``, not ``pt_BR``)."""
+    return re.fullmatch(LANGUAGE_TAG, text) is not None
+
+
 def is_language_code(text: str) -> bool:
     return re.fullmatch(LANGUAGE_PATTERN, text) is not None
 

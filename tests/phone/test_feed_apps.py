@@ -184,7 +184,7 @@ def image(path: Path, size: tuple[int, int], kind: str = "PNG") -> Path:
     ("--base-url", "ftp://runs.example/", "is not an http:// or https:// address"),
     ("--base-url", "https://runs.example/\x07", "is not an http:// or https:// address"),
     ("--title", "\x1b[2J", "printable"),
-    ("--language", "english!", "not a language code"),
+    ("--language", "english!", "not a language tag"),
 ])
 def test_bad_choices_are_one_line_and_nothing_is_written(tmp_path: Path, option: str,
                                                         value: str, message: str) -> None:

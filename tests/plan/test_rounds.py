@@ -90,6 +90,24 @@ stages:
     assert "One minute ten seconds" in spoken and "Twenty seconds" in spoken  # at 50 s, 100 s
 
 
+@pytest.mark.parametrize(("length", "at", "elapsed", "remaining"), [
+    ("45.3", "50%", "Twenty-three seconds", "twenty-three seconds"),  # 22.65 s of 45.3 s
+    ("10.4", "4.6", "Five seconds", "six seconds"),  # 5.8 s left: six, never five
+    ("10.6", "4.4", "Four seconds", "six seconds"),  # 6.2 s left
+])
+def test_elapsed_and_remaining_are_each_rounded_to_the_nearest_second(
+        length: str, at: str, elapsed: str, remaining: str) -> None:
+    """Spec 8: both are whole seconds, rounded to nearest, each on its own (the time left
+    is not the stage's length less the rounded time gone)."""
+    plan = plan_of(HEADER + f"""stages:
+  - name: Run
+    duration: {length}
+    cues:
+      - {{at: "{at}", say: "{{elapsed}} gone, {{remaining}} left."}}
+""")
+    assert f"{elapsed} gone, {remaining} left." in [t for _, t in texts(plan)]
+
+
 def test_next_in_the_last_stage_is_left_out_with_a_warning() -> None:
     plan = plan_of(HEADER + """stages:
   - repeat: 2

@@ -14,7 +14,7 @@ import click
 
 from voiceguide import engines
 from voiceguide.durations import DurationError, clock, parse_duration
-from voiceguide.errors import UsageError, shown
+from voiceguide.errors import UsageError, quoted, shown
 from voiceguide.script.model import MAX_SPEED, MIN_SPEED
 
 ALLOW_COMMANDS_ENV = "VOICEGUIDE_ALLOW_COMMANDS"
@@ -45,7 +45,7 @@ class PaceType(click.ParamType):
         try:
             pace = float(value)
         except ValueError:
-            self.fail(f"{value!r} is not a number between 0 and 1", param, ctx)
+            self.fail(f"{quoted(str(value))} is not a number between 0 and 1", param, ctx)
         if not 0 <= pace <= 1:
             self.fail(f"{value} is not between 0 and 1", param, ctx)
         return pace
@@ -63,7 +63,8 @@ class RateType(click.ParamType):
         try:
             rate = float(number)
         except ValueError:
-            self.fail(f"{value!r} is not a rate in words per minute (e.g. 160 or coach=160)",
+            self.fail(f"{quoted(str(value))} is not a rate in words per minute (e.g. 160 or "
+                      "coach=160)",
                       param, ctx)
         if not 0 < rate <= 1000:
             self.fail(f"rate {number} is not between 0 and 1000 words per minute", param, ctx)
@@ -82,7 +83,8 @@ class VoiceType(click.ParamType):
         if not sep:
             return None, value
         if not name or not voice:
-            self.fail(f"{value!r}: write ID, or NAME=ID to change a voice profile", param, ctx)
+            self.fail(f"{quoted(str(value))}: write ID, or NAME=ID to change a voice profile",
+                      param, ctx)
         return name, voice
 
 
@@ -118,7 +120,7 @@ class FiniteRange(click.FloatRange):
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
-            self.fail(f"{value!r} is not a number", param, ctx)
+            self.fail(f"{quoted(str(value))} is not a number", param, ctx)
         return number
 
 
@@ -202,7 +204,8 @@ class SayTargetType(click.Path):
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         path = super().convert(value, param, ctx)
         if Path(str(path)).suffix.lower() not in AUDITION_SUFFIXES:
-            self.fail(f"{value!r}: say writes {' or '.join(AUDITION_SUFFIXES)} files", param, ctx)
+            self.fail(f"{quoted(str(value))}: say writes {' or '.join(AUDITION_SUFFIXES)} files",
+                      param, ctx)
         return path
 
 
@@ -210,24 +213,27 @@ AUDITION_SUFFIXES = (".mp3", ".wav")
 
 
 class BaseUrlType(click.ParamType):
-    """An absolute http(s) address where the published folder can be fetched."""
+    """An absolute http(s) address where the published folder can be fetched: no query or
+    fragment (the files' names follow it), and never a user name or password, which the
+    feed, the page and the calendar would publish."""
 
     name = "URL"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
-        from urllib.parse import urlsplit
+        from voiceguide.phone.feed import address_problem
 
-        try:
-            parts = urlsplit(str(value))
-            parts.port  # noqa: B018 - a port that is not a number raises here
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
-                or parts.query or parts.fragment or not str(value).isprintable() \
-                or any(c.isspace() or c in '"<>\\^`{|}' for c in str(value)):
-            self.fail(f"{value!r} is not an http:// or https:// address such as "
-                      "https://example.org/runs/", param, ctx)
+        problem = address_problem(str(value))
+        if problem:
+            self.fail(f"{quoted(without_secrets(str(value)))} {problem}", param, ctx)
         return str(value) if str(value).endswith("/") else f"{value}/"
+
+
+def without_secrets(address: str) -> str:
+    """*address* with any user name and password left out, to quote in an error."""
+    scheme, found, rest = address.partition("://")
+    if not found or "@" not in rest.split("/", 1)[0]:
+        return address
+    return f"{scheme}://…@{rest.split('/', 1)[0].rpartition('@')[2]}/{rest.partition('/')[2]}"
 
 
 class EmailType(click.ParamType):
@@ -241,7 +247,8 @@ class EmailType(click.ParamType):
         text = str(value)
         if not re.fullmatch(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+",
                             text) or len(text) > 254:
-            self.fail(f"{value!r} is not an e-mail address such as coach@example.org", param,
+            self.fail(f"{quoted(str(value))} is not an e-mail address such as coach@example.org",
+                      param,
                       ctx)
         return text
 
@@ -262,7 +269,7 @@ class SchedulerType(click.ParamType):
         except ValueError:
             good = False
         if not good:
-            self.fail(f"{value!r} is not a Dask scheduler's address such as "
+            self.fail(f"{quoted(str(value))} is not a Dask scheduler's address such as "
                       "tcp://127.0.0.1:8786", param, ctx)
         return text.rstrip("/")
 
@@ -279,9 +286,17 @@ class DateType(click.ParamType):
         try:
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value).strip()):
                 raise ValueError(value)
-            return date.fromisoformat(str(value).strip()).isoformat()
+            day = date.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is not a date such as 2027-01-04 (YYYY-MM-DD)", param, ctx)
+            self.fail(f"{quoted(str(value))} is not a date such as 2027-01-04 (YYYY-MM-DD)",
+                      param, ctx)
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            self.fail(f"{quoted(str(value))}: a programme's first day is in the years "
+                      f"{FIRST_YEAR}-{LAST_YEAR}", param, ctx)
+        return day.isoformat()
+
+
+FIRST_YEAR, LAST_YEAR = 1970, 2999  # a calendar app's reach, with years of weeks to spare
 
 
 class DaysType(click.ParamType):
@@ -298,6 +313,36 @@ class DaysType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class CategoryType(click.ParamType):
+    """One of Apple Podcasts' categories, ``Main`` or ``Main › Sub`` (or ``>``), in any
+    case; kept as Apple spells it."""
+
+    name = "CATEGORY"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from voiceguide.phone.feed import category
+
+        found = category(str(value))
+        if found is None:
+            self.fail(f"{quoted(str(value))} is not one of Apple Podcasts' categories, such as "
+                      "'Health & Fitness › Fitness' or 'Sports › Running'", param, ctx)
+        return found
+
+
+class LanguageTagType(click.ParamType):
+    """A feed's language as a BCP 47 tag: de, en-GB, pt-BR (never pt_BR)."""
+
+    name = "LANGUAGE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from voiceguide.words import is_language_tag
+
+        if not is_language_tag(str(value)):
+            self.fail(f"{quoted(str(value))} is not a language tag such as en, de or pt-BR",
+                      param, ctx)
+        return str(value)
+
+
 class FeedTextType(click.ParamType):
     """A line of text for the feed (a title, an author): printable, not empty."""
 
@@ -306,6 +351,7 @@ class FeedTextType(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
         text = " ".join(str(value).split())
         if not text or not text.isprintable() or len(text) > 300:
-            self.fail(f"{value!r}: give a line of printable text (at most 300 characters)",
+            self.fail(f"{quoted(str(value))}: give a line of printable text (at most 300 "
+                      "characters)",
                       param, ctx)
         return text

@@ -11,10 +11,12 @@ import click
 from voiceguide.cli import main
 from voiceguide.cli.options import (
     BaseUrlType,
+    CategoryType,
     DateType,
     DaysType,
     EmailType,
     FeedTextType,
+    LanguageTagType,
     SchedulerType,
     build_options,
     echo,
@@ -39,9 +41,9 @@ from voiceguide.script.programme import programmes_among
 @click.option("--image", type=click.Path(path_type=Path, dir_okay=False),
               help="The feed's cover: a square JPEG or PNG of 1400-3000 px (kept); default: "
               "one made from the title.")
-@click.option("--category", type=FeedTextType(), help="The podcast category, e.g. "
+@click.option("--category", type=CategoryType(), help="The podcast category, e.g. "
               "'Health & Fitness > Fitness' (the default; kept).")
-@click.option("--language", "feed_language", type=FeedTextType(),
+@click.option("--language", "feed_language", type=LanguageTagType(),
               help="The feed's language (default: the sessions' own; kept).")
 @click.option("--split", is_flag=True, help="Also a file per stage and an M3U8 playlist.")
 @click.option("--start", type=DateType(), help="A programme's first day (YYYY-MM-DD): with "
@@ -70,7 +72,6 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title
     from voiceguide.phone.feed import CALENDAR
     from voiceguide.phone.publish import Choices, publish_outputs
     from voiceguide.phone.publish import publish as publish_into
-    from voiceguide.words import is_language_code
 
     programmes, loose = programmes_among(scripts)
     named = [e.script for p in programmes for e in p.entries]
@@ -79,9 +80,6 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title
             raise click.BadParameter(f"{shown(script.name)}: the session's files and addresses "
                                      "take the script's name, which is not printable UTF-8; "
                                      "rename the script", param_hint="SCRIPTS")
-    if feed_language is not None and not is_language_code(feed_language):
-        raise click.BadParameter(f"{feed_language!r} is not a language code such as en or de",
-                                 param_hint="--language")
     options = session_options(choices)
     if programmes and (len(programmes) > 1 or loose):
         raise UsageError("publish one programme into a folder (with the scripts it names "

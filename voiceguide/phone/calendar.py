@@ -15,6 +15,7 @@ import hashlib
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from voiceguide.errors import quoted
 from voiceguide.phone.feed import Channel, Entry, files, url
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as date.weekday() counts
@@ -30,11 +31,11 @@ def parse_days(text: str) -> tuple[int, ...]:
     for part in text.split(","):
         name = part.strip().lower()[:3]
         if part.strip().lower() not in (name, _full(name)) or name not in WEEKDAYS:
-            raise ScheduleError(f"{part.strip()!r} is not a weekday; give days such as "
+            raise ScheduleError(f"{quoted(part.strip())} is not a weekday; give days such as "
                                 "mon,wed,sat")
         days.append(WEEKDAYS.index(name))
     if len(set(days)) != len(days):
-        raise ScheduleError(f"{text!r} names a day twice")
+        raise ScheduleError(f"{quoted(text)} names a day twice")
     return tuple(sorted(days))
 
 
@@ -63,7 +64,7 @@ def schedule(start: date, days: tuple[int, ...], weeks: list[int]) -> list[date]
 
 def calendar(entries: list[Entry], channel: Channel) -> bytes:
     """The calendar of the sessions that have a day; *channel* must know its address."""
-    from icalendar import Calendar, Event
+    from icalendar import Calendar, Event, vText
 
     base = channel.base_url
     assert base, "a calendar needs its address"
@@ -72,7 +73,7 @@ def calendar(entries: list[Entry], channel: Channel) -> bytes:
     made.add("version", "2.0")
     made.add("calscale", "GREGORIAN")
     made.add("method", "PUBLISH")
-    made.add("x-wr-calname", channel.title)
+    made.add("x-wr-calname", vText(channel.title))  # escaped as TEXT (\\ ; ,), as RFC 5545 asks
     page = url(base, "")
     for e in entries:
         if not e.date:

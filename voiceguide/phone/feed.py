@@ -274,6 +274,10 @@ def _channel(data: object) -> Channel:
         kept.pop("image")
     if kept.get("kind") not in KINDS:
         kept.pop("kind", None)
+    if kept.get("base_url") and address_problem(kept["base_url"]):
+        kept.pop("base_url")  # kept by an older voiceguide, perhaps with a password: unknown
+    if kept.get("category") and category(kept["category"]) is None:
+        kept.pop("category")
     return Channel(**kept)
 
 
@@ -299,6 +303,82 @@ def index_bytes(channel: Channel, entries: dict[str, Entry],
 
 # ---------------------------------------------------------------------------
 # The feed
+
+
+MAX_ADDRESS = 1000  # with the files' names after it, well within what apps fetch
+
+
+def address_problem(address: str) -> str | None:
+    """Why *address* cannot be where a published folder is fetched from (said after a short
+    quote of it), or None: an absolute http(s) address, with no query, no fragment and no
+    user name or password (the feed, the page and the calendar would publish them)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(address)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        parts = None
+    if parts is not None and parts.scheme in ("http", "https") and "@" in parts.netloc:
+        return ("carries a user name or password, which the feed, the page and the calendar "
+                "would publish; give the address without them")
+    if "?" in address or "#" in address:
+        return ("has a query or fragment (?, #); give the folder's own address, such as "
+                "https://example.org/runs/")
+    if len(address) > MAX_ADDRESS or (parts is not None and len(parts.hostname or "") > 253):
+        return f"is too long for an address (at most {MAX_ADDRESS} characters, a host 253)"
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
+            or not address.isprintable() \
+            or any(c.isspace() or c in '"<>\\^`{|}' for c in address):
+        return "is not an http:// or https:// address such as https://example.org/runs/"
+    return None
+
+
+# Apple Podcasts' categories and their subcategories
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "Arts": ("Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"),
+    "Business": ("Careers", "Entrepreneurship", "Investing", "Management", "Marketing",
+                 "Non-Profit"),
+    "Comedy": ("Comedy Interviews", "Improv", "Stand-Up"),
+    "Education": ("Courses", "How To", "Language Learning", "Self-Improvement"),
+    "Fiction": ("Comedy Fiction", "Drama", "Science Fiction"),
+    "Government": (),
+    "History": (),
+    "Health & Fitness": ("Alternative Health", "Fitness", "Medicine", "Mental Health",
+                         "Nutrition", "Sexuality"),
+    "Kids & Family": ("Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"),
+    "Leisure": ("Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies",
+                "Home & Garden", "Video Games"),
+    "Music": ("Music Commentary", "Music History", "Music Interviews"),
+    "News": ("Business News", "Daily News", "Entertainment News", "News Commentary",
+             "Politics", "Sports News", "Tech News"),
+    "Religion & Spirituality": ("Buddhism", "Christianity", "Hinduism", "Islam", "Judaism",
+                                "Religion", "Spirituality"),
+    "Science": ("Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics",
+                "Natural Sciences", "Nature", "Physics", "Social Sciences"),
+    "Society & Culture": ("Documentary", "Personal Journals", "Philosophy",
+                          "Places & Travel", "Relationships"),
+    "Sports": ("Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf",
+               "Hockey", "Rugby", "Running", "Soccer", "Swimming", "Tennis", "Volleyball",
+               "Wilderness", "Wrestling"),
+    "Technology": (),
+    "True Crime": (),
+    "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews",
+                  "TV Reviews"),
+}
+
+
+def category(text: str) -> str | None:
+    """*text* (``Main``, ``Main › Sub`` or ``Main > Sub``, any case) as Apple spells the
+    category, or None when it is not one of Apple's."""
+    parts = [" ".join(p.split()).lower() for p in text.replace("›", ">").split(">")]
+    main = next((m for m in CATEGORIES if m.lower() == parts[0]), None)
+    if main is None or len(parts) > 2:
+        return None
+    if len(parts) == 1:
+        return main
+    sub = next((s for s in CATEGORIES[main] if s.lower() == parts[1]), None)
+    return None if sub is None else f"{main} › {sub}"
 
 
 def url(base_url: str | None, name: str) -> str:

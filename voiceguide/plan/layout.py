@@ -106,7 +106,7 @@ class _Timeline:
             values |= {"number": str(stage.number), "name": stage.name,
                        "duration": words(length), "round": str(stage.round),
                        "rounds": str(stage.rounds), "elapsed": words(_whole(at)),
-                       "remaining": words(length - _whole(at))}
+                       "remaining": words(_whole(length - at))}
             if stage.number < len(script.stages):
                 values["next"] = script.stages[stage.number].name
         return values
