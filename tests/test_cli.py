@@ -125,7 +125,7 @@ def test_plan_json(tmp_path: Path) -> None:
     assert plan["format"] == "voiceguide.plan/1"
     assert [c["title"] for c in plan["chapters"]] == ["Stage 1: Warm up", "Outro"]
     assert plan["chapters"][0] == {"title": "Stage 1: Warm up", "start_s": 0.0, "end_s": 12.0,
-                                   "stage": 1}
+                                   "stage": 1, "open": False, "target": None}
     texts = [e.get("text") or e["sound"] for e in plan["events"]]
     assert texts == ["chime", "Stage 1. Warm up.", "Easy does it.", "two", "one", "bell"]
     countdown = [e["start_s"] for e in plan["events"] if e.get("text") in ("two", "one")]

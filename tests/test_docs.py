@@ -69,7 +69,7 @@ def test_every_script_key_is_documented_with_its_line() -> None:
 
     docs = (ROOT / "docs" / "drill-scripts.md").read_text(encoding="utf-8")
     sections = {"TOP": "### Top level", "PROFILE": "### Voice profile", "STAGE": "### Stage\n",
-                "COUNTDOWN": "### Stage\n", "CUE": "### Cue", "MUSIC": "## Music and cadence",
+                "COUNTDOWN": "### Stage\n", "TARGET": "### Stage\n", "CUE": "### Cue", "MUSIC": "## Music and cadence",
                 "BLOCK": "## Rounds: repeat blocks", "PROGRAMME": "### The programme file",
                 "WEEK": "### Weeks and sessions", "ENTRY": "### Weeks and sessions"}
     tables = [name.removesuffix("_KEYS") for name in dir(keys) if name.endswith("_KEYS")]

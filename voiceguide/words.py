@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 # A language code as scripts and --language give it: en, de, en-gb, pt_BR …
 LANGUAGE_PATTERN = r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*"
@@ -105,3 +106,57 @@ def stage_title(language: str, number: int, name: str, rounds: tuple[int, int] |
     """A stage's chapter title: ``Stage N: NAME``, with ``(R/T)`` inside a repeat block."""
     suffix = f" ({rounds[0]}/{rounds[1]})" if rounds else ""
     return f"{words(language).stage} {number}: {name}{suffix}"
+
+
+class Aimed(Protocol):
+    """A stage's target as ``{target}`` speaks it (``script.model.Target``)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def per_mile(self) -> bool: ...
+
+
+MILE_M = 1609.344  # the pace of a target given per mile is spoken per mile
+
+
+def target_in_words(target: Aimed, language: str) -> str:
+    """How ``{target}`` is spoken (spec 19.2): "four thirty to four fifty per kilometre", "a
+    heart rate of 140 to 155", "zone two", "170 to 180 steps a minute"; German as well."""
+    german = language.split("-")[0].lower() == "de"
+    if target.kind == "pace":
+        scale = MILE_M / 1000 if target.per_mile else 1.0
+        spoken = [_pace_words(round(s * scale), german) for s in (target.low, target.high)]
+        unit = ("pro Meile" if german else "per mile") if target.per_mile else (
+            "pro Kilometer" if german else "per kilometre")
+    elif target.kind == "zone":
+        return f"Zone {int(target.low)}" if german else f"zone {_number(int(target.low))}"
+    else:
+        spoken = [str(int(target.low)), str(int(target.high))]
+        unit = ""
+    span = spoken[0] if spoken[0] == spoken[1] else (
+        f"{spoken[0]} {'bis' if german else 'to'} {spoken[1]}")
+    if target.kind == "heart_rate":
+        return f"einen Puls von {span}" if german else f"a heart rate of {span}"
+    if target.kind == "cadence":
+        return f"{span} Schritte pro Minute" if german else f"{span} steps a minute"
+    return f"{span} {unit}"
+
+
+def _pace_words(seconds: int, german: bool) -> str:
+    minutes, secs = divmod(seconds, 60)
+    if german:
+        return f"{minutes} Minuten {secs}" if secs else f"{minutes} Minuten"
+    if not secs:
+        return f"{_number(minutes)} flat"
+    return f"{_number(minutes)} {_number(secs) if secs >= 10 else 'oh ' + _number(secs)}"
+
+
+def _number(n: int) -> str:
+    from voiceguide.durations import number_in_words
+
+    return number_in_words(n)

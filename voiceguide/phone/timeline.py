@@ -2,7 +2,8 @@
 
 Time runs across; one band per chapter named by its stage; every speech event
 a bar labelled with the start of its text; sounds as marks; beds as shaded
-strips; stages with warnings flagged; a minute scale underneath.
+strips; stages with warnings flagged, open stages (spec 18) marked ⏵ and dashed; a
+minute scale underneath.
 
 Positions are percentages of the picture's width and text is in pixels, so the
 picture fits any width (a phone's 360 px or a desktop's) with text that stays
@@ -26,6 +27,7 @@ ROWS = {"chapters": 4, "names": 20, "speech": 40, "labels": 74, "sounds": 84, "b
 STYLE = """
   .band { fill: #eef3fb; stroke: #c8d3e3; stroke-width: 0.5; }
   .band.odd { fill: #f8fafd; }
+  .band.open { stroke-dasharray: 4 3; stroke-width: 1.5; }
   .name { fill: #1d2733; font-weight: bold; }
   .warn { fill: #c62828; }
   .speech { fill: #2f6fdf; }
@@ -65,11 +67,13 @@ def picture(plan: Plan) -> str:
     for index, chapter in enumerate(plan.chapters):
         where = f'x="{x(chapter.start_ms)}" width="{width(chapter.start_ms, chapter.end_ms)}"'
         odd = " odd" if index % 2 else ""
-        parts.append(f'<rect class="band{odd}" {where} y="{ROWS["chapters"]}" '
+        kind = " open" if chapter.open else ""
+        ends = ", open: ends when the runner moves on, at most" if chapter.open else ""
+        parts.append(f'<rect class="band{odd}{kind}" {where} y="{ROWS["chapters"]}" '
                      f'height="{ROWS["scale"] - ROWS["chapters"]}"><title>{xml(chapter.title)} '
-                     f"({clock(chapter.start_ms)}–{clock(chapter.end_ms)})</title></rect>")
+                     f"({clock(chapter.start_ms)}–{clock(chapter.end_ms)}{ends})</title></rect>")
         warn = chapter.stage is not None and chapter.stage in flagged
-        label = ("⚠ " if warn else "") + chapter.title
+        label = ("⚠ " if warn else "") + ("⏵ " if chapter.open else "") + chapter.title
         parts.append(f'<svg {where} y="0" height="{ROWS["speech"]}"><text x="3" '
                      f'y="{ROWS["names"] + 8}" class="{"name warn" if warn else "name"}">'
                      f"{xml(label)}</text></svg>")

@@ -35,7 +35,7 @@ from voiceguide.script import (
     Text,
 )
 from voiceguide.speech.request import SpeechRequest
-from voiceguide.words import words
+from voiceguide.words import target_in_words, words
 
 INTRO_LEAD_MS = 500
 AFTER_INTRO_MS = 1000
@@ -109,6 +109,8 @@ class _Timeline:
                        "remaining": words(_whole(length - at))}
             if stage.number < len(script.stages):
                 values["next"] = script.stages[stage.number].name
+            if stage.target is not None:
+                values["target"] = target_in_words(stage.target, script.language)
         return values
 
     def words(self, ms: int) -> str:
@@ -198,7 +200,8 @@ def make_plan(script: Script, settings: Settings, clips: ClipLengths) -> Plan:
     return Plan(script.title, duration, tuple(line.chapters), tuple(events),
                 tuple(line.warnings), timings, tuple(notes), beds(script, line.chapters),
                 script.description or "", script.language,
-                str(script.cover) if script.cover is not None else "", tuple(sorted(line.warned)))
+                str(script.cover) if script.cover is not None else "", tuple(sorted(line.warned)),
+                script.sport)
 
 
 def beds(script: Script, chapters: list[Chapter]) -> tuple[Bed, ...]:
@@ -263,7 +266,8 @@ def _lay_out(script: Script, settings: Settings, clips: ClipLengths,
     for stage, length in zip(script.stages, lengths, strict=True):
         _lay_out_stage(line, stage, cursor, length)
         line.chapters.append(Chapter(stage.title(line.script.language), cursor, cursor + length,
-                                     stage.number))
+                                     stage.number, stage.open, stage.target, stage.intensity,
+                                     stage.name))
         cursor += length
     return line, _lay_out_finish(line, default, cursor)
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from voiceguide.durations import clock
+from voiceguide.script.model import Target
 from voiceguide.speech.request import SpeechRequest
+from voiceguide.words import MILE_M
 
 PLAN_FORMAT = "voiceguide.plan/1"
 
@@ -55,10 +57,15 @@ class Chapter:
     start_ms: int
     end_ms: int
     stage: int | None = None  # the stage's number; None for the intro and the outro
+    open: bool = False  # the runner ends the stage (spec 18); it lasts at most its length
+    target: Target | None = None
+    intensity: str | None = None  # a stage's, for the watch; not in the JSON
+    name: str = ""  # a stage's own name (its title says "Stage N: NAME"); not in the JSON
 
     def to_json(self) -> dict[str, object]:
         return {"title": self.title, "start_s": _seconds(self.start_ms),
-                "end_s": _seconds(self.end_ms), "stage": self.stage}
+                "end_s": _seconds(self.end_ms), "stage": self.stage, "open": self.open,
+                "target": self.target.to_json() if self.target is not None else None}
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class Plan:
     language: str = "en"  # the script's: the words of its page and feed
     cover: str = ""  # the script's own cover file, if it names one; not in the JSON
     warned: tuple[int, ...] = ()  # the numbers of the stages the warnings are about
+    sport: str = "running"  # the script's: the watch workout's sport; not in the JSON
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -142,7 +150,13 @@ def describe(plan: Plan) -> Iterator[str]:
         span = (clock(timing.min_ms) if timing.min_ms == timing.max_ms
                 else f"{clock(timing.min_ms)}..{clock(timing.max_ms)} at pace {timing.pace:g}")
         indent = "    " if block else "  "
-        yield f"{indent}{timing.title}: {clock(timing.duration_ms)}  ({span})"
+        chapter_of = next((c for c in plan.chapters if c.stage == timing.number), None)
+        marks = "".join(
+            ([", open: ends when the runner moves on, at most this long"]
+             if chapter_of is not None and chapter_of.open else [])
+            + ([f", target {target_text(chapter_of.target)}"]
+               if chapter_of is not None and chapter_of.target is not None else []))
+        yield f"{indent}{timing.title}: {clock(timing.duration_ms)}  ({span}){marks}"
     for bed in plan.beds:
         what = (f"music ({', '.join(bed.files)})" if bed.type == "music"
                 else f"cadence {bed.spm} steps per minute, stage {bed.stage}")
@@ -159,6 +173,20 @@ def describe(plan: Plan) -> Iterator[str]:
         yield ""
         yield f"[{clock(chapter.start_ms)} – {clock(chapter.end_ms)}] {chapter.title}"
         chapter = next(chapters, None)
+
+
+def target_text(target: Target) -> str:
+    """A target as the table and the page show it: ``4:30–4:50 /km``, ``140–155 bpm``."""
+    if target.kind == "pace":
+        scale = MILE_M / 1000 if target.per_mile else 1.0
+        low, high = (clock(round(v * scale) * 1000) for v in (target.low, target.high))
+        unit = "/mi" if target.per_mile else "/km"
+    else:
+        low, high = str(int(target.low)), str(int(target.high))
+        unit = {"heart_rate": " bpm", "zone": "", "cadence": " spm"}[target.kind]
+        if target.kind == "zone":
+            return f"zone {low}"
+    return f"{low}{'' if low == high else '–' + high}{unit}"
 
 
 def _stamp(ms: int) -> str:

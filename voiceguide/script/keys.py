@@ -111,6 +111,10 @@ TOP = (
     Key('cadence_sound',
         'the tick: any sound name (default `tick`)',
         SOUND),
+    Key('sport',
+        f"the watch workout's sport: {', '.join(f'`{x}`' for x in model.SPORTS)} "
+        f"(default `{model.SPORT}`)",
+        {"enum": list(model.SPORTS)}),
     Key('cover',
         "optional; a square JPEG or PNG (path relative to the script's folder, inside it): "
         "the session's cover, embedded in its MP3 and shown by podcast apps; without it "
@@ -193,8 +197,40 @@ STAGE = (
     Key('music',
         '`false`: no music under this stage',
         {"type": "boolean"}),
+    Key('open',
+        '`true`: the runner ends the stage (the page waits, the watch waits for the lap '
+        'button); its `duration` is the longest it lasts; no countdown, `before_end` or '
+        '`{remaining}`',
+        {"type": "boolean"}),
+    Key('target',
+        'what the runner aims for, one kind: `{pace: "4:30..4:50/km"}` (or `/mi`), '
+        '`{heart_rate: 140..155}`, `{zone: 2}` or `{cadence: 170..180}`; spoken by '
+        '`{target}`',
+        {"$ref": "#/$defs/target"}),
+    Key('intensity',
+        f"what the stage is for, on the watch: {', '.join(f'`{x}`' for x in model.INTENSITIES)}"
+        f" (default `{model.INTENSITY}`)",
+        {"enum": list(model.INTENSITIES)}),
 )
 STAGE_KEYS = names(STAGE)
+
+TARGET = (
+    Key('pace',
+        'a pace or a range per km or mile, `4:30..4:50/km` or `7:30/mi`: 2:00..20:00 per km',
+        {"type": "string", "minLength": 1}),
+    Key('heart_rate',
+        f'beats per minute, a number or a range `140..155`: {model.MIN_HEART_RATE}..'
+        f'{model.MAX_HEART_RATE}',
+        {"anyOf": [{"type": "integer"}, {"type": "string"}]}),
+    Key('zone',
+        f'a heart-rate zone, {model.MIN_ZONE} to {model.MAX_ZONE}',
+        {"type": "integer", "minimum": model.MIN_ZONE, "maximum": model.MAX_ZONE}),
+    Key('cadence',
+        f'steps per minute, a number or a range `170..180`: {model.MIN_CADENCE}..'
+        f'{model.MAX_CADENCE}',
+        {"anyOf": [{"type": "integer"}, {"type": "string"}]}),
+)
+TARGET_KEYS = names(TARGET)
 
 BLOCK = (
     Key('repeat',

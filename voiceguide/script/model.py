@@ -25,7 +25,7 @@ MAX_COUNTDOWN = 10
 PACE, START_SOUND, FINISH_SOUND, CADENCE_SOUND = 0.5, "chime", "bell", "tick"
 MUSIC_LEVEL, DUCK, CADENCE_LEVEL = -14.0, 10.0, -18.0
 PLACEHOLDERS = ("number", "name", "stages", "duration", "round", "rounds", "next", "remaining",
-                "elapsed", "total")
+                "elapsed", "total", "target")
 STAGE_PLACEHOLDERS = frozenset(PLACEHOLDERS)
 SESSION_PLACEHOLDERS = frozenset({"stages", "total"})
 # where a session sits in a programme (spec 17): speakable in its scripts, and only there
@@ -43,6 +43,17 @@ DEFAULT_ANNOUNCE = {
     "it": "Fase {number}. {name}.",
     "nl": "Fase {number}. {name}.",
 }
+# Targets (spec 19): one kind a stage, its bounds, and the unit the plan gives it in
+TARGET_KINDS = ("pace", "heart_rate", "zone", "cadence")
+TARGET_UNITS = {"pace": "s/km", "heart_rate": "bpm", "zone": "zone", "cadence": "spm"}
+MIN_PACE_S, MAX_PACE_S = 120, 1200  # per km: 2:00..20:00
+MIN_HEART_RATE, MAX_HEART_RATE = 40, 230
+MIN_ZONE, MAX_ZONE = 1, 5
+# What a stage is for (spec 20): the FIT workout step's intensity; the session's sport
+INTENSITIES = ("warmup", "active", "rest", "recovery", "cooldown")
+INTENSITY = "active"
+SPORTS = ("running", "walking", "cycling", "training")
+SPORT = "running"
 MAX_TEXT_CHARS = 2000
 # All the different texts of a script together: about two and a half hours of speech,
 # which bounds what a script can make voiceguide synthesise before any timing check.
@@ -155,11 +166,33 @@ class Stage:
     block: str | None = None  # the innermost block's name, if it has one
     in_block: bool = False
     block_loc: Loc | None = None  # the outermost block's `repeat`, for limits
+    open: bool = False  # the runner ends it (spec 18); its duration is the longest it lasts
+    target: Target | None = None
+    intensity: str = INTENSITY
 
     def title(self, language: str) -> str:
         """The chapter title: ``Stage N: NAME`` in *language*, with ``(R/T)`` in a block."""
         return stage_title(language, self.number, self.name,
                            (self.round, self.rounds) if self.in_block else None)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the runner aims for in a stage: *low* to *high* in *kind*'s unit (pace in
+    seconds per km, however the script wrote it; heart rate, zone or steps a minute).
+    *per_mile*: the script gave the pace per mile, as it is spoken."""
+
+    kind: Literal["pace", "heart_rate", "zone", "cadence"]
+    low: float
+    high: float
+    per_mile: bool = False
+
+    @property
+    def unit(self) -> str:
+        return TARGET_UNITS[self.kind]
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": self.kind, "low": self.low, "high": self.high, "unit": self.unit}
 
 
 @dataclass(frozen=True)
@@ -222,6 +255,7 @@ class Script:
     cadence_sound: str = CADENCE_SOUND
     cover: Path | None = None  # a JPEG or PNG: the session's cover in feeds and its MP3
     place: Place | None = None  # in a programme: its week and session there
+    sport: str = SPORT  # the watch twin's sport
 
     @property
     def filename(self) -> str:

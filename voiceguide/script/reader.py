@@ -28,6 +28,8 @@ from voiceguide.script.model import (
     CADENCE_SOUND,
     DUCK,
     FINISH_SOUND,
+    INTENSITIES,
+    INTENSITY,
     MAX_CADENCE,
     MAX_COUNTDOWN,
     MAX_DUCK,
@@ -38,6 +40,8 @@ from voiceguide.script.model import (
     MIN_LEVEL,
     MUSIC_LEVEL,
     PACE,
+    SPORT,
+    SPORTS,
     START_SOUND,
     Cue,
     Loc,
@@ -124,6 +128,7 @@ class Reader(Values):
                                                               MAX_LEVEL), CADENCE_LEVEL),
             cadence_sound=self.optional(top, "cadence_sound", self.sound_name, CADENCE_SOUND),
             cover=self.optional(top, "cover", self.cover, None),
+            sport=self.optional(top, "sport", lambda n: self.choice(n, "sport", SPORTS), SPORT),
         )
         if self.problems:
             raise ScriptError(self.problems)
@@ -270,9 +275,41 @@ class Reader(Values):
         # name or duration is given up
         name = self.required(node, "name", self.text)
         duration = self.required(node, "duration", self.range)
+        is_open = self.optional(values, "open", lambda n: self.flag(n, "open"), False)
+        target = self.optional(values, "target", self.target, None)
+        self.stage_kind = (is_open, "target" in values)  # what its placeholders may speak
+        try:
+            fields = self.stage_fields(values, in_block)
+        finally:
+            self.stage_kind = None
+        if is_open:
+            self.open_problems(values)
+        if name is None or duration is None:
+            raise Invalid()
+        return Stage(number=0,  # numbered once every block is expanded
+                     name=name, duration=duration, loc=Loc(node.line, node.column),
+                     duration_loc=Loc(values["duration"].line, values["duration"].column),
+                     open=is_open, target=target,
+                     intensity=self.optional(values, "intensity",
+                                             lambda n: self.choice(n, "intensity", INTENSITIES),
+                                             INTENSITY),
+                     **fields)  # type: ignore[arg-type]
+
+    def open_problems(self, values: dict[str, Node]) -> None:
+        """An open stage's end is the runner's: nothing may announce it (spec 18.2)."""
+        countdown = values.get("countdown")
+        if countdown is not None and (countdown.value or countdown.is_mapping):
+            self.problem(countdown, "an open stage has no countdown: the runner ends it")
+        cues = values.get("cues")
+        for cue in cues.value if cues is not None and cues.is_list else []:
+            if cue.is_mapping and "before_end" in cue.value:
+                self.problem(cue.keys["before_end"], "an open stage has no 'before_end' cue: "
+                             "the runner ends it; use 'at' or 'every'")
+
+    def stage_fields(self, values: dict[str, Node], in_block: bool) -> dict[str, object]:
         cues_node = values.get("cues")
         count, countdown_sound = self.optional(values, "countdown", self.countdown, (0, None))
-        fields = dict(
+        return dict(
             say=self.optional(values, "say", self.stage_speech, ()),
             cues=self.cues(cues_node) if cues_node is not None else (),
             countdown=count,
@@ -289,12 +326,6 @@ class Reader(Values):
             start_sound_loc=loc_of(values.get("start_sound")),
             pace=self.optional(values, "pace", self.pace, None),
         )
-        if name is None or duration is None:
-            raise Invalid()
-        return Stage(number=0,  # numbered once every block is expanded
-                     name=name, duration=duration, loc=Loc(node.line, node.column),
-                     duration_loc=Loc(values["duration"].line, values["duration"].column),
-                     **fields)  # type: ignore[arg-type]
 
     def range(self, node: Node) -> tuple[int, int]:
         try:

@@ -63,6 +63,7 @@ def schema() -> dict[str, Any]:
                            anyOf=[{"required": ["say"]}, {"required": ["sound"]}],
                            dependentRequired={"from": ["every"], "until": ["every"]}),
             "countdown": _object(keys.COUNTDOWN, ("count",)),
+            "target": _object(keys.TARGET, minProperties=1, maxProperties=1),
             "music": _object(keys.MUSIC, ("files",)),
         },
     }

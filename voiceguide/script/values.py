@@ -22,31 +22,42 @@ from voiceguide.durations import (
     parse_duration,
     parse_offset,
 )
-from voiceguide.errors import Problem
+from voiceguide.errors import Problem, quoted
 from voiceguide.script.keys import (
     PROFILE_KEYS,
+    TARGET_KEYS,
 )
 from voiceguide.script.model import (
     BUILTIN_SOUNDS,
     ENGINES,
+    MAX_CADENCE,
+    MAX_HEART_RATE,
+    MAX_PACE_S,
     MAX_RATE,
     MAX_SPEECH_CHARS,
     MAX_TEXT_CHARS,
+    MAX_ZONE,
+    MIN_CADENCE,
+    MIN_HEART_RATE,
+    MIN_PACE_S,
+    MIN_ZONE,
     PLACEHOLDER_RE,
     PROGRAMME_PLACEHOLDERS,
     SESSION_PLACEHOLDERS,
     STAGE_PLACEHOLDERS,
+    TARGET_KINDS,
     D,
     Loc,
     Pause,
     Speech,
     SpeechItem,
     T,
+    Target,
     Text,
     VoiceProfile,
     VoiceRef,
 )
-from voiceguide.words import is_language_code
+from voiceguide.words import MILE_M, is_language_code
 
 if TYPE_CHECKING:
     from voiceguide.script.source import Node
@@ -88,6 +99,7 @@ class Values:
         self.sound_names: set[str] = set(BUILTIN_SOUNDS)
         self.spoken: set[str] = set()  # the different texts so far, for MAX_SPEECH_CHARS
         self.spoken_chars = 0
+        self.stage_kind: tuple[bool, bool] | None = None  # in a stage: (open, has a target)
 
     # -- reporting ---------------------------------------------------------
 
@@ -206,6 +218,78 @@ class Values:
         self.pronounceable(node, text)
         return text
 
+    def flag(self, node: Node, key: str) -> bool:
+        if not isinstance(node.value, bool):
+            raise self.invalid(node, f"{key} is true or false, got {kind_of(node)}")
+        return node.value
+
+    def choice(self, node: Node, key: str, choices: tuple[str, ...]) -> str:
+        if node.value not in choices:
+            shown = node.raw or str(node.value) if not node.is_mapping and not node.is_list \
+                else kind_of(node)
+            raise self.invalid(node, f"{key} is one of {', '.join(choices)}, got "
+                               f"{quoted(str(shown))}")
+        return str(node.value)
+
+    def target(self, node: Node) -> Target:
+        """``{pace: 4:30..4:50/km}``, ``{heart_rate: 140..155}``, ``{zone: 2}`` or
+        ``{cadence: 170..180}``, within their bounds, the low end first (spec 19)."""
+        if not node.is_mapping:
+            raise self.invalid(node, "target is a mapping with one of pace, heart_rate, zone "
+                               f"or cadence, such as {{pace: 4:30..4:50/km}}; got {kind_of(node)}")
+        self.keys(node, TARGET_KEYS, "target")
+        found = [k for k in TARGET_KINDS if k in node.value]
+        if len(found) != 1:
+            raise self.invalid(node, "a target has exactly one of pace, heart_rate, zone or "
+                               f"cadence (found {' and '.join(found) or 'none'})")
+        kind = found[0]
+        value = node.value[kind]
+        if kind == "pace":
+            return self.pace_target(value)
+        bounds = {"heart_rate": (MIN_HEART_RATE, MAX_HEART_RATE, "beats a minute"),
+                  "zone": (MIN_ZONE, MAX_ZONE, "a heart-rate zone"),
+                  "cadence": (MIN_CADENCE, MAX_CADENCE, "steps a minute")}[kind]
+        low, high = self.whole_range(value, kind, bounds)
+        return Target(kind, low, high)  # type: ignore[arg-type]
+
+    def whole_range(self, node: Node, key: str, bounds: tuple[int, int, str]) -> tuple[int, int]:
+        lowest, highest, what = bounds
+        text = node.raw if node.raw is not None else str(node.value)
+        match = re.fullmatch(r"\s*(\d{1,3})\s*(?:\.\.\s*(\d{1,3})\s*)?", text) \
+            if not isinstance(node.value, bool) and isinstance(node.value, (int, str)) else None
+        if match is None:
+            example = {"heart_rate": "140..155", "zone": "2", "cadence": "170..180"}[key]
+            raise self.invalid(node, f"{key} is a whole number or a range such as {example} "
+                               f"({what}), got {quoted(text)}")
+        low = int(match.group(1))
+        high = int(match.group(2) or low)
+        if not (lowest <= low <= highest and lowest <= high <= highest):
+            raise self.invalid(node, f"{key} must be {lowest}..{highest} ({what}), got "
+                               f"{quoted(text)}")
+        if low > high:
+            raise self.invalid(node, f"{key}: the low end comes first, got {quoted(text)}")
+        return low, high
+
+    def pace_target(self, node: Node) -> Target:
+        text = str(node.value) if not node.is_mapping and not node.is_list else ""
+        match = re.fullmatch(r"\s*(\d{1,2}):([0-5]\d)\s*(?:\.\.\s*(\d{1,2}):([0-5]\d)\s*)?"
+                             r"/\s*(km|mi)\s*", text)
+        if match is None:
+            raise self.invalid(node, "pace is a time per km or mile such as 4:30..4:50/km or "
+                               f"7:30/mi, got {quoted(text) if text else kind_of(node)}")
+        low_s = int(match.group(1)) * 60 + int(match.group(2))
+        high_s = int(match.group(3)) * 60 + int(match.group(4)) if match.group(3) else low_s
+        per_mile = match.group(5) == "mi"
+        scale = 1000 / MILE_M if per_mile else 1.0
+        low, high = round(low_s * scale, 3), round(high_s * scale, 3)
+        if not (MIN_PACE_S <= low <= MAX_PACE_S and MIN_PACE_S <= high <= MAX_PACE_S):
+            raise self.invalid(node, "pace must be 2:00..20:00 per km (the same speeds per "
+                               f"mile), got {quoted(text)}")
+        if low > high:
+            raise self.invalid(node, f"pace: the low end (the faster) comes first, got "
+                               f"{quoted(text)}")
+        return Target("pace", low, high, per_mile)
+
     def pronounceable(self, node: Node, text: str) -> None:
         if not pronounceable(text):
             raise self.invalid(node, "this text has nothing to pronounce (no letter or digit); "
@@ -234,6 +318,16 @@ class Values:
         placed = []  # {week} and its kin, outside a programme: one problem for the text
         for match in PLACEHOLDER_RE.finditer(text):
             name = match.group(1)
+            if self.stage_kind is not None and name in ("remaining", "target"):
+                is_open, has_target = self.stage_kind
+                if name == "remaining" and is_open:
+                    self.problem(node, "{remaining} has no meaning in an open stage: the "
+                                 "runner ends it")
+                    continue
+                if name == "target" and not has_target:
+                    self.problem(node, "{target} speaks the stage's target, and this stage "
+                                 "has none: add one, such as target: {pace: 4:30..4:50/km}")
+                    continue
             if name is None or name in allowed:  # {{ or }}, or a known placeholder
                 continue
             if name in PROGRAMME_PLACEHOLDERS:
