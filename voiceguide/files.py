@@ -267,16 +267,22 @@ def _no_follow(path: str, flags: int) -> int:
     return os.open(path, flags | os.O_NOFOLLOW)
 
 
-def unchanged(path: Path, digest: str) -> bool:
-    """*path* is a regular file (not a link) that still holds what voiceguide wrote."""
+def digest(path: Path) -> str | None:
+    """The sha256 of the regular file *path* (a link is not followed), or None."""
     import hashlib
 
     try:
         with open(path, "rb", opener=_no_follow) as source:
-            return stat.S_ISREG(os.fstat(source.fileno()).st_mode) and \
-                hashlib.file_digest(source, "sha256").hexdigest() == digest
+            if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+                return None
+            return hashlib.file_digest(source, "sha256").hexdigest()
     except OSError:
-        return False
+        return None
+
+
+def unchanged(path: Path, expected: str) -> bool:
+    """*path* is a regular file (not a link) that still holds what voiceguide wrote."""
+    return digest(path) == expected
 
 
 def record(folder: Path, files: dict[str, str]) -> None:
@@ -296,8 +302,8 @@ def foreign(folder: Folder) -> Path | None:
         if entry.name == RECORD or stale_temp(entry) or not (
                 entry.name in written or folder.writes.fullmatch(entry.name)):
             continue
-        digest = written.get(entry.name)
-        if digest is None or (digest and not unchanged(entry, digest)):
+        kept = written.get(entry.name)
+        if kept is None or (kept and not unchanged(entry, kept)):
             return entry  # "": a file a build cut short was about to write
     return None
 

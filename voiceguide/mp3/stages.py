@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.files import Folder, record, unchanged, write_atomically, written_here
+from voiceguide.files import Folder, digest, record, unchanged, write_atomically, written_here
 
 if TYPE_CHECKING:
     from voiceguide.plan import Chapter, Plan
@@ -111,19 +111,12 @@ def write_stage_files(pcm: Iterable[bytes], plan: Plan, target: Path, *, sample_
                   sample_rate=sample_rate, bitrate=bitrate, tags=stage_tags, chapters=(),
                   cache=cache, language=language, cover=cover)
     write_atomically(folder / listing, playlist(tags.get("title", target.stem), stages).encode())
-    for old, digest in earlier.items():
-        if old not in made and (not digest or unchanged(folder / old, digest)):
+    for old, kept in earlier.items():
+        if old not in made and (not kept or unchanged(folder / old, kept)):
             with contextlib.suppress(OSError):
                 (folder / old).unlink()
-    record(folder, {name: _digest(folder / name) for name in made})
+    record(folder, {name: digest(folder / name) or "" for name in made})
     return made
-
-
-def _digest(path: Path) -> str:
-    import hashlib
-
-    with path.open("rb") as source:
-        return hashlib.file_digest(source, "sha256").hexdigest()
 
 
 class _Spans:

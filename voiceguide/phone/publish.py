@@ -143,9 +143,11 @@ def refuse_foreign(folder: Path, chosen: list[Item]) -> None:
     index = feed.read_index(folder)
     known = (folder / feed.INDEX).is_file() or bool(index.entries)
     theirs = [] if known else [folder / name for name in folder_files()]
+    written = [folder / GENERATED, *folder.glob(GIVEN + ".*")]
     for item in chosen:
         earlier = index.entries.get(item.name)
         named = [folder / file for file in feed.files(item.name).values()]
+        written += named
         if earlier is None:
             theirs += named
         elif bool(earlier.episode) != (item.entry is not None):
@@ -154,19 +156,15 @@ def refuse_foreign(folder: Path, chosen: list[Item]) -> None:
             raise OptionError(f"{folder / feed.files(item.name)['mp3']} is {what}; "
                               f"publishing {item.script} would replace it: rename the script, "
                               "or publish into another folder", "--to")
-        for path in named:
-            if path.is_symlink():
-                raise OptionError(f"{path} is a link; voiceguide writes its own files in "
-                                  f"{folder}, never through a link: remove it", "--to")
+    for path in written:
+        if path.is_symlink():
+            raise OptionError(f"{path} is a link; voiceguide writes its own files in "
+                              f"{folder}, never through a link: remove it", "--to")
     for path in theirs:
         if path.exists() or path.is_symlink():
             raise OptionError(f"{path} is not a file voiceguide published; voiceguide removes "
                               "or replaces only its own: move it, or publish into another "
                               "folder", "--to")
-    for path in [folder / GENERATED, *folder.glob(GIVEN + ".*")]:
-        if path.is_symlink():
-            raise OptionError(f"{path} is a link; voiceguide writes its own files in "
-                              f"{folder}, never through a link: remove it", "--to")
 
 
 def _built(chosen: list[Item], staging: Path, cover: bytes, split: bool,
