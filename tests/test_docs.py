@@ -93,6 +93,18 @@ def test_the_readme_names_every_option_of_the_phone_commands() -> None:
     assert "--split" in readme
 
 
+def test_the_readme_names_every_command_and_the_docs_every_example() -> None:
+    from voiceguide import builtins
+    from voiceguide.cli import main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in main.commands:
+        assert f"`voiceguide {name}" in readme, f"voiceguide {name} is not in README.md"
+    table = (ROOT / "docs" / "drill-scripts.md").read_text(encoding="utf-8")
+    for example in builtins.examples():
+        assert f"| `{example}.yaml` |" in table or f"| `{example}` |" in table, example
+
+
 def test_the_documented_limits_are_the_codes() -> None:
     from voiceguide.plan.layout import MAX_EVENTS
     from voiceguide.script import MAX_SPEECH_CHARS, MAX_TEXT_CHARS

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PosixPath
 
 from voiceguide import scratch
-from voiceguide.errors import OptionError, OutputError
+from voiceguide.errors import OptionError, OutputError, UsageError
 
 KEPT = "any earlier file there is unchanged"
 NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
@@ -34,6 +34,26 @@ def write_atomically(target: Path, data: bytes) -> None:
     """Write the output *data* to *target*: whole or not at all (OutputError if not)."""
     with replacing(Path(target)) as temp:
         temp.write_bytes(data)
+
+
+def write_new(target: Path, data: bytes) -> None:
+    """Write *data* to *target*, which must not exist: whole (written to a temporary file
+    first), and never over a file, even one that appears meanwhile (OutputError)."""
+    target = Path(target)
+    temp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+    try:
+        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        temp.write_bytes(data)
+        _fsync(temp)
+        os.link(temp, target)  # atomic, and refuses to replace
+    except FileExistsError:
+        raise UsageError(f"{target} exists; voiceguide never replaces it: choose another "
+                          "name with -o") from None
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror}") from exc
+    finally:
+        temp.unlink(missing_ok=True)
+    _fsync_folder(target.parent)
 
 
 def keep(target: Path, data: bytes) -> None:

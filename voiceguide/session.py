@@ -304,9 +304,11 @@ def _sound_problems(script: Script) -> list[Problem]:
     return problems
 
 
-def build_outputs(target: Path, vtt: bool, split: bool) -> list[Path]:
+def build_outputs(target: Path, vtt: bool, split: bool, fit: bool = False) -> list[Path]:
     """Every file (and the stage folder) a build of one script writes."""
     from voiceguide.mp3.stages import folder_for
+    from voiceguide.watch.fit import SUFFIX
 
     return [target, *([target.with_suffix(".vtt")] if vtt else []),
+            *([target.with_suffix(SUFFIX)] if fit else []),
             *([folder_for(target)] if split else [])]

@@ -33,6 +33,7 @@ PAGE_KEYS = (
     "transcript", "timeline", "offline", "saved", "saving", "unsaved", "no_offline",
     "resume", "from_start", "play", "pause", "back", "forward", "previous", "following",
     "zoom_in", "zoom_out", "no_worker", "no_feed", "stage_files", "calendar", "today",
+    "watch", "target", "waiting", "done", "mark_done", "not_done", "up_next", "week_done",
 )
 
 ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
@@ -52,6 +53,10 @@ ENGLISH = Words("eng", "Stage", "Intro", "Outro", {
                " voiceguide serve.",
     "stage_files": "A file per stage",
     "calendar": "Add the sessions to your calendar", "today": "today",
+    "watch": "Workout for your watch", "target": "Target",
+    "waiting": "Waiting for you: press Next or Play to go on.",
+    "done": "Done", "mark_done": "Mark as done", "not_done": "Mark as not done",
+    "up_next": "Up next", "week_done": "done",
 })
 
 GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
@@ -72,6 +77,11 @@ GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
                " diese Seite über voiceguide serve öffnen.",
     "stage_files": "Eine Datei pro Abschnitt",
     "calendar": "Die Einheiten in den Kalender übernehmen", "today": "heute",
+    "watch": "Training für die Uhr", "target": "Ziel",
+    "waiting": "Wartet auf dich: Weiter oder Abspielen drücken, um weiterzumachen.",
+    "done": "Erledigt", "mark_done": "Als erledigt markieren",
+    "not_done": "Als nicht erledigt markieren", "up_next": "Als Nächstes",
+    "week_done": "erledigt",
 }, week="Woche", session="Einheit")
 
 BY_LANGUAGE = {"en": ENGLISH, "de": GERMAN}

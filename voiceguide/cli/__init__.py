@@ -157,13 +157,15 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--vtt", is_flag=True, help="Also write a WebVTT transcript beside each MP3.")
 @click.option("--split", is_flag=True, help="Also a file per stage in NAME/ beside each MP3, "
               "with the playlist NAME/NAME.m3u8.")
+@click.option("--fit", is_flag=True, help="Also the session's workout for a watch, NAME.fit "
+              "beside each MP3.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Build this many scripts at once  [default: the number of cores]")
 @click.option("--scheduler", type=SchedulerType(), help="Build on the workers of this Dask "
               "cluster (tcp://HOST:PORT; pip install 'voiceguide[dask]').")
 def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_rate: str,
-          quiet: bool, vtt: bool, split: bool, jobs: int | None, scheduler: str | None,
-          **choices: Any) -> None:
+          quiet: bool, vtt: bool, split: bool, fit: bool, jobs: int | None,
+          scheduler: str | None, **choices: Any) -> None:
     """Compile each SCRIPT into an MP3 and print the path of each file written.
 
     \b
@@ -182,7 +184,7 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
             raise UsageError(f"{script} is a programme: publish its sessions together "
                              f"(voiceguide publish {script} --to DIR), or build its scripts")
     targets = [target_for(script, output, len(scripts)) for script in scripts]
-    refuse_clashes(scripts, [build_outputs(t, vtt, split) for t in targets])
+    refuse_clashes(scripts, [build_outputs(t, vtt, split, fit) for t in targets])
     from voiceguide.batch.local import built
     from voiceguide.tools import cores
 
@@ -213,6 +215,12 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
 
             write_atomically(target.with_suffix(".vtt"), transcript(plan).encode())
             echo(str(target.with_suffix(".vtt")))
+        if fit:
+            from voiceguide.files import write_atomically
+            from voiceguide.watch.fit import SUFFIX, workout
+
+            write_atomically(target.with_suffix(SUFFIX), workout(plan))
+            echo(str(target.with_suffix(SUFFIX)))
         if split:
             from voiceguide.mp3.stages import folder_for
 
@@ -516,7 +524,7 @@ def cache_clear() -> None:
     click.echo(f"removed {len(removed.files)} files, {removed.size / 1e6:.1f} MB")
 
 
-from voiceguide.cli import phone  # noqa: E402, F401 - registers publish and serve
+from voiceguide.cli import phone, watch  # noqa: E402, F401 - registers publish, serve, import
 
 
 def run() -> None:

@@ -29,6 +29,7 @@ from urllib.parse import quote
 from voiceguide.errors import OutputError
 from voiceguide.phone.text import attr, xml
 from voiceguide.plan import Plan
+from voiceguide.plan.model import target_text
 
 INDEX = ".voiceguide-feed.json"
 FEED = "feed.xml"
@@ -61,6 +62,9 @@ class Entry:
     session: int = 0
     episode: int = 0  # 0: a session on its own
     date: str = ""  # in a programme with a calendar: its day, ISO 8601
+    workout: str = ""  # the watch's workout file beside the MP3 (spec 20), if written
+    open: list[int] = field(default_factory=list)  # the chapters (by index) the runner ends
+    targets: list[str] = field(default_factory=list)  # each chapter's target, shown; "": none
 
 
 @dataclass
@@ -89,7 +93,7 @@ class Channel:
 
 def files(name: str) -> dict[str, str]:
     return {"mp3": f"{name}.mp3", "vtt": f"{name}.vtt", "chapters": f"{name}.chapters.json",
-            "svg": f"{name}.svg"}
+            "svg": f"{name}.svg", "fit": f"{name}.fit"}
 
 
 def chapters_json(plan: Plan) -> str:
@@ -105,10 +109,14 @@ def entry(plan: Plan, mp3: Path, name: str, earlier: Entry | None, *, cover: str
     same = earlier is not None and earlier.guid == digest
     published = earlier.published if same and earlier else format_datetime(
         datetime.now(UTC).replace(microsecond=0))
+    workout = files(name)["fit"]
     return Entry(name, plan.title, plan.description, plan.duration_ms, mp3.stat().st_size, digest,
                  published, [(c.title, c.start_ms) for c in plan.chapters],
                  [(e.start_ms, e.text or "") for e in plan.events if e.type == "speech"],
-                 cover, language, stages or [])
+                 cover, language, stages or [],
+                 workout=workout if (mp3.parent / workout).is_file() else "",
+                 open=[n for n, c in enumerate(plan.chapters) if c.open],
+                 targets=[target_text(c.target) if c.target else "" for c in plan.chapters])
 
 
 # ---------------------------------------------------------------------------
@@ -194,7 +202,8 @@ def read_back(folder: Path, only: str | None = None) -> dict[str, Entry]:
             format_datetime(datetime.fromtimestamp(int(mp3.stat().st_mtime), UTC)),
             [(t, start) for t, start, _ in chapters], _cues(vtt),
             covers[0] if covers else "", codes.get(str(tag["language"]), "en"),
-            _playlist(folder / name / f"{name}.m3u8"))
+            _playlist(folder / name / f"{name}.m3u8"),
+            workout=named["fit"] if (folder / named["fit"]).is_file() else "")
     return found
 
 
@@ -241,7 +250,8 @@ def _read_regular(path: Path, limit: int) -> bytes:
 _TEXTS = ("name", "title", "description", "guid", "published")
 _NUMBERS = ("duration_ms", "size")
 _OPTIONAL = {"cover": "", "language": "en", "stages": [],  # added after the first format
-             "week": 0, "session": 0, "episode": 0, "date": ""}
+             "week": 0, "session": 0, "episode": 0, "date": "", "workout": "", "open": [],
+             "targets": []}
 _PLACES = ("week", "session", "episode")
 
 
@@ -252,7 +262,13 @@ def _entry(data: dict[str, Any]) -> Entry:
             or not all(isinstance(data[k], str) for k in (*_TEXTS, "cover", "language")) \
             or not all(type(data[k]) is int and data[k] >= 0 for k in (*_NUMBERS, *_PLACES)) \
             or not isinstance(data["date"], str) \
-            or not all(isinstance(s, str) and _plain_name(s) for s in data["stages"]):
+            or not all(isinstance(s, str) and _plain_name(s) for s in data["stages"]) \
+            or not isinstance(data["workout"], str) \
+            or (data["workout"] and data["workout"] != files(str(data["name"]))["fit"]) \
+            or not isinstance(data["open"], list) \
+            or not all(type(n) is int and 0 <= n < len(data["chapters"]) for n in data["open"]) \
+            or not isinstance(data["targets"], list) \
+            or not all(isinstance(t, str) for t in data["targets"]):
         raise TypeError("an index entry with other fields")
     chapters = [(str(t), int(s)) for t, s in data["chapters"]
                 if isinstance(t, str) and type(s) is int]

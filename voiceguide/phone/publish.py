@@ -37,6 +37,7 @@ from voiceguide.phone import cover as covers
 from voiceguide.phone import feed, page
 from voiceguide.phone.timeline import picture
 from voiceguide.phone.vtt import transcript
+from voiceguide.watch.fit import workout
 
 if TYPE_CHECKING:
     from voiceguide.plan import Plan
@@ -326,11 +327,13 @@ def folder_files() -> list[str]:
 
 
 def write_extras(plan: Plan, folder: Path, name: str) -> None:
-    """The transcript, the chapters and the timeline beside a session's MP3."""
+    """The transcript, the chapters, the timeline and the watch's workout beside a
+    session's MP3."""
     named = feed.files(name)
     write_atomically(folder / named["vtt"], transcript(plan).encode())
     write_atomically(folder / named["chapters"], feed.chapters_json(plan).encode())
     write_atomically(folder / named["svg"], picture(plan).encode())
+    write_atomically(folder / named["fit"], workout(plan))
 
 
 def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry]) -> Path | None:

@@ -264,12 +264,27 @@ def _lay_out(script: Script, settings: Settings, clips: ClipLengths,
     default = resolve_voice(script, settings, None)
     cursor = _lay_out_intro(line, default)
     for stage, length in zip(script.stages, lengths, strict=True):
+        before = len(line.events)
         _lay_out_stage(line, stage, cursor, length)
         line.chapters.append(Chapter(stage.title(line.script.language), cursor, cursor + length,
                                      stage.number, stage.open, stage.target, stage.intensity,
-                                     stage.name))
+                                     stage.name, _notes(line, stage, line.events[before:]),
+                                     _repeat(stage)))
         cursor += length
     return line, _lay_out_finish(line, default, cursor)
+
+
+def _notes(line: _Timeline, stage: Stage, events: list[Event]) -> str:
+    """The stage's first spoken text after its announcement (the announcement when it
+    says nothing else): the watch step's notes."""
+    spoken = [e.text or "" for e in events if e.type == "speech"]
+    skip = 1 if line.script.announce_template(stage) and len(spoken) > 1 else 0
+    return spoken[skip] if spoken else ""
+
+
+def _repeat(stage: Stage) -> tuple[int, int, int, int] | None:
+    where = stage.repeat_loc
+    return None if where is None else (where.line, where.column, stage.round, stage.rounds)
 
 
 def _lay_out_intro(line: _Timeline, voice: Voice) -> int:

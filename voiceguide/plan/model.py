@@ -61,6 +61,10 @@ class Chapter:
     target: Target | None = None
     intensity: str | None = None  # a stage's, for the watch; not in the JSON
     name: str = ""  # a stage's own name (its title says "Stage N: NAME"); not in the JSON
+    notes: str = ""  # a stage's first spoken text after its announcement; not in the JSON
+    # a stage in a repeat block: (line, column) of the innermost block's `repeat`, and this
+    # round of its rounds; not in the JSON
+    repeat: tuple[int, int, int, int] | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"title": self.title, "start_s": _seconds(self.start_ms),

@@ -166,6 +166,7 @@ class Stage:
     block: str | None = None  # the innermost block's name, if it has one
     in_block: bool = False
     block_loc: Loc | None = None  # the outermost block's `repeat`, for limits
+    repeat_loc: Loc | None = None  # the innermost block's `repeat`: the watch's repeat step
     open: bool = False  # the runner ends it (spec 18); its duration is the longest it lasts
     target: Target | None = None
     intensity: str = INTENSITY

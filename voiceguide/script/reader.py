@@ -187,6 +187,7 @@ class Reader(Values):
         if repeat is None:
             raise Invalid()
         where = Loc(outer.value["repeat"].line, outer.value["repeat"].column)
+        here = Loc(values["repeat"].line, values["repeat"].column)
         expanded: list[Stage] = []
         for round_ in range(1, repeat + 1):
             for part in parts:
@@ -194,7 +195,7 @@ class Reader(Values):
                     expanded += part
                 elif not (part.skip_last and round_ == repeat):
                     expanded.append(replace(part, round=round_, rounds=repeat, block=name,
-                                            block_loc=where))
+                                            block_loc=where, repeat_loc=here))
             if len(expanded) > MAX_STAGES:
                 raise TooMany(outer.value["repeat"])
         if parts and not expanded:
