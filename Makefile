@@ -83,7 +83,7 @@ lowest: system
 	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --no-deps .
 	$(LOWEST)/bin/python -c "import click, yaml, numpy; print('lowest:', 'click', click.__version__, 'pyyaml', yaml.__version__, 'numpy', numpy.__version__)"
 	folder=$$(mktemp -d) && cd $$folder && export XDG_CACHE_HOME=$$folder/cache && \
-	  $(CURDIR)/$(LOWEST)/bin/voiceguide init && $(CURDIR)/$(LOWEST)/bin/voiceguide build drill.yaml && \
+	  $(CURDIR)/$(LOWEST)/bin/voiceguide init && $(CURDIR)/$(LOWEST)/bin/voiceguide build drill.yaml --fit && \
 	  rm -rf $$folder
 
 clean:

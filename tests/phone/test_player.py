@@ -351,9 +351,10 @@ def test_a_programmes_page_groups_by_week_and_marks_todays_session(
         until(browser, lambda: js(browser, "return !!document.querySelector('.session.today')"),
               "today's session is not marked")
         weeks = js(browser, "return [...document.querySelectorAll('h2.week-title')]"
-                            ".map(h => [h.textContent, h.parentElement.querySelectorAll("
-                            "'.session').length])")
-        assert weeks == [["Week 1", 2], ["Week 2", 1]]
+                            ".map(h => [h.firstChild.textContent.trim(), h.parentElement"
+                            ".querySelectorAll('.session').length, "
+                            "h.querySelector('.week-done').textContent])")
+        assert weeks == [["Week 1", 2, "0/2 done"], ["Week 2", 1, "0/1 done"]]
         assert js(browser, "return document.querySelector('.session.today').id") == \
             "session-w01-01-walk"
         day = js(browser, "return document.querySelector('.session.today time.day').textContent")

@@ -98,5 +98,27 @@ def checked(path: Path, option: str = "--image") -> tuple[bytes, str]:
     return data, KINDS[kind]
 
 
+THUMB = 144  # px: the page shows covers at 72 CSS px, sharp on a 2x screen
+
+
+def thumbnail_name(cover: str) -> str:
+    """The page's small copy of the cover file *cover*: ``cover.png`` → ``cover.small.jpg``."""
+    return f"{cover.rsplit('.', 1)[0]}.small.jpg"
+
+
+def thumbnail(data: bytes) -> bytes:
+    """A small JPEG of a cover for the page (the feed and the lock screen keep the large
+    one): a few KB where the cover is a hundred or more."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (THUMB, THUMB))  # a JPEG decodes at a fraction of its size
+        small = image.convert("RGB")
+        small.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=85, optimize=True, progressive=False)
+    return out.getvalue()
+
+
 def suffix(data: bytes) -> str:
     return ".png" if data.startswith(b"\x89PNG") else ".jpg"

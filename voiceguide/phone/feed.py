@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from voiceguide.errors import OutputError
+from voiceguide.phone.cover import thumbnail_name
 from voiceguide.phone.text import attr, xml
 from voiceguide.plan import Plan
 from voiceguide.plan.model import target_text
@@ -64,7 +65,9 @@ class Entry:
     date: str = ""  # in a programme with a calendar: its day, ISO 8601
     workout: str = ""  # the watch's workout file beside the MP3 (spec 20), if written
     open: list[int] = field(default_factory=list)  # the chapters (by index) the runner ends
-    targets: list[str] = field(default_factory=list)  # each chapter's target, shown; "": none
+    # each chapter's target as the page shows it ("": none), or [] when no chapter has one
+    # (what a damaged index, read back from the files, knows of neither)
+    targets: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -93,7 +96,9 @@ class Channel:
 
 def files(name: str) -> dict[str, str]:
     return {"mp3": f"{name}.mp3", "vtt": f"{name}.vtt", "chapters": f"{name}.chapters.json",
-            "svg": f"{name}.svg", "fit": f"{name}.fit"}
+            "svg": f"{name}.svg", "fit": f"{name}.fit",
+            # the page's copy of the session's own cover (NAME.cover.png or .jpg)
+            "thumbnail": thumbnail_name(f"{name}.cover.png")}
 
 
 def chapters_json(plan: Plan) -> str:
@@ -116,7 +121,8 @@ def entry(plan: Plan, mp3: Path, name: str, earlier: Entry | None, *, cover: str
                  cover, language, stages or [],
                  workout=workout if (mp3.parent / workout).is_file() else "",
                  open=[n for n, c in enumerate(plan.chapters) if c.open],
-                 targets=[target_text(c.target) if c.target else "" for c in plan.chapters])
+                 targets=[target_text(c.target) if c.target else "" for c in plan.chapters]
+                 if any(c.target for c in plan.chapters) else [])
 
 
 # ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
+from voiceguide.phone.cover import thumbnail_name
 from voiceguide.phone.feed import CALENDAR, Channel, Entry, files
 from voiceguide.phone.text import attr, xml
 from voiceguide.words import words
@@ -93,7 +94,10 @@ def page(entries: list[Entry], channel: Channel, feed_url: str | None) -> str:
     # JSON inside <script>: no '<', '>' or '&' can end the element or start a comment
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(
         ">", "\\u003e").replace("&", "\\u0026")
-    icon = f'\n  <link rel="icon" href={attr(quote(channel.image))}>' if channel.image else ""
+    icon = (f'\n  <link rel="icon" href={attr(quote(thumbnail_name(channel.image)))}>'
+            if channel.image else "")
+    lead = (f'\n    <p class="lead" hidden>{xml(said["up_next"])}: <a href="#"></a></p>'
+            if any(e.week for e in entries) else "")
     return f"""<!doctype html>
 <html lang={attr(language)}>
 <head>
@@ -102,6 +106,7 @@ def page(entries: list[Entry], channel: Channel, feed_url: str | None) -> str:
   <meta name="color-scheme" content="light dark">
   <meta name="theme-color" content="#16335c">
   <title>{xml(channel.title)}</title>
+  <meta name="description" content={attr(describe(channel, entries))}>
   <link rel="manifest" href="{MANIFEST}">{icon}
   <link rel="stylesheet" href="player.css">
   <script src="player.js" defer></script>
@@ -112,13 +117,22 @@ def page(entries: list[Entry], channel: Channel, feed_url: str | None) -> str:
     {feed}
     <p class="offline-note" hidden>{xml(said["no_offline"])}</p>
   </header>
-  <main>
+  <main>{lead}
 {sessions}
   </main>
   <script type="application/json" id="voiceguide-data">{blob}</script>
 </body>
 </html>
 """
+
+
+def describe(channel: Channel, entries: list[Entry]) -> str:
+    """The page's description for search results and link previews: the feed's own, else
+    its sessions' titles."""
+    if channel.description:
+        return channel.description
+    titles = ", ".join(e.title for e in entries[:6]) + (" …" if len(entries) > 6 else "")
+    return f"{channel.title}: {titles}" if titles else channel.title
 
 
 def _grouped(entries: list[Entry], channel: Channel, language: str) -> str:
@@ -131,7 +145,8 @@ def _grouped(entries: list[Entry], channel: Channel, language: str) -> str:
             parts.append(f'    <section class="week" id="week-{e.week}" '
                          f'aria-labelledby="week-{e.week}-title">\n'
                          f'    <h2 class="week-title" id="week-{e.week}-title">'
-                         f"{xml(words(language).week)} {e.week}</h2>")
+                         f"{xml(words(language).week)} {e.week} "
+                         '<span class="week-done"></span></h2>')
         week = e.week
         parts.append(_session(e, channel, words(e.language).page, heading="h3" if week else "h2"))
     if week:
@@ -142,15 +157,19 @@ def _grouped(entries: list[Entry], channel: Channel, language: str) -> str:
 def _data(e: Entry, channel: Channel) -> dict[str, object]:
     named = files(e.name)
     starts = [start for _, start in e.chapters]
-    chapters = [{"title": title, "start": start / 1000, "end": end / 1000}
-                for (title, start), end in zip(e.chapters, [*starts[1:], e.duration_ms],
-                                               strict=True)]
+    targets = e.targets if len(e.targets) == len(e.chapters) else [""] * len(e.chapters)
+    chapters = [{"title": title, "start": start / 1000, "end": end / 1000,
+                 "open": n in e.open, "target": targets[n]}
+                for n, ((title, start), end) in enumerate(zip(e.chapters,
+                                                              [*starts[1:], e.duration_ms],
+                                                              strict=True))]
     cover = e.cover or channel.image
     return {"name": e.name, "title": e.title, "duration": e.duration_ms / 1000,
             "words": words(e.language).page, "language": e.language,
             "chapters": chapters, "cover": quote(cover) if cover else "",
             "files": [quote(f) for f in (named["mp3"], named["vtt"], named["chapters"],
-                                         named["svg"], *([cover] if cover else []))]}
+                                         named["svg"], *([e.workout] if e.workout else []),
+                                         *([cover, thumbnail_name(cover)] if cover else []))]}
 
 
 def _session(e: Entry, channel: Channel, said: dict[str, str], heading: str = "h2") -> str:
@@ -165,8 +184,10 @@ def _session(e: Entry, channel: Channel, said: dict[str, str], heading: str = "h
     about = f" · {xml(e.description)}" if e.description else ""
     # a programme's day: the page writes it in the reader's words and marks today's
     day = (f'<time class="day" datetime="{e.date}">{e.date}</time> · ' if e.date else "")
-    image = (f'<img class="cover" src={attr(quote(cover))} alt="" width="96" height="96">'
-             if cover else "")
+    image = (f'<img class="cover" src={attr(quote(thumbnail_name(cover)))} alt="" width="72" '
+             'height="72">' if cover else "")
+    watch = (f'\n      <p class="watch"><a href={attr(quote(e.workout))} download>'
+             f'{xml(said["watch"])}</a></p>' if e.workout else "")
     stages = ""
     if e.stages:
         listed = "\n".join(f'          <li><a href={attr(quote(e.name) + "/" + quote(s))}>'
@@ -187,6 +208,7 @@ def _session(e: Entry, channel: Channel, said: dict[str, str], heading: str = "h
         <div>
           <{heading}>{xml(e.title)}</{heading}>
           <p class="meta">{day}{mmss(e.duration_ms)}{about}</p>
+          <p class="done-badge" hidden>✓ {xml(said["done"])}</p>
         </div>
       </div>
       <p class="resume" hidden><button type="button" class="resume-go">{xml(said["resume"])}
@@ -195,6 +217,9 @@ def _session(e: Entry, channel: Channel, said: dict[str, str], heading: str = "h
       <audio preload="metadata" controls src={attr(quote(named["mp3"]))}></audio>
       <div class="now" aria-live="polite" hidden>
         <p class="now-stage"><span class="label">{xml(said["now"])}</span> <strong></strong></p>
+        <p class="now-target" hidden><span class="label">{xml(said["target"])}</span>
+          <span></span></p>
+        <p class="now-wait" role="status" hidden>{xml(said["waiting"])}</p>
         <p class="now-left"><time></time> {xml(said["left"])}</p>
         <p class="now-next"><span class="label">{xml(said["next"])}</span> <span></span></p>
         <p class="now-position"><span class="label">{xml(said["position"])}</span> <time></time></p>
@@ -203,7 +228,9 @@ def _session(e: Entry, channel: Channel, said: dict[str, str], heading: str = "h
 {_controls(said)}
       </div>
       <p class="offline-row"><button type="button" class="offline">{xml(said["offline"])}</button>
-        <span class="offline-state" role="status"></span></p>
+        <span class="offline-state" role="status"></span>
+        <button type="button" class="done-toggle" aria-pressed="false">
+          {xml(said["mark_done"])}</button></p>{watch}
       <details class="chapters-box" open>
         <summary>{xml(said["chapters"])}</summary>
         <ul class="chapters">

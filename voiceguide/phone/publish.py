@@ -323,7 +323,8 @@ def _move_in(folder: Path, names: list[str]) -> None:
 def folder_files() -> list[str]:
     """The names publish writes once per folder (besides the given cover's, and the hidden
     index, which is its own bookkeeping and is replaced whatever it has become)."""
-    return [feed.FEED, feed.PAGE, page.MANIFEST, GENERATED, feed.CALENDAR, *page.ASSETS]
+    return [feed.FEED, feed.PAGE, page.MANIFEST, GENERATED, covers.thumbnail_name(GENERATED),
+            feed.CALENDAR, *page.ASSETS]
 
 
 def write_extras(plan: Plan, folder: Path, name: str) -> None:
@@ -343,6 +344,7 @@ def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry]) ->
     ordered = feed.ordered(entries)
     for name, data in page.assets().items():
         write_atomically(folder / name, data)
+    _thumbnails(folder, [channel.image, *(e.cover for e in ordered)])
     write_atomically(folder / page.MANIFEST, page.manifest(channel, ordered).encode())
     feed_url = feed.url(channel.base_url, feed.FEED) if channel.base_url else None
     write_atomically(folder / feed.PAGE, page.page(ordered, channel, feed_url).encode())
@@ -360,6 +362,16 @@ def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry]) ->
         (folder / feed.CALENDAR).unlink(missing_ok=True)  # nor a calendar of other days
     write_atomically(folder / feed.INDEX, feed.index_bytes(channel, entries))  # the last
     return target if channel.base_url else None
+
+
+def _thumbnails(folder: Path, names: list[str]) -> None:
+    """The page's small copy of each cover in *folder*, made again when the cover is newer
+    than it (a cover keeps its name when it changes)."""
+    for name in dict.fromkeys(n for n in names if n):
+        cover, small = folder / name, folder / covers.thumbnail_name(name)
+        if cover.is_file() and (not small.is_file()
+                                or small.stat().st_mtime_ns < cover.stat().st_mtime_ns):
+            write_atomically(small, covers.thumbnail(cover.read_bytes()))
 
 
 def _feed_cover(folder: Path, staging: Path, channel: feed.Channel,

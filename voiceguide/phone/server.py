@@ -13,6 +13,7 @@ given to serve), never with the address a request names in its Host header.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import logging
 import mimetypes
@@ -37,7 +38,12 @@ TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt",  # werkzeug adds the charset 
          ".html": "text/html", ".xml": "application/rss+xml; charset=utf-8",
          ".js": "text/javascript", ".css": "text/css", ".png": "image/png",
          ".jpg": "image/jpeg", ".webmanifest": "application/manifest+json",
-         ".ics": "text/calendar"}
+         ".ics": "text/calendar", ".fit": "application/vnd.ant.fit"}
+# Sent gzipped to a client that accepts it (the page, its script and style, the feed, the
+# transcripts, the timeline): text shrinks to a fraction; audio and images are compressed.
+COMPRESSED = (".html", ".js", ".css", ".json", ".svg", ".vtt", ".xml", ".webmanifest", ".ics",
+              ".m3u8")
+MAX_COMPRESSED = 8 << 20  # a larger text file goes as it is, streamed
 
 
 class App:
@@ -63,8 +69,32 @@ class App:
         name = request.path.lstrip("/") or feed.PAGE
         if name in (feed.FEED, feed.PAGE, feed.CALENDAR):
             return self.made(request, name)
-        return send_file(self.file(name), request.environ, mimetype=self.type(name),
+        path = self.file(name)
+        if Path(name).suffix.lower() in COMPRESSED and os.path.getsize(path) <= MAX_COMPRESSED:
+            with open(path, "rb") as handle:
+                body = handle.read(MAX_COMPRESSED + 1)
+            return self.text(request, body, self.type(name), os.path.getmtime(path))
+        return send_file(path, request.environ, mimetype=self.type(name),
                          conditional=True, max_age=60)
+
+    @staticmethod
+    def text(request: Request, body: bytes, kind: str, changed: float | None) -> Response:
+        """A text response, gzipped when the client accepts it (the ETag tells the two
+        apart, and ``Vary`` tells caches), with an ETag and Last-Modified to revalidate."""
+        zipped = "gzip" in request.accept_encodings and not request.range
+        data = gzip.compress(body, compresslevel=6, mtime=0) if zipped else body
+        response = (Response(data, content_type=kind) if "charset" in kind
+                    else Response(data, mimetype=kind))  # werkzeug adds text/*'s charset
+        response.set_etag(hashlib.sha256(body).hexdigest() + ("-gzip" if zipped else ""))
+        if zipped:
+            response.content_encoding = "gzip"
+        response.vary.add("Accept-Encoding")
+        if changed is not None:
+            response.last_modified = datetime.fromtimestamp(int(changed), UTC)
+        response.cache_control.max_age = 60
+        response.cache_control.public = True
+        return response.make_conditional(request, accept_ranges=not zipped,
+                                         complete_length=None if zipped else len(body))
 
     def made(self, request: Request, name: str) -> Response:
         """The feed or the page, made from the index with this server's address, with an
@@ -81,15 +111,11 @@ class App:
         else:
             body = (feed.feed(ordered, channel) if name == feed.FEED
                     else page.page(ordered, channel, feed.url(self.base, feed.FEED))).encode()
-        response = Response(body, content_type="text/html; charset=utf-8" if name == feed.PAGE
-                            else TYPES[Path(name).suffix])
-        response.set_etag(hashlib.sha256(body).hexdigest())
+        changed = None
         with contextlib.suppress(OSError):
             changed = (self.root / feed.INDEX).stat().st_mtime
-            response.last_modified = datetime.fromtimestamp(int(changed), UTC)
-        response.cache_control.max_age = 60
-        response.cache_control.public = True
-        return response.make_conditional(request)
+        return self.text(request, body, "text/html; charset=utf-8" if name == feed.PAGE
+                         else TYPES[Path(name).suffix], changed)
 
     def file(self, name: str) -> str:
         """The real path of a servable file, or 404."""

@@ -7,10 +7,12 @@ minute scale underneath.
 
 Positions are percentages of the picture's width and text is in pixels, so the
 picture fits any width (a phone's 360 px or a desktop's) with text that stays
-readable; the page zooms by making it wider. Each label is drawn inside a
-nested ``<svg>`` that ends where the next one begins, which clips it: labels
-never overlap, and more of each shows as the picture widens. Colours follow
-the system's dark mode. Every text is XML-escaped.
+readable; the page zooms by making it wider. Each label has the room up to
+where the next one begins, and shows only at picture widths where it fits
+whole (media queries on the picture's own width, in steps of the page's
+zoom): labels never overlap and are never cut to fragments, and more of them
+show as the picture widens. Colours follow the system's dark mode. Every text
+is XML-escaped.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from voiceguide.phone.text import attr, xml
 from voiceguide.plan import Plan
 
 HEIGHT = 150
+# The picture's widths, in px, at which a label may first show: a phone's, then the
+# page's zoom steps (2x to 16x); a label that fits none of them is left out.
+WIDTHS = (300, 600, 1200, 2400, 4800)  # a 360 px phone shows the picture about 300 px wide
+CHAR_PX = {"label": 6.6, "name": 8.4}  # the widest average letter at the labels' sizes
 ROWS = {"chapters": 4, "names": 20, "speech": 40, "labels": 74, "sounds": 84, "beds": 100,
         "scale": 124}
 STYLE = """
@@ -37,7 +43,9 @@ STYLE = """
   .cadence { fill: #f2c14e; opacity: 0.8; }
   .tick { stroke: #5b6b7f; stroke-width: 1; }
   .minute { fill: #5b6b7f; }
-  @media (prefers-color-scheme: dark) {
+  .fits { display: none; }
+""" + "".join(f"  @media (min-width: {w}px) {{ .w{w} {{ display: inline; }} }}\n"
+             for w in WIDTHS) + """  @media (prefers-color-scheme: dark) {
     .band { fill: #1b2636; stroke: #33445c; }
     .band.odd { fill: #152030; }
     .name, .label { fill: #e4ecf7; }
@@ -74,9 +82,11 @@ def picture(plan: Plan) -> str:
                      f"({clock(chapter.start_ms)}–{clock(chapter.end_ms)}{ends})</title></rect>")
         warn = chapter.stage is not None and chapter.stage in flagged
         label = ("⚠ " if warn else "") + ("⏵ " if chapter.open else "") + chapter.title
-        parts.append(f'<svg {where} y="0" height="{ROWS["speech"]}"><text x="3" '
-                     f'y="{ROWS["names"] + 8}" class="{"name warn" if warn else "name"}">'
-                     f"{xml(label)}</text></svg>")
+        fits = _fits(label, chapter.end_ms - chapter.start_ms, span, "name")
+        if fits:
+            parts.append(f'<svg {where} y="0" height="{ROWS["speech"]}"><text x="3" '
+                         f'y="{ROWS["names"] + 8}" class="{"name warn" if warn else "name"} '
+                         f'{fits}">{xml(label)}</text></svg>')
     for bed in plan.beds:
         top = ROWS["beds"] + (0 if bed.type == "music" else 10)
         what = (f"music: {', '.join(bed.files)}" if bed.type == "music"
@@ -92,9 +102,11 @@ def picture(plan: Plan) -> str:
                      f'y="{ROWS["speech"]}" height="18" rx="2"><title>{clock(event.start_ms)} '
                      f"{xml(event.voice or '')}: {xml(text)}</title></rect>")
         until = following.start_ms if following is not None else plan.duration_ms
-        parts.append(f'<svg x="{x(event.start_ms)}" width="{width(event.start_ms, until)}" '
-                     f'y="{ROWS["labels"] - 14}" height="18"><text x="0" y="13" class="label" '
-                     f'font-size="11">{xml(text)}</text></svg>')
+        fits = _fits(text, until - event.start_ms, span, "label")
+        if fits:
+            parts.append(f'<svg x="{x(event.start_ms)}" width="{width(event.start_ms, until)}" '
+                         f'y="{ROWS["labels"] - 14}" height="18"><text x="0" y="13" '
+                         f'class="label {fits}" font-size="11">{xml(text)}</text></svg>')
     for event in plan.events:
         if event.type == "sound":
             parts.append(f'<svg x="{x(event.start_ms)}" y="{ROWS["sounds"]}" width="10" '
@@ -104,6 +116,16 @@ def picture(plan: Plan) -> str:
     parts += _scale(plan.duration_ms, x)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _fits(text: str, room_ms: int, span_ms: int, kind: str) -> str:
+    """The classes that show *text* from the first picture width at which it fits whole
+    in *room_ms* of the *span_ms* the picture spans; "" where it fits at none."""
+    needs = len(text) * CHAR_PX[kind] + 6
+    for width in WIDTHS:
+        if width * room_ms / span_ms >= needs:
+            return f"fits w{width}"
+    return ""
 
 
 def _scale(duration_ms: int, place: Callable[[int], str]) -> list[str]:

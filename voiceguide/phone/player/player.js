@@ -1,5 +1,6 @@
-// voiceguide's player page: one session at a time, now playing, chapters and transcript
-// marked, the Media Session (earbuds and lock screen), resume, and offline copies.
+// voiceguide's player page: one session at a time, now playing (with the stage's target),
+// chapters and transcript marked, open stages that wait for the runner, the Media Session
+// (earbuds and lock screen, on WebKit too), resume, sessions done, and offline copies.
 // The page's data (sessions, chapters, words) is the JSON in #voiceguide-data.
 "use strict";
 
@@ -7,6 +8,12 @@
   const data = JSON.parse(document.getElementById("voiceguide-data").textContent);
   const SKIP_S = 15; // seekforward / seekbackward and the ±15 buttons
   const RESTART_S = 3; // previoustrack within this of a chapter's start: the chapter before
+  const HOLD_S = 0.1; // an open stage waits when this close to its end
+  // WebKit (every browser on an iPhone or iPad, Safari on a Mac) gives the lock screen's two
+  // buttons to the seek actions whenever a page registers them, and resets a page's actions
+  // and metadata when playback starts (spec 21.1).
+  const WEBKIT = /iPhone|iPad|iPod/.test(navigator.userAgent) ||
+    (/AppleWebKit/.test(navigator.userAgent) && !/Chrome|Chromium|Android|Edg/.test(navigator.userAgent));
   const players = [];
   let active = null;
 
@@ -31,6 +38,10 @@
       this.now = section.querySelector(".now");
       this.toggle = section.querySelector('[data-action="toggle"]');
       this.chapter = -1;
+      this.inChapter = -1; // where playback last stood: an open stage's end is noticed
+      this.waiting = null; // the open stage that waits for the runner, if one does
+      this.timer = 0;
+      this.settling = false;
       this.line = -1;
       this.savedAt = 0;
       this.zoom = 1;
@@ -46,7 +57,16 @@
       this.audio.addEventListener("pause", () => this.paused());
       this.audio.addEventListener("timeupdate", () => this.update());
       this.audio.addEventListener("seeked", () => this.update());
-      this.audio.addEventListener("ended", () => this.forget());
+      this.audio.addEventListener("playing", () => this.playing());
+      this.audio.addEventListener("seeking", () => {
+        if (this.settling) this.settling = false; // wait()'s own step back to the stage's end
+        else this.stopWaiting();
+        this.inChapter = -1; // a seek, here or in the browser's own controls, runs past nothing
+      });
+      this.audio.addEventListener("ended", () => {
+        this.forget();
+        this.progress.set(true);
+      });
       for (const button of this.chapterButtons) {
         button.addEventListener("click", () => this.play(parseFloat(button.dataset.start)));
       }
@@ -56,6 +76,7 @@
       this.section.querySelector(".zoom-in").addEventListener("click", () => this.zoomBy(2));
       this.section.querySelector(".zoom-out").addEventListener("click", () => this.zoomBy(0.5));
       this.offline = new OfflineCopy(this);
+      this.progress = new Progress(this);
       this.offerResume();
     }
 
@@ -69,13 +90,57 @@
     }
 
     play(at) {
+      if (at === undefined && this.waiting !== null) return this.goOn();
       if (at !== undefined) this.seek(at);
       return this.audio.play().catch(() => {});
     }
 
     seek(seconds) {
-      this.audio.currentTime = Math.min(Math.max(0, seconds), this.duration);
+      this.stopWaiting();
+      const to = Math.min(Math.max(0, seconds), this.duration);
+      this.audio.currentTime = to;
+      this.inChapter = this.chapterAt(to); // a seek is not playback running past an end
       this.update();
+    }
+
+    // An open stage (spec 18.4) that reaches its end does not run into the next stage: the
+    // page pauses there and says it waits; next, play or the earbuds go on.
+    watchOpen(t, index) {
+      const chapters = this.session.chapters;
+      const was = this.inChapter;
+      this.inChapter = index;
+      clearTimeout(this.timer);
+      if (this.audio.paused || this.waiting !== null) return;
+      if (was === index - 1 && chapters[was].open) return this.wait(was); // ran past its end
+      const chapter = chapters[index];
+      if (!chapter.open || index === chapters.length - 1) return;
+      const left = (chapter.end - t) / (this.audio.playbackRate || 1);
+      if (left <= HOLD_S) return this.wait(index);
+      this.timer = setTimeout(() => this.update(), (left - HOLD_S / 2) * 1000);
+    }
+
+    wait(index) {
+      const chapter = this.session.chapters[index];
+      this.waiting = index;
+      this.settling = true;
+      this.audio.pause();
+      this.audio.currentTime = Math.max(chapter.start, chapter.end - HOLD_S / 2);
+      this.inChapter = index;
+      this.section.classList.add("waiting");
+      this.now.querySelector(".now-wait").hidden = false;
+    }
+
+    stopWaiting() {
+      if (this.waiting === null) return;
+      this.waiting = null;
+      this.section.classList.remove("waiting");
+      this.now.querySelector(".now-wait").hidden = true;
+    }
+
+    goOn() {
+      const next = this.session.chapters[this.waiting + 1];
+      this.seek(next.start);
+      return this.audio.play().catch(() => {});
     }
 
     chapterAt(seconds) {
@@ -86,6 +151,7 @@
     }
 
     nextChapter() {
+      if (this.waiting !== null) return this.goOn();
       const next = this.chapterAt(this.audio.currentTime) + 1;
       if (next < this.session.chapters.length) this.seek(this.session.chapters[next].start);
     }
@@ -98,6 +164,7 @@
     }
 
     started() {
+      if (this.waiting !== null) this.seek(this.session.chapters[this.waiting + 1].start);
       for (const other of players) if (other !== this && !other.audio.paused) other.audio.pause();
       active = this;
       this.section.classList.add("active");
@@ -109,6 +176,13 @@
       mediaSession(this);
       this.update();
       if ("mediaSession" in navigator) navigator.mediaSession.playbackState = "playing";
+    }
+
+    playing() {
+      if (!WEBKIT || active !== this) return;
+      mediaSession(this); // WebKit dropped them when playback started
+      metadata(this);
+      positionState(this);
     }
 
     paused() {
@@ -130,6 +204,9 @@
         this.chapterButtons.forEach((b, i) => b.classList.toggle("current", i === index));
         this.chapterButtons.forEach((b, i) => b.setAttribute("aria-current", String(i === index)));
         this.now.querySelector(".now-stage strong").textContent = chapter.title;
+        const target = this.now.querySelector(".now-target");
+        target.hidden = !chapter.target;
+        target.querySelector("span:last-child").textContent = chapter.target || "";
         const next = chapters[index + 1];
         this.now.querySelector(".now-next span:last-child").textContent = next ? next.title : this.said.end;
         if (active === this) metadata(this);
@@ -137,6 +214,7 @@
       this.now.querySelector(".now-left time").textContent = clock(chapter.end - t);
       this.now.querySelector(".now-position time").textContent =
         `${clock(t)} / ${clock(this.duration)}`;
+      this.watchOpen(t, index);
       this.mark(t);
       this.playhead(t);
       if (active === this) positionState(this);
@@ -223,8 +301,11 @@
       pause: () => player.audio.pause(),
       nexttrack: () => player.nextChapter(),
       previoustrack: () => player.previousChapter(),
-      seekforward: (d) => player.seek(player.audio.currentTime + ((d && d.seekOffset) || SKIP_S)),
-      seekbackward: (d) => player.seek(player.audio.currentTime - ((d && d.seekOffset) || SKIP_S)),
+      // on WebKit null: the lock screen's buttons and the earbuds then move between stages
+      seekforward: WEBKIT ? null
+        : (d) => player.seek(player.audio.currentTime + ((d && d.seekOffset) || SKIP_S)),
+      seekbackward: WEBKIT ? null
+        : (d) => player.seek(player.audio.currentTime - ((d && d.seekOffset) || SKIP_S)),
       seekto: (d) => player.seek(d.seekTime),
       stop: () => player.audio.pause(),
     };
@@ -243,8 +324,9 @@
     const artwork = cover
       ? [{ src: new URL(cover, location.href).href, type: cover.endsWith(".png") ? "image/png" : "image/jpeg" }]
       : [];
+    const chapter = player.session.chapters[Math.max(0, player.chapter)];
     navigator.mediaSession.metadata = new MediaMetadata({
-      title: player.session.chapters[player.chapter].title,
+      title: chapter.target ? `${chapter.title} · ${chapter.target}` : chapter.title,
       artist: player.session.title,
       album: data.title,
       artwork,
@@ -328,6 +410,69 @@
     }
   }
 
+  // Sessions done (played to the end, or marked): kept in this browser only, never sent.
+  class Progress {
+    constructor(player) {
+      this.player = player;
+      this.button = player.section.querySelector(".done-toggle");
+      this.badge = player.section.querySelector(".done-badge");
+      this.button.addEventListener("click", () => this.set(!this.done));
+      this.show();
+    }
+
+    get key() {
+      return `voiceguide:done:${location.pathname}:${this.player.session.name}`;
+    }
+
+    get done() {
+      try {
+        return localStorage.getItem(this.key) === "1";
+      } catch (e) {
+        return false;
+      }
+    }
+
+    set(done) {
+      try {
+        if (done) localStorage.setItem(this.key, "1");
+        else localStorage.removeItem(this.key);
+      } catch (e) {
+        /* storage refused: progress is a convenience */
+      }
+      this.show();
+      showProgress();
+    }
+
+    show() {
+      const done = this.done;
+      this.player.section.classList.toggle("done", done);
+      this.badge.hidden = !done;
+      this.button.textContent = done ? this.player.said.not_done : this.player.said.mark_done;
+      this.button.setAttribute("aria-pressed", String(done));
+    }
+  }
+
+  // A programme leads with its first session not yet done; each week says how many are.
+  function showProgress() {
+    const weeks = [...document.querySelectorAll("section.week")];
+    if (!weeks.length) return;
+    const next = players.find((p) => !p.progress.done);
+    for (const p of players) p.section.classList.toggle("up-next", p === next);
+    const lead = document.querySelector(".lead");
+    lead.hidden = !next;
+    if (next) {
+      const link = lead.querySelector("a");
+      link.href = `#${next.section.id}`;
+      link.textContent = next.section.querySelector("h3, h2").textContent;
+    }
+    for (const week of weeks) {
+      const mine = players.filter((p) => week.contains(p.section));
+      const done = mine.filter((p) => p.progress.done).length;
+      week.querySelector(".week-done").textContent =
+        `${done}/${mine.length} ${data.words.week_done}`;
+    }
+  }
+
   // A programme's days, in the reader's own words; today's session is marked.
   function showDays() {
     const now = new Date();
@@ -350,5 +495,6 @@
     const section = document.getElementById(`session-${session.name}`);
     if (section) players.push(new Player(section, session));
   }
+  showProgress();
   window.voiceguide = { players, active: () => active, clock };
 })();
