@@ -27,7 +27,7 @@ HEIGHT = 150
 # The picture's widths, in px, at which a label may first show: a phone's, then the
 # page's zoom steps (2x to 16x); a label that fits none of them is left out.
 WIDTHS = (300, 600, 1200, 2400, 4800)  # a 360 px phone shows the picture about 300 px wide
-CHAR_PX = {"label": 6.6, "name": 8.4}  # the widest average letter at the labels' sizes
+CHAR_PX = {"label": 7.5, "name": 9.5}  # a wide average letter at the labels' sizes, with margin
 ROWS = {"chapters": 4, "names": 20, "speech": 40, "labels": 74, "sounds": 84, "beds": 100,
         "scale": 124}
 STYLE = """
@@ -121,7 +121,7 @@ def picture(plan: Plan) -> str:
 def _fits(text: str, room_ms: int, span_ms: int, kind: str) -> str:
     """The classes that show *text* from the first picture width at which it fits whole
     in *room_ms* of the *span_ms* the picture spans; "" where it fits at none."""
-    needs = len(text) * CHAR_PX[kind] + 6
+    needs = len(text) * CHAR_PX[kind] + 8  # the text starts 3 px into its box
     for width in WIDTHS:
         if width * room_ms / span_ms >= needs:
             return f"fits w{width}"
