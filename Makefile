@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_TOOLS := espeak-ng ffmpeg ffprobe mpg123
 # What the tests use besides: a real browser for the player page, zbar to read the QR
-# code serve prints, mp3val to check frames (command, then the Debian package it is in).
-TEST_TOOLS := chromium:chromium chromedriver:chromium-driver zbarimg:zbar-tools mp3val:mp3val
+# code serve prints, mp3val to check frames, WebKit (WebKitGTK on a virtual display) for
+# the player as iPhones run it (command, then the Debian package it is in).
+TEST_TOOLS := chromium:chromium chromedriver:chromium-driver zbarimg:zbar-tools mp3val:mp3val \
+  WebKitWebDriver:webkit2gtk-driver Xvfb:xvfb
 LINTED := voiceguide tests $(wildcard benchmarks)
 
 LOWEST := .venv-lowest

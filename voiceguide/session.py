@@ -255,7 +255,7 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
         write_stage_files(pieces.pcm(), the_plan, target, sample_rate=options.sample_rate,
                           bitrate=options.bitrate, tags=tags, language=language,
                           cover=image, cache=session.island_cache())
-    if pieces.bed_gain < 1.0:
+    if pieces.bed_gain < 1.0 and the_plan.beds:  # no beds: nothing was lowered
         lowered = -20 * math.log10(pieces.bed_gain)
         the_plan = replace(the_plan, notes=(*the_plan.notes, (
             f"music and cadence play {lowered:.1f} dB below their levels: at the levels asked "

@@ -6,7 +6,9 @@ programme's next one, the watch's workout, and a page light enough for a phone."
 from __future__ import annotations
 
 import gzip
+import os
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -330,3 +332,64 @@ def test_timeline_labels_show_whole_or_not_at_all(served: Served, desktop: Any) 
         assert all(length <= room + 0.5 for length, room in found), found
         shown.append(len(found))
     assert 0 < shown[0] < shown[1]
+
+
+MINIBROWSER = Path("/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")
+
+
+@pytest.fixture
+def webkit() -> Iterator[Any]:
+    """WebKitGTK (a real WebKit engine, the one iPhones' browsers share) through its
+    WebDriver, on a virtual display of its own."""
+    import select
+    import shutil
+    import subprocess
+
+    from selenium import webdriver
+    from selenium.webdriver import WebKitGTKOptions
+    from selenium.webdriver.webkitgtk.service import Service
+
+    driver, xvfb = shutil.which("WebKitWebDriver"), shutil.which("Xvfb")
+    if not (driver and xvfb and MINIBROWSER.is_file()):
+        pytest.skip("WebKitGTK's WebDriver needs Debian's webkit2gtk-driver and xvfb")
+    display = subprocess.Popen([xvfb, "-displayfd", "1", "-nolisten", "tcp", "-screen", "0",
+                                "800x900x24"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert display.stdout is not None
+        ready, _, _ = select.select([display.stdout], [], [], 60)
+        assert ready, "Xvfb never said which display it took"
+        number = display.stdout.readline().decode().strip()
+        options = WebKitGTKOptions()
+        options.binary_location = str(MINIBROWSER)
+        options.add_argument("--automation")
+        service = Service(driver, env={**os.environ, "DISPLAY": f":{number}"})
+        with warnings.catch_warnings():  # selenium's own WebKitGTK driver uses an old API
+            warnings.simplefilter("ignore", DeprecationWarning)
+            browser = webdriver.WebKitGTK(options=options, service=service)
+        try:
+            yield browser
+        finally:
+            browser.quit()
+    finally:
+        display.terminate()
+        display.wait(timeout=60)
+        if display.stdout is not None:
+            display.stdout.close()
+
+
+def test_in_webkit_itself_the_seeks_are_cleared_and_the_actions_set_again_on_playing(
+        served: Served, webkit: Any) -> None:
+    webkit.get(served.url)
+    js(webkit, RECORD_CALLS)  # no script runs before a WebDriver page; none is needed here
+    webkit.find_element("css selector", "#session-hills [data-action=toggle]").click()
+    until(webkit, lambda: js(webkit, "return window.__playing") >= 1, "WebKit never played")
+    until(webkit, lambda: any(c[2] >= 1 and c[0] == "nexttrack" for c in calls(webkit)),
+          "the actions were not set again after playing")
+    seen = calls(webkit)
+    assert {cleared for name, cleared, _ in seen if name in ("seekforward", "seekbackward")} \
+        == {True}
+    assert {name for name, cleared, count in seen if count >= 1 and not cleared} >= {
+        "play", "pause", "nexttrack", "previoustrack", "seekto"}
+    marks = chapters(webkit, "hills")
+    until(webkit, lambda: (lock_screen(webkit) or {}).get("title", "").startswith(
+        marks[0]["title"]), "WebKit's media session has no chapter title")

@@ -95,7 +95,7 @@ def picture(plan: Plan) -> str:
                      f'width="{width(bed.start_ms, bed.end_ms)}" y="{top}" height="9">'
                      f"<title>{xml(what)}</title></rect>")
     speech = [e for e in plan.events if e.type == "speech"]
-    for event, following in zip(speech, [*speech[1:], None], strict=True):
+    for event, following in zip(speech, [*speech[1:], None][:len(speech)], strict=True):
         text = " ".join((event.text or "").split())
         parts.append(f'<rect class="speech" x="{x(event.start_ms)}" '
                      f'width="{width(event.start_ms, max(event.end_ms, event.start_ms + 1))}" '
