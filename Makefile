@@ -36,6 +36,8 @@ bench: venv
 	$(BIN)/python benchmarks/beds_cost.py
 	$(BIN)/python benchmarks/publish_cost.py
 	$(BIN)/python benchmarks/programme_cost.py
+	$(BIN)/python benchmarks/watch_cost.py
+	$(BIN)/python benchmarks/page_audit.py
 
 sounds: venv
 	$(BIN)/python -m voiceguide.audio.soundgen sounds

@@ -22,9 +22,9 @@ from voiceguide.script.model import Target
 
 SUFFIX = ".fit"
 MAX_STRING_BYTES = 254  # a FIT string field holds 255 bytes with its terminating zero
-# the file's time: FIT counts seconds from 1989-12-31T00:00:00Z; a session's own instant
-# in 2020..2030, from its content, so the same session is the same file (and two
-# sessions are told apart by watches that key a workout on its time and serial)
+# the file's time: FIT counts seconds from 1989-12-31T00:00:00Z; the workout's own instant
+# in 2020..2030, from its content (title, sport, steps), so the same workout is the same
+# file (and two are told apart by watches that key a workout on its time and serial)
 FIT_2020 = 946_771_200
 TEN_YEARS_S = 315_576_000
 HEART_RATE_OFFSET = 100  # a custom heart-rate target is bpm + 100 (0..100 is a % of max)
@@ -63,9 +63,9 @@ def workout(plan: Plan) -> bytes:
     """The FIT workout file of *plan*: the same bytes for the same plan."""
     from garmin_fit_sdk import Encoder
 
-    digest = hashlib.sha256(plan.dumps().encode()).digest()
-    serial = int.from_bytes(digest[:4], "big") or 1  # uint32z: 0 is "no serial"
     messages = _steps(items(plan))
+    digest = hashlib.sha256(repr((plan.title, plan.sport, messages)).encode()).digest()
+    serial = int.from_bytes(digest[:4], "big") or 1  # uint32z: 0 is "no serial"
     encoder = Encoder()
     encoder.on_mesg(MESG["file_id"], {
         "type": "workout", "manufacturer": "development", "product": 0,
