@@ -220,12 +220,15 @@ class BaseUrlType(click.ParamType):
     name = "URL"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
-        from voiceguide.phone.feed import address_problem
+        from voiceguide.phone.feed import address_problem, normal_address
 
         problem = address_problem(str(value))
         if problem:
             self.fail(f"{quoted(without_secrets(str(value)))} {problem}", param, ctx)
-        return str(value) if str(value).endswith("/") else f"{value}/"
+        try:
+            return normal_address(str(value))
+        except UnicodeError:  # a host IDNA cannot write (an empty label, one too long)
+            self.fail(f"{quoted(str(value))} has a host name that is not one", param, ctx)
 
 
 def without_secrets(address: str) -> str:

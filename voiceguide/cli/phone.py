@@ -97,7 +97,9 @@ def publish(scripts: tuple[Path, ...], folder: Path, base_url: str | None, title
         refuse_clashes((programme.path, *sources), [[], *publish_outputs(names, folder, split)],
                        "--to")
     else:
-        sources, names = scripts, [script.stem for script in scripts]
+        from voiceguide.phone.feed import session_name
+
+        sources, names = scripts, [session_name(script) for script in scripts]
         refuse_clashes(scripts, publish_outputs(names, folder, split), "--to")
     targets = [folder / f"{name}.mp3" for name in names]
     wanted = Choices(title=title, author=author, email=email, category=category,

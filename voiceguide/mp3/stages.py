@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from voiceguide.files import Folder, digest, record, unchanged, write_atomically, written_here
 
@@ -39,6 +40,13 @@ class StageFile:
     name: str  # the file's name inside the stage folder
     chapter: Chapter
     samples: int
+
+
+def entry(name: str) -> str:
+    """A stage file's name as its playlist lists it: a URI reference (RFC 8216), every
+    character that a URI cannot hold as it is percent-encoded (a player fetching it over
+    HTTP would read "#" as a fragment, "?" as a query, "%" as an escape)."""
+    return quote(name, safe="!$&'()*+,;=:@-._~")
 
 
 def safe_name(text: str) -> str:
@@ -79,7 +87,7 @@ def playlist(name: str, stages: Sequence[StageFile]) -> str:
     lines = ["#EXTM3U", f"#PLAYLIST:{safe_name(name)}"]
     for stage in stages:
         seconds = round((stage.chapter.end_ms - stage.chapter.start_ms) / 1000)
-        lines += [f"#EXTINF:{seconds},{safe_name(stage.chapter.title)}", stage.name]
+        lines += [f"#EXTINF:{seconds},{safe_name(stage.chapter.title)}", entry(stage.name)]
     return "\n".join(lines) + "\n"
 
 

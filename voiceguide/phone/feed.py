@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from voiceguide.errors import OutputError
 from voiceguide.phone.cover import thumbnail_name
@@ -92,6 +92,12 @@ class Channel:
             return self.language
         spoken = {e.language for e in entries}
         return spoken.pop() if len(spoken) == 1 else "en"
+
+
+def session_name(script: Path) -> str:
+    """The name a loose script's published files take: its file's stem, without leading
+    dots (``.warmup.yaml`` is published as ``warmup.mp3``: a hidden file is never served)."""
+    return script.stem.lstrip(".") or "session"
 
 
 def files(name: str) -> dict[str, str]:
@@ -238,8 +244,8 @@ def _playlist(path: Path) -> list[str]:
         lines = _read_regular(path, MAX_INDEX_BYTES).decode("utf-8").splitlines()
     except (OSError, ValueError):
         return []
-    return [line for line in lines if line and not line.startswith("#")
-            and _plain_name(line) and (path.parent / line).is_file()]
+    names = [unquote(line) for line in lines if line and not line.startswith("#")]
+    return [n for n in names if _plain_name(n) and (path.parent / n).is_file()]
 
 
 def _read_regular(path: Path, limit: int) -> bytes:
@@ -298,6 +304,11 @@ def _channel(data: object) -> Channel:
         kept.pop("kind", None)
     if kept.get("base_url") and address_problem(kept["base_url"]):
         kept.pop("base_url")  # kept by an older voiceguide, perhaps with a password: unknown
+    elif kept.get("base_url"):
+        try:
+            kept["base_url"] = normal_address(kept["base_url"])
+        except UnicodeError:
+            kept.pop("base_url")
     if kept.get("category") and category(kept["category"]) is None:
         kept.pop("category")
     return Channel(**kept)
@@ -351,9 +362,23 @@ def address_problem(address: str) -> str | None:
         return f"is too long for an address (at most {MAX_ADDRESS} characters, a host 253)"
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
             or not address.isprintable() \
-            or any(c.isspace() or c in '"<>\\^`{|}' for c in address):
+            or " " in (parts.netloc or "") \
+            or any((c.isspace() and c != " ") or c in '"<>\\^`{|}' for c in address):
         return "is not an http:// or https:// address such as https://example.org/runs/"
     return None
+
+
+def normal_address(address: str) -> str:
+    """*address* (one ``address_problem`` passes) as feeds, pages and calendars carry it:
+    the host in ASCII (IDNA), every other character of the path percent-encoded, one
+    trailing slash."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(address)
+    host = (parts.hostname or "").encode("idna").decode("ascii")
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
+    return urlunsplit((parts.scheme, netloc, path.rstrip("/") + "/", "", ""))
 
 
 # Apple Podcasts' categories and their subcategories

@@ -86,7 +86,7 @@ class Item:
 
 def items(scripts: list[Path], options: Options) -> list[Item]:
     """Loose scripts: each named by its file."""
-    return [Item(script, script.stem, options) for script in scripts]
+    return [Item(script, feed.session_name(script), options) for script in scripts]
 
 
 def programme_items(programme: Programme, options: Options,
