@@ -176,6 +176,7 @@ class Reader(Values):
         if not body.is_list or not body.value:
             raise self.invalid(body, "a repeat block's stages is a list of at least one stage")
         parts: list[Stage | list[Stage]] = []
+        dropped = False  # an item with problems of its own (reported where it stands)
         for item in body.value:
             try:
                 if item.is_mapping and "repeat" in item.value:
@@ -183,7 +184,7 @@ class Reader(Values):
                 else:
                     parts.append(self.stage(item, outer, in_block=True))
             except Invalid:
-                continue
+                dropped = True
         if repeat is None:
             raise Invalid()
         where = Loc(outer.value["repeat"].line, outer.value["repeat"].column)
@@ -198,7 +199,7 @@ class Reader(Values):
                                             block_loc=where, repeat_loc=here))
             if len(expanded) > MAX_STAGES:
                 raise TooMany(outer.value["repeat"])
-        if parts and not expanded:
+        if parts and not expanded and not dropped:
             raise self.invalid(values["repeat"], "this block expands to no stage: every stage "
                                "is skip_last and it repeats once")
         return expanded
@@ -341,8 +342,12 @@ class Reader(Values):
             if "count" not in node.value:
                 raise self.invalid(node, "a countdown mapping needs 'count', e.g. "
                                    "{count: 3, sound: tick}")
-            count, _ = self.countdown(node.value["count"])
-            return count, self.optional(node.value, "sound", self.sound_name, None)
+            count = node.value["count"]
+            if isinstance(count.value, bool) or not isinstance(count.value, int):
+                raise self.invalid(count, f"a countdown's count is a whole number "
+                                   f"0..{MAX_COUNTDOWN}, got {kind_of(count)}")
+            number, _ = self.countdown(count)
+            return number, self.optional(node.value, "sound", self.sound_name, None)
         if isinstance(node.value, bool) or not isinstance(node.value, int):
             raise self.invalid(node, f"countdown must be a whole number 0..{MAX_COUNTDOWN} or "
                                f"{{count: N, sound: NAME}}, got {kind_of(node)}")

@@ -138,29 +138,41 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
 
+# YAML's line breaks (1.2, 5.4): CR LF, CR alone and LF alone; NEL and the Unicode line
+# and paragraph separators are breaks to PyYAML too
+_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _place(before: str | bytes) -> tuple[int, int]:
+    """(line, column), 1-based, of the character after *before*, lines as YAML counts them
+    (a file with CR-only line ends has more than one line)."""
+    if isinstance(before, bytes):  # undecodable: only CR and LF are sure to be breaks
+        before = before.decode("latin-1")  # one character a byte: the same places
+        breaks = list(re.finditer("\r\n|[\r\n]", before))
+    else:
+        breaks = list(_BREAKS.finditer(before))
+    start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, len(before) - start + 1
+
+
 def _decode(data: bytes, filename: str) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        line, column = _place(data[: exc.start])
         _fail(filename, line, column, f"byte 0x{data[exc.start]:02x} is not UTF-8; "
               "save the script as UTF-8 text")
     if "\x00" in text:
-        position = text.index("\x00")
-        line = text.count("\n", 0, position) + 1
-        _fail(filename, line, position - (text.rfind("\n", 0, position) + 1) + 1,
+        line, column = _place(text[: text.index("\x00")])
+        _fail(filename, line, column,
               "the file contains a NUL character; a drill script is plain text")
     return text
 
 
 def _reader_problem(exc: yaml.reader.ReaderError, text: str, filename: str) -> Problem:
-    position = min(exc.position, len(text))
-    line = text.count("\n", 0, position) + 1
-    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    line, column = _place(text[: min(exc.position, len(text))])
     return Problem(filename, line, column, f"character U+{exc.character:04X} is not allowed "
                    "in YAML (a control character?)")
 
