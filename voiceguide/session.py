@@ -25,7 +25,7 @@ from voiceguide.plan.voices import (
     voice_problems,
 )
 from voiceguide.script import Script, load_script
-from voiceguide.script.model import Place
+from voiceguide.script.model import Loc, Place
 from voiceguide.words import words
 
 if TYPE_CHECKING:  # the audio modules pull in numpy; import them only when used
@@ -118,6 +118,7 @@ def open_session(path: str | Path, options: Options, shared: Shared | None = Non
     require_engines(script, options.settings, speech)
     problems = voice_problems(script, options.settings, speech)
     problems += _sound_problems(script)
+    problems += _cover_problems(script)
     problems += _music_problems(script, speech.store.entries("music"), options.sample_rate)
     if problems:
         raise ScriptError(problems)
@@ -237,7 +238,12 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
     tags = {"title": script.title, "artist": script.artist or "voiceguide",
             "album": script.album or options.album or script.title,
             "comment": script.description or ""}
-    image = script.cover.read_bytes() if script.cover is not None else cover
+    if script.cover is not None:
+        from voiceguide.phone.cover import judged
+
+        image: bytes | None = judged(script.cover)[0]  # 8-bit RGB, as checked
+    else:
+        image = cover
     language = words(script.language).code
     progress = options.progress
     # Made piece by piece from the plan, which says where every sound is: a warm build
@@ -284,6 +290,20 @@ def _music_problems(script: Script, kept: Entries, rate: int) -> list[Problem]:
             problems.append(Problem(script.filename, music.loc.line, music.loc.column,
                                     f"music file '{music.name}': {exc}"))
     return problems
+
+
+def _cover_problems(script: Script) -> list[Problem]:
+    """The script's cover decoded whole before any work (``phone/cover.py``): located."""
+    from voiceguide.phone.cover import CoverProblem, judged
+
+    if script.cover is None or not script.cover.is_file():
+        return []  # none, or the reader reported it already
+    try:
+        judged(script.cover)
+    except CoverProblem as problem:
+        loc = script.cover_loc or Loc(1, 1)
+        return [Problem(script.filename, loc.line, loc.column, f"cover: {problem}")]
+    return []
 
 
 def _sound_problems(script: Script) -> list[Problem]:

@@ -175,7 +175,7 @@ def image(path: Path, size: tuple[int, int], kind: str = "PNG") -> Path:
 
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("--image", "missing.png", "no such file"),
-    ("--image", "text.png", "not a JPEG or PNG image"),
+    ("--image", "text.png", "not a complete JPEG or PNG image"),
     ("--image", "wide.png", "is not square"),
     ("--image", "tiny.png", "1400-3000 px"),
     ("--image", "huge.png", "1400-3000 px"),

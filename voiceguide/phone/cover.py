@@ -67,35 +67,90 @@ def _wrapped(draw: object, text: str, font: object, width: int) -> list[str] | N
     return lines
 
 
+class CoverProblem(ValueError):
+    """Why an image cannot be a session's or a feed's cover (said after its name)."""
+
+
 def checked(path: Path, option: str = "--image") -> tuple[bytes, str]:
     """The bytes and MIME type of a cover the user gave: a square JPEG or PNG of
-    1400-3000 px; a UsageError naming *option* otherwise."""
+    1400-3000 px, decoded whole, as 8-bit RGB; a UsageError naming *option* otherwise."""
+    try:
+        return judged(path)
+    except CoverProblem as problem:
+        raise UsageError(f"{option} {path}: {problem}") from None
+
+
+def judged(path: Path) -> tuple[bytes, str]:
+    """The cover at *path* as podcast apps take it (8-bit RGB; the file's own bytes when it
+    is so already), or CoverProblem. Its size is read from its header and judged before
+    anything is decoded, so a header claiming 60,000 px costs nothing; then it is decoded
+    whole (a truncated file is refused), at most 3000 × 3000 px."""
+    try:
+        if not path.is_file():
+            raise CoverProblem("no such file")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CoverProblem(f"over {MAX_FILE_BYTES >> 20} MB; a cover is a JPEG or PNG of "
+                               f"{MIN_SIDE}-{MAX_SIDE} px")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CoverProblem(f"cannot be read ({exc.strerror})") from exc
+    return _decoded(data)
+
+
+def _decoded(data: bytes) -> tuple[bytes, str]:
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        if not path.is_file():
-            raise UsageError(f"{option} {path}: no such file")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise UsageError(f"{option} {path}: over {MAX_FILE_BYTES >> 20} MB; a cover is "
-                             "a JPEG or PNG of 1400-3000 px")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{option} {path}: cannot be read ({exc.strerror})") from exc
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind, (width, height) = image.format, image.size
-            image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise UsageError(f"{option} {path}: not a JPEG or PNG image") from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # judged below
+            with Image.open(io.BytesIO(data)) as image:
+                kind, (width, height) = image.format, image.size
+                _judge_size(kind, width, height)
+                image.load()  # every pixel: a truncated or damaged file fails here
+                if image.mode == "RGB" and image.info.get("transparency") is None:
+                    return data, KINDS[str(kind)]
+                return _as_rgb(image, str(kind)), KINDS[str(kind)]
+    except Image.DecompressionBombError:
+        raise CoverProblem(f"its header claims far more pixels than a cover "
+                           f"({MIN_SIDE}-{MAX_SIDE} px a side)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        if isinstance(exc, CoverProblem):
+            raise
+        raise CoverProblem("not a complete JPEG or PNG image") from exc
+
+
+def _judge_size(kind: str | None, width: int, height: int) -> None:
     if kind not in KINDS:
-        raise UsageError(f"{option} {path}: a {kind} image; give a JPEG or PNG")
+        raise CoverProblem(f"a {kind} image; give a JPEG or PNG")
     if width != height:
-        raise UsageError(f"{option} {path}: {width}×{height} px is not square; podcast apps "
-                         "need a square cover")
+        raise CoverProblem(f"{width}×{height} px is not square; podcast apps need a square "
+                           "cover")
     if not MIN_SIDE <= width <= MAX_SIDE:
-        raise UsageError(f"{option} {path}: {width} px; a cover is {MIN_SIDE}-{MAX_SIDE} px "
-                         "on each side")
-    return data, KINDS[kind]
+        raise CoverProblem(f"{width} px; a cover is {MIN_SIDE}-{MAX_SIDE} px on each side")
+
+
+def _as_rgb(image: object, kind: str) -> bytes:
+    """*image* (CMYK, greyscale, 16-bit, a palette, transparent) as 8-bit RGB, in its own
+    format: transparency laid over white."""
+    from PIL import Image
+
+    assert isinstance(image, Image.Image)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+    elif image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        flat = image.convert("I").point(lambda v: v / 257).convert("L").convert("RGB")
+    else:
+        flat = image.convert("RGB")
+    out = io.BytesIO()
+    if kind == "JPEG":
+        flat.save(out, "JPEG", quality=95)
+    else:
+        flat.save(out, "PNG")
+    return out.getvalue()
 
 
 THUMB = 144  # px: the page shows covers at 72 CSS px, sharp on a 2x screen

@@ -397,7 +397,7 @@ def _session_cover(folder: Path, name: str, plan: Plan) -> str:
     """The script's own cover, copied beside its MP3 (its file name), or ""."""
     if not plan.cover:
         return ""
-    data = Path(plan.cover).read_bytes()
+    data = covers.judged(Path(plan.cover))[0]  # 8-bit RGB, as the session's check found it
     copied = f"{name}.cover{covers.suffix(data)}"
     write_atomically(folder / copied, data)
     return copied

@@ -255,6 +255,7 @@ class Script:
     cadence_level: float = CADENCE_LEVEL  # LU relative to the speech
     cadence_sound: str = CADENCE_SOUND
     cover: Path | None = None  # a JPEG or PNG: the session's cover in feeds and its MP3
+    cover_loc: Loc | None = None
     place: Place | None = None  # in a programme: its week and session there
     sport: str = SPORT  # the watch twin's sport
 

@@ -128,6 +128,7 @@ class Reader(Values):
                                                               MAX_LEVEL), CADENCE_LEVEL),
             cadence_sound=self.optional(top, "cadence_sound", self.sound_name, CADENCE_SOUND),
             cover=self.optional(top, "cover", self.cover, None),
+            cover_loc=Loc(top["cover"].line, top["cover"].column) if "cover" in top else None,
             sport=self.optional(top, "sport", lambda n: self.choice(n, "sport", SPORTS), SPORT),
         )
         if self.problems:
