@@ -393,3 +393,58 @@ def test_in_webkit_itself_the_seeks_are_cleared_and_the_actions_set_again_on_pla
     marks = chapters(webkit, "hills")
     until(webkit, lambda: (lock_screen(webkit) or {}).get("title", "").startswith(
         marks[0]["title"]), "WebKit's media session has no chapter title")
+
+
+def test_a_saved_session_is_answered_by_the_worker_alone_with_the_server_gone(
+        site: Path, desktop: Any) -> None:
+    """Saved for offline, then the server stopped and the browser's own HTTP cache
+    cleared: only the service worker's copy can answer. It answers every file, and Range
+    requests with exactly the asked bytes (206, a suffix range, 416 past the end); the
+    session plays and seeks. The unsaved session is the control: it cannot load."""
+    from selenium.webdriver.common.by import By
+
+    running = Served(site)
+    try:
+        desktop.get(running.url)
+        until(desktop, lambda: js(desktop, "return !!navigator.serviceWorker.controller"),
+              "the service worker never took over the page")
+        button = desktop.find_element(By.CSS_SELECTOR, "#session-hills .offline")
+        button.click()
+        until(desktop, lambda: button.get_attribute("data-saved") == "true",
+              "the session was never saved")
+        whole = js(desktop, "return fetch('hills.mp3').then(r => r.arrayBuffer())"
+                            ".then(b => b.byteLength)")
+    finally:
+        running.stop()
+    desktop.execute_cdp_cmd("Network.clearBrowserCache", {})
+    files = js(desktop, "return JSON.parse(document.getElementById('voiceguide-data')"
+                        ".textContent).sessions.find(s => s.name === 'hills').files")
+    assert {"hills.mp3", "hills.fit", "hills.vtt"} <= set(files)
+    found = desktop.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "Promise.all(arguments[0].map(f => caches.match(f, {ignoreVary: true})"
+        ".then(r => !!r))).then(done)", files)
+    assert found == [True] * len(files)
+    desktop.refresh()
+    until(desktop, lambda: js(desktop, "return !!window.voiceguide"),
+          "the page did not come back without the network")
+
+    def ranged(header: str) -> list[Any]:
+        return desktop.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch('hills.mp3', {headers: {Range: arguments[0]}}).then(async r => done("
+            "[r.status, r.headers.get('Content-Range'), (await r.arrayBuffer()).byteLength]))"
+            ".catch(e => done(['failed', String(e)]))", header)
+
+    assert ranged("bytes=0-99") == [206, f"bytes 0-99/{whole}", 100]
+    assert ranged("bytes=-50") == [206, f"bytes {whole - 50}-{whole - 1}/{whole}", 50]
+    assert ranged(f"bytes={whole}-")[:2] == [416, f"bytes */{whole}"]
+    hills = chapters(desktop, "hills")
+    js(desktop, f"{audio('hills')}.currentTime = arguments[0]", hills[2]["start"] + 0.5)
+    play(desktop, "hills")
+    until(desktop, lambda: js(desktop, f"return {audio('hills')}.currentTime") >
+          hills[2]["start"] + 0.8, "the saved copy never played on from the seek")
+    control = desktop.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch('easy.mp3').then(r => done(r.status)).catch(() => done('failed'))")
+    assert control == "failed"  # never saved: nothing answers it
