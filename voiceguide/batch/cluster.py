@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 EXTRA = "pip install 'voiceguide[dask]'"
 CONNECT_S = 10  # to reach the scheduler, and for it to have a worker
+HANDSHAKE_S = 5  # past that, for a scheduler that answers to say who it is
 
 
 class ClusterError(VoiceguideError):
@@ -215,6 +216,34 @@ def _quiet() -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
+def _reached(client_type: Any, scheduler: str) -> Any:
+    """A client connected to *scheduler*, within a bounded wait: in a thread of its own,
+    since a peer that accepts and then says nothing holds Dask's handshake past its own
+    timeout, and one that sends something else fails in whatever Dask decodes it with."""
+    import threading
+
+    found: list[Any] = []
+
+    def attempt() -> None:
+        try:
+            found.append(client_type(scheduler, timeout=CONNECT_S, set_as_default=False))
+        except BaseException as exc:  # noqa: BLE001 - what a peer sent is not our bug
+            found.append(f"{type(exc).__name__}: {str(exc)[:80]}")
+            exc.__traceback__ = None  # drops the half-made client now, in this thread
+
+    thread = threading.Thread(target=attempt, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_S + HANDSHAKE_S)
+    if not found:
+        raise ClusterError(f"the Dask scheduler at {scheduler} did not answer within "
+                           f"{CONNECT_S + HANDSHAKE_S} s; check the address and that it is "
+                           "a Dask scheduler")
+    if isinstance(found[0], str):
+        raise ClusterError(f"cannot reach the Dask scheduler at {scheduler} ({found[0]}); "
+                           "start it (dask scheduler) or check the address")
+    return found[0]
+
+
 def connect(scheduler: str) -> Any:
     """A client of the scheduler at *scheduler*, with a worker that can import voiceguide."""
     try:
@@ -222,11 +251,25 @@ def connect(scheduler: str) -> Any:
     except ImportError:
         raise ClusterError(f"--scheduler needs Dask's distributed: {EXTRA}") from None
     _quiet()
-    try:
-        client = Client(scheduler, timeout=CONNECT_S, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise ClusterError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start "
-                           "it (dask scheduler) or check the address") from None
+
+    class Bounded(Client):
+        """A client that, when it could not connect, does not try to close for 20 s as it is
+        collected (and print a traceback saying so)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            try:
+                super().__init__(*args, **kwargs)
+            except BaseException:
+                self.failed = True
+                with contextlib.suppress(Exception):
+                    self._loop_runner.stop()
+                raise
+
+        def __del__(self) -> None:
+            if not getattr(self, "failed", False):
+                super().__del__()
+
+    client = _reached(Bounded, scheduler)
     try:
         client.wait_for_workers(1, timeout=CONNECT_S)
         # a builtin, so that a worker without voiceguide can run it and say so

@@ -268,12 +268,14 @@ class SchedulerType(click.ParamType):
         try:
             parts = urlsplit(text)
             good = parts.scheme in ("tcp", "tls") and bool(parts.hostname) \
-                and parts.port is not None and parts.path in ("", "/")
+                and parts.port is not None and parts.path in ("", "/") \
+                and not ("?" in text or "#" in text or "@" in parts.netloc)
         except ValueError:
             good = False
         if not good:
-            self.fail(f"{quoted(str(value))} is not a Dask scheduler's address such as "
-                      "tcp://127.0.0.1:8786", param, ctx)
+            self.fail(f"{quoted(without_secrets(str(value)))} is not a Dask scheduler's "
+                      "address such as tcp://127.0.0.1:8786 (no query, fragment or user)",
+                      param, ctx)
         return text.rstrip("/")
 
 
