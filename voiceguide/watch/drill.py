@@ -43,11 +43,12 @@ def drill_yaml(path: Path) -> str:
     steps = messages.get("workout_step_mesgs") or []
     if not steps:
         raise NotAWorkout(f"{path}: a FIT workout with no steps; nothing to import")
-    script: dict[str, Any] = {_key(keys.TOP, "version"): 1, _key(keys.TOP, "title"): title}
+    top = _keys(keys.TOP)
+    script: dict[str, Any] = {top["version"]: 1, top["title"]: title}
     sport = FIT_SPORTS.get(str(workout.get("sport")))
     if sport and sport != model.SPORT:
-        script[_key(keys.TOP, "sport")] = sport
-    script[_key(keys.TOP, "stages")] = _items(path, steps)
+        script[top["sport"]] = sport
+    script[top["stages"]] = _items(path, steps)
     head = (f"# Imported from {path.name} by voiceguide import: a stage per workout step.\n"
             "# Open steps last at most "
             f"{clock(OPEN_MS)} here: give each its longest time.\n")
@@ -103,7 +104,7 @@ def _items(path: Path, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
             raise NotAWorkout(f"{path}: step {index} repeats {rounds} times; a drill "
                               f"repeats at most {model.MAX_ROUNDS} times")
         cut = firsts.index(first)
-        block = {_key(keys.BLOCK, "repeat"): rounds, _key(keys.BLOCK, "stages"): items[cut:]}
+        block = {BLOCK["repeat"]: rounds, BLOCK["stages"]: items[cut:]}
         del items[cut:], firsts[cut + 1:]
         items.append(block)
     return items
@@ -111,7 +112,7 @@ def _items(path: Path, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _stage(message: dict[str, Any], index: int) -> dict[str, Any]:
     """One step as a stage: its name, length (or open), intensity, target and notes."""
-    k = {name: name for name in keys.STAGE_KEYS}
+    k = _keys(keys.STAGE)
     stage: dict[str, Any] = {k["name"]: str(message.get("wkt_step_name") or "")
                              or f"Step {index + 1}"}
     length = message.get("duration_value")
@@ -141,7 +142,7 @@ def _target(message: dict[str, Any]) -> dict[str, Any] | None:
     kind, value = message.get("target_type"), message.get("target_value") or 0
     low, high = message.get("custom_target_value_low"), message.get("custom_target_value_high")
     custom = isinstance(low, int) and isinstance(high, int) and 0 < low <= high
-    t = {name: name for name in keys.TARGET_KEYS}
+    t = _keys(keys.TARGET)
     if kind == "heart_rate" and not custom and isinstance(value, int) \
             and model.MIN_ZONE <= value <= model.MAX_ZONE:
         return {t["zone"]: value}
@@ -173,8 +174,10 @@ def _pace(fast: float, slow: float, high: int, low: int) -> str:
     return f"{text}/{unit}"
 
 
-def _key(table: tuple[keys.Key, ...], name: str) -> str:
-    """*name*, which must be a key of *table*: the script is written with the reader's keys."""
-    if name not in keys.names(table):
-        raise AssertionError(f"{name} is not a key of this part of a drill script")
-    return name
+def _keys(table: tuple[keys.Key, ...]) -> dict[str, str]:
+    """A part's keys by name: the script is written with the reader's own keys, and a key
+    renamed there is a KeyError here, never a script the reader refuses."""
+    return {name: name for name in keys.names(table)}
+
+
+BLOCK = _keys(keys.BLOCK)
