@@ -89,7 +89,7 @@ def items(plan: Plan) -> list[Item]:
     while i < len(stages):
         run = _block_run(stages, i)
         found += _folded(run) if len(run) > 1 else [step(stages[i])]
-        i += max(len(run), 1)
+        i += len(run)
     return found
 
 
