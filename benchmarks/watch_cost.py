@@ -3,9 +3,10 @@ workout.
 
     .venv/bin/python benchmarks/watch_cost.py [--rounds N]
 
-(a) A 60-minute drill (the default voice) built once to fill a private cache, then warm
-builds with and without ``--fit``, alternated, best of N each: prints what --fit adds as
-a share of the warm build — target <= 2 %.
+(a) A 60-minute drill (the default voice) built once to fill a private cache (the first
+``--fit`` keeps its workout there too), then warm builds with and without ``--fit``,
+alternated, best of N each: prints what --fit adds as a share of the warm build —
+target <= 2 %.
 (b) A FIT workout of 500 steps (made by ``build --fit`` of a 500-stage drill with a repeat
 block, then imported): prints import's time over ``voiceguide --version`` (the
 interpreter starting, measured in the same run), its absolute time — target < 1 s — and

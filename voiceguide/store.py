@@ -31,7 +31,7 @@ from voiceguide.files import keep, stale_temp
 MAGIC = b"voiceguide-speech/2"  # the entry format (named for its first kind)
 SUFFIX = ".clip"
 KINDS = {"speech": "speech clips", "speech/prepared": "prepared clips", "music": "music levels",
-         "islands": "encoded islands", "levels": "session levels"}
+         "islands": "encoded islands", "levels": "session levels", "watch": "watch workouts"}
 LIMIT_ENV = "VOICEGUIDE_CACHE_LIMIT"
 DEFAULT_LIMIT = 2 * 1000**3  # bytes: thousands of sessions' speech
 HEADER_MAX = 256  # bytes: an entry's header line is shorter

@@ -325,3 +325,24 @@ def test_the_file_is_written_by_an_atomic_link_that_refuses_an_existing_file(
         write_new(target, b"ours\n")
     assert target.read_text(encoding="utf-8") == "theirs\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raced.yaml"]
+
+
+def test_a_warm_build_reads_the_workout_back_and_a_damaged_one_is_made_again(
+        built: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same bytes whatever the store holds: none, the workout kept before, or a
+    damaged copy of it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "store"))
+    def again(name: str) -> bytes:
+        result = CliRunner().invoke(main, ["build", str(built["script"]), "-o",
+                                           str(tmp_path / f"{name}.mp3"), "--fit", "--engine",
+                                           "espeak-ng", "-q"])
+        assert result.exit_code == 0, result.output
+        return (tmp_path / f"{name}.fit").read_bytes()
+
+    expected = built["fit"].read_bytes()
+    assert again("cold") == expected
+    kept = sorted((tmp_path / "store" / "voiceguide" / "watch").glob("??/*"))
+    assert len(kept) == 1
+    assert again("warm") == expected
+    kept[0].write_bytes(kept[0].read_bytes()[:-3] + b"bad")
+    assert again("damaged") == expected

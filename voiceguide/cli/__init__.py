@@ -217,9 +217,10 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
             echo(str(target.with_suffix(".vtt")))
         if fit:
             from voiceguide.files import write_atomically
+            from voiceguide.store import Store
             from voiceguide.watch.fit import SUFFIX, workout
 
-            write_atomically(target.with_suffix(SUFFIX), workout(plan))
+            write_atomically(target.with_suffix(SUFFIX), workout(plan, Store().entries("watch")))
             echo(str(target.with_suffix(SUFFIX)))
         if split:
             from voiceguide.mp3.stages import folder_for

@@ -13,12 +13,18 @@ outer block around another, rounds that differ) is written round by round.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from voiceguide.plan import Chapter, Plan
 from voiceguide.script.model import Target
+
+if TYPE_CHECKING:
+    from voiceguide.store import Entries
 
 SUFFIX = ".fit"
 MAX_STRING_BYTES = 254  # a FIT string field holds 255 bytes with its terminating zero
@@ -59,12 +65,34 @@ class Repeat:
 Item = Step | Repeat
 
 
-def workout(plan: Plan) -> bytes:
-    """The FIT workout file of *plan*: the same bytes for the same plan."""
+def workout(plan: Plan, kept: Entries | None = None) -> bytes:
+    """The FIT workout file of *plan*: the same bytes for the same plan. With *kept* (the
+    store's workouts) a workout encoded before, by this same SDK, is read back instead:
+    a warm ``build --fit`` does not load the SDK (its import is most of the cost)."""
+    messages = _steps(items(plan))
+    identity = repr((plan.title, plan.sport, messages))
+    key = hashlib.sha256(f"{_sdk()} {identity}".encode()).hexdigest()
+    data = kept.get(key) if kept is not None else None
+    if data is None:
+        data = _encoded(plan, messages, hashlib.sha256(identity.encode()).digest())
+        if kept is not None:
+            with contextlib.suppress(OSError):  # an unwritable store costs the next build
+                kept.put(key, data)
+    return data
+
+
+def _sdk() -> str:
+    """Which FIT SDK encodes (its package's own __init__, which names its version), found
+    without importing it."""
+    spec = importlib.util.find_spec("garmin_fit_sdk")
+    if spec is None or spec.origin is None:
+        return "none"
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:16]
+
+
+def _encoded(plan: Plan, messages: list[dict[str, Any]], digest: bytes) -> bytes:
     from garmin_fit_sdk import Encoder
 
-    messages = _steps(items(plan))
-    digest = hashlib.sha256(repr((plan.title, plan.sport, messages)).encode()).digest()
     serial = int.from_bytes(digest[:4], "big") or 1  # uint32z: 0 is "no serial"
     encoder = Encoder()
     encoder.on_mesg(MESG["file_id"], {
