@@ -62,8 +62,8 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     return script, cache
 
 
-def build(script: Path, target: Path) -> bytes:
-    code, _, err = run("build", str(script), "-o", str(target), "-q")
+def build(script: Path, target: Path, *extra: str) -> bytes:
+    code, _, err = run("build", str(script), "-o", str(target), "-q", *extra)
     assert code == 0, err
     return target.read_bytes()
 
@@ -103,18 +103,21 @@ def test_cache_info_and_clear(setup: tuple[Path, Path], tmp_path: Path) -> None:
     root = cache / "voiceguide"
     code, out, _ = run("cache", "info")
     assert code == 0 and out.startswith(f"{root}: 0 speech clips, 0 prepared clips, 0 music "
-                                        "levels, 0 encoded islands, 0 session levels; 0.0 MB of 2,000 MB")
-    first = build(script, tmp_path / "first.mp3")
+                                        "levels, 0 encoded islands, 0 session levels, 0 watch "
+                                        "workouts; 0.0 MB of 2,000 MB")
+    first = build(script, tmp_path / "first.mp3", "--fit")
     files = [p for p in root.rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
     clips, prepared = len(entries(cache)), len(list((root / "speech" / "prepared").rglob("*.clip")))
     islands = len(list((root / "islands").rglob("*.clip")))
     levels = len(list((root / "levels").rglob("*.clip")))  # every session's, from its plan
-    assert clips and prepared and islands and levels
-    assert clips + prepared + islands + levels == len(files)
+    workouts = len(list((root / "watch").rglob("*.clip")))
+    assert clips and prepared and islands and levels and workouts
+    assert clips + prepared + islands + levels + workouts == len(files)
     code, out, _ = run("cache", "info")
     assert out.startswith(f"{root}: {clips} speech clips, {prepared} prepared clips, 0 music "
-                          f"levels, {islands} encoded islands, {levels} session levels; "
+                          f"levels, {islands} encoded islands, {levels} session levels, "
+                          f"{workouts} watch workouts; "
                           f"{size / 1e6:.1f} MB of 2,000 MB")
     code, out, _ = run("cache", "clear")
     assert code == 0 and out.strip() == f"removed {len(files)} files, {size / 1e6:.1f} MB"
@@ -162,8 +165,8 @@ def test_two_builds_sharing_a_cold_cache(setup: tuple[Path, Path], tmp_path: Pat
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
 def test_every_kind_of_kept_entry_damaged_is_made_again_with_the_same_bytes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
-    """Speech, prepared clips, music levels, encoded islands and pieces, session levels:
-    whatever kind a damaged entry is, it is noticed, never used, and made again."""
+    """Speech, prepared clips, music levels, encoded islands and pieces, session levels,
+    watch workouts: whatever kind a damaged entry is, it is noticed, never used, and made again."""
     from voiceguide.store import KINDS, Store
 
     cache = tmp_path / "cache"
@@ -171,7 +174,7 @@ def test_every_kind_of_kept_entry_damaged_is_made_again_with_the_same_bytes(
     script = tmp_path / "drill.yaml"
     script.write_text(DRILL.replace("stages:", "music: {files: [soft_loop]}\ncadence: 160\n"
                                     "stages:"), encoding="utf-8")
-    first = build(script, tmp_path / "first.mp3")
+    first = build(script, tmp_path / "first.mp3", "--fit")
     store = Store(cache / "voiceguide")
     kept = {kind: store.entries(kind).entries() for kind in KINDS}
     assert all(kept.values()), {kind: len(found) for kind, found in kept.items()}
@@ -180,6 +183,7 @@ def test_every_kind_of_kept_entry_damaged_is_made_again_with_the_same_bytes(
             data = entry.read_bytes()
             entry.write_bytes(data[: len(data) // 2] if damage == "truncate" else
                               data[:-10] + bytes([data[-10] ^ 0x40]) + data[-9:])
-    assert build(script, tmp_path / "second.mp3") == first
+    assert build(script, tmp_path / "second.mp3", "--fit") == first
+    assert (tmp_path / "second.fit").read_bytes() == (tmp_path / "first.fit").read_bytes()
     for kind in KINDS:
         assert all(_verified(entry) for entry in store.entries(kind).entries()), kind
