@@ -37,6 +37,7 @@ from voiceguide.phone import cover as covers
 from voiceguide.phone import feed, page
 from voiceguide.phone.timeline import picture
 from voiceguide.phone.vtt import transcript
+from voiceguide.store import Store
 from voiceguide.watch.fit import workout
 
 if TYPE_CHECKING:
@@ -334,7 +335,7 @@ def write_extras(plan: Plan, folder: Path, name: str) -> None:
     write_atomically(folder / named["vtt"], transcript(plan).encode())
     write_atomically(folder / named["chapters"], feed.chapters_json(plan).encode())
     write_atomically(folder / named["svg"], picture(plan).encode())
-    write_atomically(folder / named["fit"], workout(plan))
+    write_atomically(folder / named["fit"], workout(plan, Store().entries("watch")))
 
 
 def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry]) -> Path | None:

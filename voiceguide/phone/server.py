@@ -70,10 +70,12 @@ class App:
         if name in (feed.FEED, feed.PAGE, feed.CALENDAR):
             return self.made(request, name)
         path = self.file(name)
-        if Path(name).suffix.lower() in COMPRESSED and os.path.getsize(path) <= MAX_COMPRESSED:
+        if Path(name).suffix.lower() in COMPRESSED:
             with open(path, "rb") as handle:
-                body = handle.read(MAX_COMPRESSED + 1)
-            return self.text(request, body, self.type(name), os.path.getmtime(path))
+                facts = os.fstat(handle.fileno())  # the size and time of what is read
+                if facts.st_size <= MAX_COMPRESSED:
+                    return self.text(request, handle.read(MAX_COMPRESSED + 1), self.type(name),
+                                     facts.st_mtime)
         return send_file(path, request.environ, mimetype=self.type(name),
                          conditional=True, max_age=60)
 
