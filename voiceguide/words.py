@@ -84,7 +84,56 @@ GERMAN = Words("deu", "Abschnitt", "Einleitung", "Ausklang", {
     "week_done": "erledigt",
 }, week="Woche", session="Einheit")
 
-BY_LANGUAGE = {"en": ENGLISH, "de": GERMAN}
+SPANISH = Words("spa", "Etapa", "Introducción", "Cierre", {
+    "subscribe": "Suscríbete en una app de pódcasts:",
+    "now": "Ahora", "left": "quedan en esta etapa", "next": "Después", "end": "el final",
+    "position": "Posición", "chapters": "Capítulos", "transcript": "Transcripción",
+    "timeline": "Línea de tiempo", "offline": "Guardar sin conexión",
+    "saved": "Guardado sin conexión", "saving": "Guardando sin conexión…",
+    "unsaved": "Quitar la copia sin conexión",
+    "no_offline": "Este navegador no guarda nada sin conexión aquí (necesita https o"
+                  " localhost): suscríbete al feed del pódcast.",
+    "resume": "Seguir en", "from_start": "Empezar de nuevo", "play": "Reproducir",
+    "pause": "Pausa", "back": "Atrás 15 s", "forward": "Adelante 15 s",
+    "previous": "Etapa anterior", "following": "Etapa siguiente", "zoom_in": "Acercar",
+    "zoom_out": "Alejar",
+    "no_worker": "Las copias sin conexión necesitan un service worker, que este navegador"
+                 " rechazó.",
+    "no_feed": "Aquí aún no hay feed de pódcast: publica con --base-url o abre esta página"
+               " con voiceguide serve.",
+    "stage_files": "Un archivo por etapa",
+    "calendar": "Añadir las sesiones al calendario", "today": "hoy",
+    "watch": "Entrenamiento para el reloj", "target": "Objetivo",
+    "waiting": "Te espera: pulsa Siguiente o Reproducir para seguir.",
+    "done": "Hecho", "mark_done": "Marcar como hecho", "not_done": "Marcar como no hecho",
+    "up_next": "A continuación", "week_done": "hechas",
+}, week="Semana", session="Sesión")
+
+FRENCH = Words("fra", "Étape", "Introduction", "Conclusion", {
+    "subscribe": "S’abonner dans une app de podcasts :",
+    "now": "Maintenant", "left": "restant dans cette étape", "next": "Ensuite",
+    "end": "la fin", "position": "Position", "chapters": "Chapitres",
+    "transcript": "Transcription", "timeline": "Chronologie",
+    "offline": "Enregistrer hors connexion", "saved": "Enregistré hors connexion",
+    "saving": "Enregistrement hors connexion…", "unsaved": "Supprimer la copie hors connexion",
+    "no_offline": "Ce navigateur ne garde rien hors connexion ici (il lui faut https ou"
+                  " localhost) : abonnez-vous plutôt au flux du podcast.",
+    "resume": "Reprendre à", "from_start": "Recommencer", "play": "Lecture", "pause": "Pause",
+    "back": "Reculer de 15 s", "forward": "Avancer de 15 s", "previous": "Étape précédente",
+    "following": "Étape suivante", "zoom_in": "Agrandir", "zoom_out": "Réduire",
+    "no_worker": "Les copies hors connexion demandent un service worker, que ce navigateur"
+                 " a refusé.",
+    "no_feed": "Pas encore de flux de podcast ici : publiez avec --base-url, ou ouvrez cette"
+               " page avec voiceguide serve.",
+    "stage_files": "Un fichier par étape",
+    "calendar": "Ajouter les séances au calendrier", "today": "aujourd’hui",
+    "watch": "Entraînement pour la montre", "target": "Objectif",
+    "waiting": "En attente : appuyez sur Suivant ou Lecture pour continuer.",
+    "done": "Fait", "mark_done": "Marquer comme fait", "not_done": "Marquer comme non fait",
+    "up_next": "À suivre", "week_done": "faites",
+}, week="Semaine", session="Séance")
+
+BY_LANGUAGE = {"en": ENGLISH, "de": GERMAN, "es": SPANISH, "fr": FRENCH}
 
 
 # BCP 47's shape (RFC 5646): a language, then an optional script, region and variants
@@ -134,33 +183,59 @@ class Aimed(Protocol):
 MILE_M = 1609.344  # the pace of a target given per mile is spoken per mile
 
 
+@dataclass(frozen=True)
+class TargetWords:
+    """How ``{target}`` is spoken in a language other than English (digits, as spec 8)."""
+
+    to: str
+    per_km: str
+    per_mile: str
+    minutes: str
+    heart_rate: str  # with {span}
+    cadence: str  # with {span}
+    zone: str
+
+
+TARGET_WORDS = {
+    "de": TargetWords("bis", "pro Kilometer", "pro Meile", "Minuten", "einen Puls von {span}",
+                      "{span} Schritte pro Minute", "Zone"),
+    "es": TargetWords("a", "por kilómetro", "por milla", "minutos",
+                      "un pulso de {span}", "{span} pasos por minuto", "zona"),
+    "fr": TargetWords("à", "au kilomètre", "au mile", "minutes",
+                      "un pouls de {span}", "{span} pas par minute", "zone"),
+}
+
+
 def target_in_words(target: Aimed, language: str) -> str:
     """How ``{target}`` is spoken (spec 19.2): "four thirty to four fifty per kilometre", "a
-    heart rate of 140 to 155", "zone two", "170 to 180 steps a minute"; German as well."""
-    german = language.split("-")[0].lower() == "de"
+    heart rate of 140 to 155", "zone two", "170 to 180 steps a minute"; German, Spanish
+    and French as well."""
+    said = TARGET_WORDS.get(language.split("-")[0].lower())
+    if target.kind == "zone":
+        return f"{said.zone} {int(target.low)}" if said else f"zone {_number(int(target.low))}"
     if target.kind == "pace":
         scale = MILE_M / 1000 if target.per_mile else 1.0
-        spoken = [_pace_words(round(s * scale), german) for s in (target.low, target.high)]
-        unit = ("pro Meile" if german else "per mile") if target.per_mile else (
-            "pro Kilometer" if german else "per kilometre")
-    elif target.kind == "zone":
-        return f"Zone {int(target.low)}" if german else f"zone {_number(int(target.low))}"
+        spoken = [_pace_words(round(s * scale), said) for s in (target.low, target.high)]
+        if said:
+            unit = said.per_mile if target.per_mile else said.per_km
+        else:
+            unit = "per mile" if target.per_mile else "per kilometre"
     else:
         spoken = [str(int(target.low)), str(int(target.high))]
         unit = ""
     span = spoken[0] if spoken[0] == spoken[1] else (
-        f"{spoken[0]} {'bis' if german else 'to'} {spoken[1]}")
+        f"{spoken[0]} {said.to if said else 'to'} {spoken[1]}")
     if target.kind == "heart_rate":
-        return f"einen Puls von {span}" if german else f"a heart rate of {span}"
+        return said.heart_rate.format(span=span) if said else f"a heart rate of {span}"
     if target.kind == "cadence":
-        return f"{span} Schritte pro Minute" if german else f"{span} steps a minute"
+        return said.cadence.format(span=span) if said else f"{span} steps a minute"
     return f"{span} {unit}"
 
 
-def _pace_words(seconds: int, german: bool) -> str:
+def _pace_words(seconds: int, said: TargetWords | None) -> str:
     minutes, secs = divmod(seconds, 60)
-    if german:
-        return f"{minutes} Minuten {secs}" if secs else f"{minutes} Minuten"
+    if said:
+        return f"{minutes} {said.minutes} {secs}" if secs else f"{minutes} {said.minutes}"
     if not secs:
         return f"{_number(minutes)} flat"
     return f"{_number(minutes)} {_number(secs) if secs >= 10 else 'oh ' + _number(secs)}"

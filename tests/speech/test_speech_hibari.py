@@ -144,8 +144,13 @@ def voices_used(tmp_path: Path, *args: str, language: str = "en", say: str = "He
     return {e["voice"] for e in json.loads(out)["events"] if e["type"] == "speech"}
 
 
-def test_english_without_a_voice_speaks_naturally_other_languages_keep_espeak(
-        tmp_path: Path) -> None:
+def test_english_without_a_voice_speaks_naturally_other_languages_fall_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """hibari for English; a language it lacks falls back to espeak-ng where Pico is not
+    installed (Pico's own choice is in tests/speech/test_pico.py)."""
+    from voiceguide.speech.pico_engine import PicoEngine
+
+    monkeypatch.setattr(PicoEngine, "_exe", None)
     assert voices_used(tmp_path) == {"heart"}
     assert voices_used(tmp_path, language="de", say="Hallo.") == {"gmw/de"}
     assert voices_used(tmp_path, extra="voice: gmw/en-us\n") == {"gmw/en-us"}  # named: kept

@@ -105,19 +105,24 @@ def test_pyttsx3_missing(tmp_path: Path) -> None:
     one_line(done.stderr, "pip install pyttsx3 and sudo apt-get install espeak-ng")
 
 
-def test_natural_voice_missing_falls_back_to_espeak(tmp_path: Path) -> None:
-    """Without hibari, an English script that picks no voice is spoken by espeak-ng, and
-    one line says how to get the natural voice."""
+def test_natural_voice_missing_falls_back_to_the_next_clearest(tmp_path: Path) -> None:
+    """Without hibari, an English script that picks no voice is spoken by the next clearest
+    engine installed (Pico, else espeak-ng), and one line says how to get the natural
+    voice."""
+    from voiceguide.speech.pico_engine import PicoEngine
+
+    engine, voice = ("pico", "en-US") if PicoEngine().problem() is None else (
+        "espeak-ng", "gmw/en-us")
     target = tmp_path / "out.mp3"
     done = without_package(tmp_path, "hibari", "build", str(write(tmp_path)), "-o", str(target))
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [
-        "voiceguide: speaking with espeak-ng; for a natural voice, the hibari engine needs "
+        f"voiceguide: speaking with {engine}; for a natural voice, the hibari engine needs "
         "the hibari-tts package: pip install hibari-tts"]
     assert target.stat().st_size > 0
     plan = without_package(tmp_path, "hibari", "plan", str(write(tmp_path)), "--json")
     voices = {e["voice"] for e in json.loads(plan.stdout)["events"] if e["type"] == "speech"}
-    assert voices == {"gmw/en-us"}
+    assert voices == {voice}
 
 
 def test_profile_with_missing_natural_engine(tmp_path: Path) -> None:

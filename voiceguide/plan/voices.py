@@ -153,19 +153,37 @@ def choose_voices(script: Script, settings: Settings,
         engine = speech.engine_for_voice(settings.voice)
         settings = replace(settings, engine=engine)
     if engine is None:
-        engine = engines.DEFAULT
-        if script.language.split("-")[0].lower() == "en":
-            missing = speech.engine(engines.NATURAL).problem()
-            if missing is None:
-                engine = engines.NATURAL
-            elif script.voice is None:
-                notes.append(f"speaking with espeak-ng; for a natural voice, {missing}")
+        engine, note = _clearest(script.language, speech)
+        if note is not None and script.voice is None:
+            notes.append(note)
     voice = speech.default_voice(engine, script.language)
     if voice is None and settings.engine is not None and settings.voice is None \
             and speech.engine(engine).problem() is None:  # a missing engine: exit 1, below
         raise UsageError(f"--engine {engine}: the {engine} engine has no voice for language "
                          f"'{script.language}' (see voiceguide voices --engine {engine})")
     return replace(settings, language_engine=engine, language_voice=voice), notes
+
+
+def _clearest(language: str, speech: SpeechLibrary) -> tuple[str, str | None]:
+    """The clearest installed engine with a voice for *language* (spec 22), and, when that
+    is not the natural voice, one line saying which engine speaks and how to install a
+    clearer one where there is one."""
+    base = language.split("-")[0].lower()
+    wanted = [name for name in engines.CLEARER if base in engines.SPEAKS[name]]
+    chosen = next((name for name in wanted if speech.engine(name).problem() is None
+                   and speech.default_voice(name, language) is not None), engines.DEFAULT)
+    if chosen == engines.NATURAL:
+        return chosen, None
+    said = "espeak-ng" if chosen == engines.DEFAULT else chosen
+    speaking = f"speaking with {said}" if base == "en" else \
+        f"speaking language '{language}' with {said}"
+    clearer = wanted[: wanted.index(chosen)] if chosen in wanted else wanted
+    if clearer:
+        kind = "natural" if clearer[0] == engines.NATURAL else "clearer"
+        missing = speech.engine(clearer[0]).problem() or \
+            f"the {clearer[0]} engine has no voice for '{language}' here"
+        return chosen, f"{speaking}; for a {kind} voice, {missing}"
+    return chosen, f"{speaking}: {engines.NATURAL} speaks English only"
 
 
 # ---------------------------------------------------------------------------

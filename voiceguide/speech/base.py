@@ -68,14 +68,16 @@ def shorten(text: str, limit: int = 40) -> str:
 
 
 def pick_voice(voices: list[VoiceInfo], language: str) -> str | None:
-    """A sensible voice for a language code: an exact match, else a regional one."""
+    """A sensible voice for a language code: an exact match, else the language's home
+    region (``fr`` → ``fr-fr``, not ``fr-be``), else another regional one."""
     wanted = language.lower()
     if wanted == "en":
         wanted = "en-us"  # where both exist, voiceguide speaks American English
     exact = [v.id for v in voices if v.language.lower() == wanted]
     base = wanted.split("-")[0]
+    home = [v.id for v in voices if v.language.lower() == f"{base}-{base}"]  # fr: fr-fr
     regional = [v.id for v in voices if f"{v.language.lower()}-".startswith(f"{base}-")]
-    return next(iter(exact or regional), None)
+    return next(iter(exact or home or regional), None)
 
 
 def suggestion(voices: list[VoiceInfo], voice_id: str) -> str | None:

@@ -21,6 +21,7 @@ from voiceguide.speech.command_engine import CommandEngine
 from voiceguide.speech.espeak_engine import EspeakEngine
 from voiceguide.speech.festival_engine import FestivalEngine
 from voiceguide.speech.hibari_engine import HibariEngine
+from voiceguide.speech.pico_engine import PicoEngine
 from voiceguide.speech.pyttsx3_engine import Pyttsx3Engine
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.store import Store
@@ -37,6 +38,7 @@ def engines(jobs: int | None = None) -> dict[str, Callable[[], Engine]]:
         "pyttsx3": lambda: Pyttsx3Engine(jobs=jobs),
         "espeak-ng": lambda: EspeakEngine(jobs=jobs),
         "festival": FestivalEngine,
+        names.PICO: lambda: PicoEngine(jobs=jobs),
         names.NATURAL: lambda: HibariEngine(workers=jobs),
     }
 
