@@ -305,6 +305,19 @@ def unchanged(path: Path, expected: str) -> bool:
     return digest(path) == expected
 
 
+def remove_ours(folder: Path) -> None:
+    """Remove what voiceguide wrote in *folder* and is still as it wrote it (its record
+    says), the record, and the folder if nothing else is left in it."""
+    for name, kept in written_here(folder).items():
+        if Path(name).name == name and (not kept or unchanged(folder / name, kept)):
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (folder / RECORD).unlink()
+    with contextlib.suppress(OSError):  # not empty: the user's own files stay, and it too
+        folder.rmdir()
+
+
 def record(folder: Path, files: dict[str, str]) -> None:
     """Note in *folder* the files voiceguide wrote there (name → sha256)."""
     import json

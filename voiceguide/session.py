@@ -276,20 +276,23 @@ def build(path: str | Path, target: Path, options: Options, cover: bytes | None 
 def _music_problems(script: Script, kept: Entries, rate: int) -> list[Problem]:
     """Music files that cannot be played: located, before any speech is made."""
     from voiceguide.audio.beds import MusicLevels
+    from voiceguide.audio.sounds import sniff_format
     from voiceguide.errors import AudioError
+    from voiceguide.script.model import MusicFile
 
     if script.music is None:
         return []
-    levels, problems = MusicLevels(kept, rate), []
-    for music in script.music.files:
-        if not music.path.is_file():
-            continue  # the reader reported it already
-        try:
-            levels.loudness(music)
-        except AudioError as exc:
-            problems.append(Problem(script.filename, music.loc.line, music.loc.column,
-                                    f"music file '{music.name}': {exc}"))
-    return problems
+    # at most every stage with music at its longest: the files past that never play here,
+    # so they are only told by their first bytes (a long list costs what is played of it)
+    need_s = sum(s.duration[1] for s in script.stages if s.music) / 1000
+    files = [m for m in script.music.files if m.path.is_file()]  # else the reader told it
+    failed: list[tuple[MusicFile, AudioError]] = []
+    reached = MusicLevels(kept, rate).playing(files, need_s, failed)
+    tried = {id(m) for m, _ in failed} | {id(m) for m, _, _ in reached}
+    failed += [(m, AudioError(f"{m.name} is not a WAV, FLAC, OGG or MP3 file")) for m in files
+               if id(m) not in tried and sniff_format(m.path) is None]
+    return [Problem(script.filename, m.loc.line, m.loc.column, f"music file '{m.name}': {exc}")
+            for m, exc in sorted(failed, key=lambda f: (f[0].loc.line, f[0].loc.column))]
 
 
 def _cover_problems(script: Script) -> list[Problem]:

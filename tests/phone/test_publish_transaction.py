@@ -213,3 +213,69 @@ def test_a_damaged_index_keeps_the_sessions_whose_files_are_there(tmp_path: Path
     described_exactly(site)
     assert sorted(e["name"] for e in json.loads((site / feed.INDEX).read_text())["sessions"]) \
         == ["drill", "other"]
+
+
+def programme(folder: Path, names: list[str]) -> Path:
+    path = folder / "plan.yaml"
+    path.write_text("programme: 1\ntitle: Block\nweeks:\n  - sessions: [" + ", ".join(
+        f"{n}.yaml" for n in names) + "]\n", encoding="utf-8")
+    return path
+
+
+def episodes(site: Path) -> list[tuple[int, int, str]]:
+    """(episode, session, enclosure) of every item, as the feed on disk says them."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
+    items = ET.parse(site / feed.FEED).getroot().iter("item")
+    return [(int(i.findtext("itunes:episode", "0", ns)), int(i.findtext("itunes:season", "0", ns)),
+             i.find("enclosure").get("url", "").rsplit("/", 1)[-1])  # type: ignore[union-attr]
+            for i in items]
+
+
+@pytest.mark.parametrize("cut_short", [False, True])
+def test_a_programme_republished_with_a_session_dropped_numbers_each_episode_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut_short: bool) -> None:
+    """Week 1 was easy, hills, strides; now easy, strides: the feed has two episodes, 1 and
+    2, and the files of the sessions it no longer has are gone (the user's own stay), even
+    when the commit that drops them is cut short and carried through by the next."""
+    for name in ("easy", "hills", "strides"):
+        script(tmp_path, name)
+    site = tmp_path / "site"
+    code, err = publish(programme(tmp_path, ["easy", "hills", "strides"]), "--to", site,
+                        "--split")
+    assert code == 0, err
+    before = {p.name for p in site.iterdir()}
+    assert [e[0] for e in episodes(site)] == [1, 2, 3]
+    (site / "w01-02-hills" / "my notes.txt").write_text("mine")  # the user's, in a stage folder
+    (site / "mine.txt").write_text("mine")
+    shorter = programme(tmp_path, ["easy", "strides"])
+    if cut_short:
+        class Killed(BaseException):
+            pass
+
+        def save(*args: object) -> None:
+            raise Killed()
+
+        monkeypatch.setattr(publishing, "save", save)
+        with pytest.raises(Killed):
+            CliRunner().invoke(main, ["publish", str(shorter), "--to", str(site), "--engine",
+                                      "espeak-ng", "--base-url", BASE, "--split"],
+                               catch_exceptions=False)
+        monkeypatch.undo()
+        assert json.loads((site / feed.INDEX).read_text())["withdrawn"] == [
+            "w01-02-hills", "w01-03-strides"]
+        assert (site / "w01-03-strides.mp3").is_file()  # the feed on disk still names it
+        assert "w01-03-strides.mp3" in (site / feed.FEED).read_text()
+    code, err = publish(shorter, "--to", site, "--split")
+    assert code == 0, err
+    assert episodes(site) == [(1, 1, "w01-01-easy.mp3"), (2, 1, "w01-02-strides.mp3")]
+    described_exactly(site)
+    after = {p.name for p in site.iterdir()}
+    gone = {n for n in before - after}
+    assert {"w01-02-hills.mp3", "w01-02-hills.fit", "w01-02-hills.vtt", "w01-03-strides.mp3",
+            "w01-03-strides.svg", "w01-03-strides"} <= gone
+    assert not any(n.startswith(("w01-02-hills.", "w01-03-")) for n in after)
+    assert (site / "mine.txt").read_text() == "mine"
+    assert sorted(p.name for p in (site / "w01-02-hills").iterdir()) == ["my notes.txt"]
+    assert "withdrawn" not in json.loads((site / feed.INDEX).read_text())

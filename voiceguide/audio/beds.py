@@ -113,6 +113,30 @@ class MusicLevels:
         key = hashlib.sha256(f"{MEASURE} {self.rate} {content_digest(music.path)}".encode())
         return self._remembered(key.hexdigest(), measured, read)
 
+    def playing(self, files: Sequence[MusicFile], need_s: float,
+                problems: list[tuple[MusicFile, AudioError]] | None = None,
+                ) -> list[tuple[MusicFile, float, float | None]]:
+        """The files of a playlist that beds of *need_s* seconds in all reach, each with
+        its (loudness, seconds): in order, up to the first that plays past the end (the
+        whole list, when it is shorter, for it loops). The rest are never decoded, so a
+        long list costs what is played of it. *problems*: where files that cannot be
+        played are told (they count as nothing played), instead of raising."""
+        reached: list[tuple[MusicFile, float, float | None]] = []
+        covered = 0.0
+        for music in files:
+            if covered > need_s:
+                break
+            try:
+                lufs, seconds = self.measure(music)
+            except AudioError as exc:
+                if problems is None:
+                    raise
+                problems.append((music, exc))
+                continue
+            reached.append((music, lufs, seconds))
+            covered += MEASURE_S if seconds is None else seconds
+        return reached
+
     def tick_gain(self, tick: np.ndarray, spm: int, target: float,
                   measure: Callable[[], float]) -> float:
         """The gain that makes a track of *tick* at *spm* read *target* LUFS: *measure*d
@@ -137,13 +161,14 @@ class MusicLevels:
         return read(entry)
 
 
-_digests: dict[tuple[str, int, int, int, int], str] = {}
+_digests: dict[tuple[int, int, int, int, int], str] = {}
 
 
 def content_digest(path: Path) -> str:
-    """sha256 of the file's bytes, read once per build (a file changed since is read again)."""
+    """sha256 of the file's bytes, read once per build (a file changed since is read again):
+    kept by the file's identity, whatever path names it."""
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
     if key not in _digests:
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -292,34 +317,34 @@ class BedMixer:
         self.placed: list[tuple[int, int, int]] = []  # each music bed: (lo, hi, playlist place)
         if self.music_beds and script.music is not None and levels is not None:
             target = speech_lufs + script.music.level
-            measured = [levels.measure(f) for f in script.music.files]
-            files = [(f, gain_to(target, lufs)) for f, (lufs, _) in zip(script.music.files,
-                                                                        measured, strict=True)]
-            short = [seconds is not None and seconds <= HOLD_S for _, seconds in measured]
-            self.music = MusicBed(files, rate, short)
             played = 0
             for bed in self.music_beds:
                 lo, hi = _sample(bed.start_ms, rate), _sample(bed.end_ms, rate)
                 self.placed.append((lo, hi, played))
                 played += max(0, hi - lo)
+            reached = levels.playing(script.music.files, played / rate)
+            files = [(f, gain_to(target, lufs)) for f, lufs, _ in reached]
+            short = [seconds is not None and seconds <= HOLD_S for _, _, seconds in reached]
+            self.music = MusicBed(files, rate, short)
             self.music_files = [(content_digest(f.path), gain) for f, gain in files]
             self.duck = 10 ** (-script.music.duck / 20)
             self.spans = duck_spans(plan, rate)
             self.span_ends = [b for _, b in self.spans]
         cadence = [b for b in plan.beds if b.type == "cadence"]
         if cadence:
-            tick = clips.sound_clip(script.cadence_sound)
             tick_target = speech_lufs + script.cadence_level
-            gains: dict[int, float] = {}
+            scaled: dict[int, np.ndarray] = {}  # each cadence's tick, at most a beat long
             for spm in sorted({b.spm for b in cadence if b.spm}):
-                def measure(spm: int = spm) -> float:
+                tick = clips.cadence_clip(script.cadence_sound, 60_000 // spm)
+
+                def measure(spm: int = spm, tick: np.ndarray = tick) -> float:
                     return self._tick_gain(tick, spm, tick_target)
-                gains[spm] = measure() if levels is None else \
+                gain = measure() if levels is None else \
                     levels.tick_gain(tick, spm, tick_target, measure)
+                scaled[spm] = (tick * np.float32(gain)).astype(np.float32)
             for bed in cadence:
                 assert bed.spm is not None
-                scaled = (tick * np.float32(gains[bed.spm])).astype(np.float32)
-                self.ticks += [(at, scaled) for at in tick_samples(bed, rate)]
+                self.ticks += [(at, scaled[bed.spm]) for at in tick_samples(bed, rate)]
         self.ticks.sort(key=lambda t: t[0])
         self.tick_starts = [at for at, _ in self.ticks]
         self.longest_tick = max((len(tick) for _, tick in self.ticks), default=0)

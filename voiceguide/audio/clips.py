@@ -48,6 +48,7 @@ CACHE_BYTES = 8 * 1024 * 1024  # ~45 s of prepared audio near the mix; the rest 
 # its onset. 3 dB above the -45 dBFS line of audibility leaves room for a voice's volume.
 LEAD_DB = -42.0
 TAIL_DB = -55.0  # ends are kept down to here, so words fade out naturally
+CADENCE_FADE_MS = 10  # a cadence sound longer than a beat is cut there, over this fade
 PREPARATION = "voiceguide-prepared/3"  # change it whenever prepared clips would come out different
 
 
@@ -56,7 +57,7 @@ class SpeechSource(Protocol):
 
 
 class SoundSource(Protocol):
-    def audio(self, name: str) -> tuple[np.ndarray, int]: ...
+    def audio(self, name: str, keep_ms: int | None = None) -> tuple[np.ndarray, int]: ...
 
     def source(self, name: str) -> Path: ...
 
@@ -86,6 +87,25 @@ def prepare(samples: np.ndarray, rate: int, target_rate: int, lufs: float) -> np
     return level_clip(trimmed, target_rate, lufs, CLIP_PEAK_DBTP).astype(np.float32)
 
 
+def _cadence(what: Hashable) -> tuple[str, int]:
+    """A cadence clip's (sound name, beat in ms)."""
+    assert isinstance(what, tuple)
+    name, beat_ms = what
+    return str(name), int(beat_ms)
+
+
+def at_most(samples: np.ndarray, rate: int, ms: int) -> np.ndarray:
+    """The first *ms* of *samples*; where that cuts the sound short, faded out over its
+    last ``CADENCE_FADE_MS`` so the cut does not click."""
+    keep = -(-ms * rate // 1000)
+    if len(samples) <= keep:
+        return samples
+    cut = samples[:keep].astype(np.float32)  # a copy: the fade changes it
+    fade = min(keep, CADENCE_FADE_MS * rate // 1000)
+    cut[keep - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return cut
+
+
 def length_ms(samples: int, rate: int) -> int:
     """Milliseconds until a clip of *samples* falls silent, rounded up."""
     return -(-samples * 1000 // rate)
@@ -108,11 +128,14 @@ class PreparedClips:
         fields = [PREPARATION, self.speech.key(request), sample_rate]
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
-    def sound_key(self, source: Path, sample_rate: int) -> str:
-        """A sound's entry: by its file's content (a built-in's or the script's own)."""
+    def sound_key(self, source: Path, sample_rate: int, beat_ms: int | None = None) -> str:
+        """A sound's entry: by its file's content (a built-in's or the script's own), and
+        for a cadence tick, the beat it is cut to."""
         digest = hashlib.sha256(source.read_bytes()).hexdigest()
-        return hashlib.sha256(json.dumps([PREPARATION, "sound", digest, sample_rate])
-                              .encode()).hexdigest()
+        fields: list[object] = [PREPARATION, "sound", digest, sample_rate]
+        if beat_ms is not None:
+            fields += ["cadence", beat_ms]
+        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
     def described(self, key: str) -> tuple[int, str] | None:
         """(samples, the sha256 of their bytes) from the entry's header, not its data."""
@@ -197,6 +220,12 @@ class ClipStore:
     def sound_clip(self, name: str) -> np.ndarray:
         return self._clip(("sound", name))
 
+    def cadence_clip(self, name: str, beat_ms: int) -> np.ndarray:
+        """Sound *name* as a cadence tick: at most one beat of it (a tick that rang on
+        under the next ones would only blur them), faded over its last
+        ``CADENCE_FADE_MS`` where it is cut, cut before it is decoded further or prepared."""
+        return self._clip(("cadence", (name, beat_ms)))
+
     def speech_identity(self, request: SpeechRequest) -> tuple[int, str]:
         return self._identity(("speech", request))
 
@@ -231,6 +260,9 @@ class ClipStore:
         if kind == "sound":
             assert isinstance(what, str)
             return kind, str(self.sounds.source(what)), self.sample_rate
+        if kind == "cadence":
+            name, beat_ms = _cadence(what)
+            return kind, str(self.sounds.source(name)), beat_ms, self.sample_rate
         return kind, what, self.sample_rate
 
     def _clip(self, key: tuple[str, Hashable]) -> np.ndarray:
@@ -266,8 +298,15 @@ class ClipStore:
         disk_key = self._disk_key(key)
         clip = self.prepared.get(disk_key) if self.prepared else None
         if clip is None:
-            samples, rate = (self.speech.audio(what) if kind == "speech"  # type: ignore[arg-type]
-                             else self.sounds.audio(what))  # type: ignore[arg-type]
+            if kind == "speech":
+                samples, rate = self.speech.audio(what)  # type: ignore[arg-type]
+            elif kind == "cadence":
+                name, beat_ms = _cadence(what)
+                # a millisecond more than the beat: to know whether the sound goes on
+                samples, rate = self.sounds.audio(name, keep_ms=beat_ms + 1)
+                samples = at_most(samples, rate, beat_ms)
+            else:
+                samples, rate = self.sounds.audio(what)  # type: ignore[arg-type]
             clip = prepare(samples, rate, self.sample_rate,
                            SPEECH_LUFS if kind == "speech" else SOUND_LUFS)
             if not (self.prepared and self.prepared.put(disk_key, clip)):
@@ -282,6 +321,9 @@ class ClipStore:
         if kind == "speech":
             assert isinstance(what, SpeechRequest)
             return self.prepared.key(what, self.sample_rate)
+        if kind == "cadence":
+            name, beat_ms = _cadence(what)
+            return self.prepared.sound_key(self.sounds.source(name), self.sample_rate, beat_ms)
         assert isinstance(what, str)
         return self.prepared.sound_key(self.sounds.source(what), self.sample_rate)
 

@@ -8,7 +8,7 @@ container saved as ``x.mp3`` cannot make ffmpeg open further files.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -59,23 +59,28 @@ def sniff_format(path: Path) -> str | None:
 
 
 def validate_sound_file(path: Path) -> str | None:
-    """None when *path* is a usable sound, else a one-line reason (for a script error)."""
+    """None when *path* is a usable sound, else a one-line reason (for a script error).
+    Decoded as a stream, a block at a time: judging a sound holds none of it."""
+    samples, heard = 0, False
     try:
-        samples, _ = decode_file(path)
+        for block in _stream(_read_limited(path), path.name):
+            samples += len(block)
+            heard = heard or bool(np.any(block))
     except AudioError as exc:
         return str(exc)
-    if not np.any(samples):
-        return f"{path.name} is silent"
-    return None
+    if not samples:
+        return f"{path.name} contains no audio"
+    return None if heard else f"{path.name} is silent"
 
 
-def decode_file(path: Path) -> tuple[np.ndarray, int]:
-    """Decode a user's sound file to float32 mono at its own sample rate."""
+def decode_file(path: Path, keep_ms: int | None = None) -> tuple[np.ndarray, int]:
+    """Decode a user's sound file to float32 mono at its own sample rate (its first
+    *keep_ms* only, when given)."""
     data = _read_limited(path)
     fmt = sniff_bytes(data[:_SNIFF_BYTES])
     if fmt is None:
         raise AudioError(f"{path.name} is not a WAV, FLAC, OGG or MP3 file")
-    return decode_bytes(data, fmt, path.name)
+    return decode_bytes(data, fmt, path.name, keep_ms)
 
 
 def _read_limited(path: Path) -> bytes:
@@ -89,45 +94,73 @@ def _read_limited(path: Path) -> bytes:
         raise AudioError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def decode_bytes(data: bytes, fmt: str, label: str) -> tuple[np.ndarray, int]:
+def decode_bytes(data: bytes, fmt: str, label: str,
+                 keep_ms: int | None = None) -> tuple[np.ndarray, int]:
     """Decode *data* of format *fmt* through ffmpeg's forced demuxer, fed on stdin only.
 
     The output is read as it comes and bounded: a sample rate outside
     ``MIN_RATE..MAX_RATE`` or more than ``MAX_SOUND_MS`` of audio stops the
     decoder at once, so a small hostile file cannot cost minutes or gigabytes.
+    *keep_ms*: only the sound's first milliseconds are wanted; the decoder stops there.
     """
+    rates: list[int] = []
+    blocks = list(_stream(data, label, fmt, keep_ms, rates))
+    if not blocks or not sum(len(b) for b in blocks):
+        raise AudioError(f"{label} contains no audio")
+    return np.clip(np.concatenate(blocks), -1.0, 1.0), rates[0]
+
+
+def _stream(data: bytes, label: str, fmt: str | None = None, keep_ms: int | None = None,
+            rate_out: list[int] | None = None) -> Iterator[np.ndarray]:
+    """*data*'s samples (float32 mono at its own rate, appended to *rate_out*) a block at
+    a time as ffmpeg decodes them: refused as soon as the rate or the length is out of
+    bounds, and ended after *keep_ms* when that is all that is wanted. *fmt*: sniffed
+    from the data when not given."""
+    fmt = fmt or sniff_bytes(data[:_SNIFF_BYTES])
+    if fmt is None:
+        raise AudioError(f"{label} is not a WAV, FLAC, OGG or MP3 file")
     if fmt not in FORMATS:
         raise AudioError(f"{label}: unsupported format {fmt}")
     output = ["-map", "0:a:0", "-ac", "1", "-c:a", "pcm_f32le", "-f", "wav", "pipe:1"]
+    blocks = decode.blocks(data, fmt, output, size=1 << 16)
+    head, carry = bytearray(), b""
+    samples = limit = 0
+    kept: int | None = None
     try:
-        wav_bytes = _read_bounded(decode.blocks(data, fmt, output, size=1 << 16), label)
+        with contextlib.closing(blocks):  # stopping early kills the decoder
+            for block in blocks:
+                if not limit:  # the WAV header has not all arrived yet
+                    head += block
+                    header = _data_start(head)
+                    if header is None:
+                        continue
+                    rate, start = header
+                    if not MIN_RATE <= rate <= MAX_RATE:
+                        raise AudioError(f"{label} has a sample rate of {rate:,} Hz; sounds "
+                                         f"must be {MIN_RATE:,} to {MAX_RATE:,} Hz")
+                    if rate_out is not None:
+                        rate_out.append(rate)
+                    limit = MAX_SOUND_MS * rate // 1000 + 1
+                    kept = None if keep_ms is None else -(-keep_ms * rate // 1000)
+                    block = bytes(head[start:])
+                whole = carry + block
+                usable = len(whole) // 4 * 4
+                carry = whole[usable:]
+                floats = np.frombuffer(whole[:usable], dtype="<f4").astype(np.float32)
+                if kept is not None and samples + len(floats) >= kept:
+                    yield floats[: kept - samples]
+                    return
+                samples += len(floats)
+                if samples > limit:
+                    raise AudioError(f"{label} lasts more than {MAX_SOUND_MS // 60_000} "
+                                     f"minutes; a sound is at most {MAX_SOUND_MS // 60_000} "
+                                     "minutes long")
+                yield floats
     except decode.DecodeFailure as failure:
         if failure.stalled_s is not None:
             raise AudioError(f"ffmpeg took over {failure.stalled_s:g} s decoding {label}; "
                              "try again") from None
         raise AudioError(f"{label} cannot be decoded: {failure.said}") from None
-    return _parse_streamed_wav(wav_bytes, label)
-
-
-def _read_bounded(blocks: Generator[bytes, None, None], label: str) -> bytes:
-    """ffmpeg's WAV output, refused as soon as its rate or its length is out of bounds."""
-    output = bytearray()
-    limit: int | None = None
-    with contextlib.closing(blocks):  # stopping early kills the decoder
-        for block in blocks:
-            output += block
-            if limit is None:
-                header = _data_start(output)
-                if header is not None:
-                    rate, start = header
-                    if not MIN_RATE <= rate <= MAX_RATE:
-                        raise AudioError(f"{label} has a sample rate of {rate:,} Hz; sounds "
-                                         f"must be {MIN_RATE:,} to {MAX_RATE:,} Hz")
-                    limit = start + 4 * (MAX_SOUND_MS * rate // 1000 + 1)
-            if limit is not None and len(output) > limit:
-                raise AudioError(f"{label} lasts more than {MAX_SOUND_MS // 60_000} minutes; "
-                                 f"a sound is at most {MAX_SOUND_MS // 60_000} minutes long")
-    return bytes(output)
 
 
 def _data_start(data: bytes | bytearray) -> tuple[int, int] | None:
@@ -141,18 +174,6 @@ def _data_start(data: bytes | bytearray) -> tuple[int, int] | None:
             return (rate, pos + 8) if rate is not None else None
         pos += 8 + size + (size & 1)
     return None
-
-
-def _parse_streamed_wav(data: bytes, label: str) -> tuple[np.ndarray, int]:
-    """Read ffmpeg's float WAV written to a pipe (its size fields are not filled in)."""
-    header = _data_start(data)
-    if header is not None:
-        rate, start = header
-        body = data[start : start + (len(data) - start) // 4 * 4]
-        samples = np.frombuffer(body, dtype="<f4").astype(np.float32)
-        if samples.size:
-            return np.clip(samples, -1.0, 1.0), rate
-    raise AudioError(f"{label} contains no audio")
 
 
 class SoundLibrary:
@@ -169,10 +190,13 @@ class SoundLibrary:
         """The file that sounds *name* here (the script's own, else the built-in)."""
         return self._user.get(name) or self._builtin[name]
 
-    def audio(self, name: str) -> tuple[np.ndarray, int]:
-        """Float32 mono samples in [-1, 1] at the file's own rate."""
+    def audio(self, name: str, keep_ms: int | None = None) -> tuple[np.ndarray, int]:
+        """Float32 mono samples in [-1, 1] at the file's own rate: its first *keep_ms*
+        only, when given."""
         if name in self._user:
-            return decode_file(self._user[name])
+            return decode_file(self._user[name], keep_ms)
         if name in self._builtin:
-            return wav.decode(self._builtin[name].read_bytes())  # our own 16-bit mono WAVs
+            samples, rate = wav.decode(self._builtin[name].read_bytes())  # our own WAVs
+            return (samples, rate) if keep_ms is None else (
+                samples[: -(-keep_ms * rate // 1000)], rate)
         raise AudioError(f"unknown sound {name!r}; known: {', '.join(sorted(self.names()))}")

@@ -153,6 +153,8 @@ class Index:
     channel: Channel
     entries: dict[str, Entry]  # the sessions whose MP3 is still there
     pending: list[str] = field(default_factory=list)  # a commit cut short: see publish.py
+    # sessions a commit takes out (a programme's episodes it no longer has): their files go
+    withdrawn: list[str] = field(default_factory=list)
     damaged: bool = False  # unreadable: the entries were read back from the files
 
 
@@ -167,17 +169,18 @@ def read_index(folder: Path) -> Index:
         for e in stored["sessions"]:
             read = _entry(e)
             found[read.name] = read
-        pending = stored.get("pending", [])
-        if not isinstance(pending, list) or not all(
-                isinstance(p, str) and _plain_name(p) for p in pending):
-            raise TypeError("pending names that are not plain names")
+        pending, withdrawn = stored.get("pending", []), stored.get("withdrawn", [])
+        if not all(isinstance(names, list) and all(isinstance(p, str) and _plain_name(p)
+                                                   for p in names)
+                   for names in (pending, withdrawn)):
+            raise TypeError("pending or withdrawn names that are not plain names")
     except FileNotFoundError:
         return Index(Channel(), read_back(folder))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Index(Channel(), read_back(folder), damaged=True)
     return Index(_channel(stored.get("channel", {})),
                  {name: e for name, e in found.items()
-                  if (folder / files(name)["mp3"]).is_file()}, pending)
+                  if (folder / files(name)["mp3"]).is_file()}, pending, withdrawn=withdrawn)
 
 
 def read_back(folder: Path, only: str | None = None) -> dict[str, Entry]:
@@ -326,11 +329,13 @@ def ordered(entries: dict[str, Entry]) -> list[Entry]:
 
 
 def index_bytes(channel: Channel, entries: dict[str, Entry],
-                pending: list[str] | None = None) -> bytes:
+                pending: list[str] | None = None, withdrawn: list[str] | None = None) -> bytes:
     ordered = sorted(entries.values(), key=lambda e: e.name)
     kept: dict[str, Any] = {"channel": asdict(channel), "sessions": [asdict(e) for e in ordered]}
     if pending:
         kept["pending"] = pending
+    if withdrawn:
+        kept["withdrawn"] = withdrawn
     return (json.dumps(kept, indent=1, ensure_ascii=False) + "\n").encode()
 
 

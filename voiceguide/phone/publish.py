@@ -145,7 +145,9 @@ def refuse_foreign(folder: Path, chosen: list[Item]) -> None:
     index = feed.read_index(folder)
     known = (folder / feed.INDEX).is_file() or bool(index.entries)
     theirs = [] if known else [folder / name for name in folder_files()]
-    written = [folder / GENERATED, *folder.glob(GIVEN + ".*")]
+    written = [folder / GENERATED, *folder.glob(GIVEN + ".*"),
+               *(path for name in withdrawn(index.entries, chosen)
+                 for path in _session_files(folder, name))]
     for item in chosen:
         earlier = index.entries.get(item.name)
         named = [folder / file for file in feed.files(item.name).values()]
@@ -167,6 +169,38 @@ def refuse_foreign(folder: Path, chosen: list[Item]) -> None:
             raise OptionError(f"{path} is not a file voiceguide published; voiceguide removes "
                               "or replaces only its own: move it, or publish into another "
                               "folder", "--to")
+
+
+def withdrawn(entries: dict[str, feed.Entry], chosen: list[Item]) -> list[str]:
+    """The episodes a programme published into the folder before no longer has (a session
+    dropped, the rest moved up): a programme's publish takes them out of the feed, and
+    their files with them, so no two items share an episode's number and place."""
+    if not any(item.entry for item in chosen):
+        return []
+    names = {item.name for item in chosen}
+    return sorted(name for name, e in entries.items() if e.episode and name not in names)
+
+
+def _session_files(folder: Path, name: str) -> list[Path]:
+    """The files a publish writes for the session *name* (its stage folder apart): its
+    own, and its script's cover copied beside it (``NAME.cover.png`` or ``.jpg``)."""
+    own = [folder / file for file in feed.files(name).values()]
+    return own + [folder / f"{name}.cover{suffix}" for suffix in (".png", ".jpg")]
+
+
+def _withdraw(folder: Path, names: list[str]) -> None:
+    """Remove the files of sessions the feed no longer names (``withdrawn``): its own
+    files, and in its stage folder what voiceguide wrote there and is unchanged."""
+    from voiceguide.files import remove_ours
+    from voiceguide.mp3.stages import folder_for
+
+    for name in names:
+        for path in _session_files(folder, name):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        stages = folder_for(folder / f"{name}.mp3")
+        if stages.is_dir() and not stages.is_symlink():
+            remove_ours(stages)
 
 
 def _built(chosen: list[Item], staging: Path, cover: bytes, split: bool,
@@ -232,7 +266,8 @@ def _publish(chosen: list[Item], folder: Path, choices: Choices,
             if not dates and channel.start and channel.days:  # the calendar kept from before
                 dates = _dates(chosen, replace(choices, start=channel.start,
                                                days=channel.days))
-        entries = index.entries
+        gone = withdrawn(index.entries, chosen)
+        entries = {name: e for name, e in index.entries.items() if name not in gone}
         staging = folder / STAGING
         staging.mkdir()
         try:
@@ -256,7 +291,7 @@ def _publish(chosen: list[Item], folder: Path, choices: Choices,
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # nothing in DIR has changed
             raise
-        written = _commit(folder, channel, entries)  # a commit that fails midway stays staged
+        written = _commit(folder, channel, entries, gone)  # cut short: it stays staged
         shutil.rmtree(staging, ignore_errors=True)
     if on_built is not None:
         for target, plan in built:
@@ -269,13 +304,13 @@ def _carried_through(folder: Path) -> feed.Index:
     """The folder's index, after finishing a commit that was cut short (its staged files
     moved in, its feed written) and removing what an interrupted build staged."""
     index = feed.read_index(folder)
-    if index.pending:
+    if index.pending or index.withdrawn:
         _move_in(folder, index.pending)
         index = replace(feed.read_index(folder), pending=[])  # now with the moved-in MP3s
         entries = {name: e if _unchanged(folder, e) else feed.read_back(folder, name)[name]
-                   for name, e in index.entries.items()}
-        index = replace(index, entries=entries)
-        save(folder, index.channel, index.entries)
+                   for name, e in index.entries.items() if name not in index.withdrawn}
+        save(folder, index.channel, entries, index.withdrawn)
+        index = replace(index, entries=entries, withdrawn=[])
     shutil.rmtree(folder / STAGING, ignore_errors=True)
     if (folder / STAGING).exists() or (folder / STAGING).is_symlink():
         (folder / STAGING).unlink()  # not a folder voiceguide made: an OSError says why
@@ -288,13 +323,15 @@ def _unchanged(folder: Path, entry: feed.Entry) -> bool:
     return len(data) == entry.size and hashlib.sha256(data).hexdigest() == entry.guid
 
 
-def _commit(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry]) -> Path | None:
-    """Move what was staged into *folder* and write the index and feed that describe it."""
+def _commit(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry],
+            gone: list[str]) -> Path | None:
+    """Move what was staged into *folder* and write the index and feed that describe it;
+    the files of the sessions *gone* go once the feed no longer names them."""
     staged = sorted(p.name for p in (folder / STAGING).iterdir())
     with signals_held():
-        write_atomically(folder / feed.INDEX, feed.index_bytes(channel, entries, staged))
+        write_atomically(folder / feed.INDEX, feed.index_bytes(channel, entries, staged, gone))
         _move_in(folder, staged)
-        return save(folder, channel, entries)
+        return save(folder, channel, entries, gone)
 
 
 def _move_in(folder: Path, names: list[str]) -> None:
@@ -338,8 +375,10 @@ def write_extras(plan: Plan, folder: Path, name: str) -> None:
     write_atomically(folder / named["fit"], workout(plan, Store().entries("watch")))
 
 
-def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry]) -> Path | None:
-    """The page and its files, the feed (when its address is known), and last the index
+def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry],
+         gone: list[str] | None = None) -> Path | None:
+    """The page and its files, the feed (when its address is known), then the files of
+    the sessions *gone* removed (nothing written names them now), and last the index
     (which, written, says the commit is done); returns the feed's path, or None when no
     feed could be written."""
     ordered = feed.ordered(entries)
@@ -361,6 +400,7 @@ def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry]) ->
         target.unlink(missing_ok=True)  # an older feed.xml with relative URLs must not stay
     if not dated or not channel.base_url:
         (folder / feed.CALENDAR).unlink(missing_ok=True)  # nor a calendar of other days
+    _withdraw(folder, gone or [])
     write_atomically(folder / feed.INDEX, feed.index_bytes(channel, entries))  # the last
     return target if channel.base_url else None
 
