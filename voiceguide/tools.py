@@ -136,6 +136,19 @@ def cores_per_build() -> int:
     return max(1, cores() // _builds_at_once)
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def bound_arenas(count: int = 1) -> None:
+    """At most *count* malloc arenas. glibc gives a thread that finds the allocator busy
+    an arena of its own, each reserving 64 MB of address space (up to eight a core), and
+    the busier the machine the more threads find it busy: under an address-space limit
+    (``ulimit -v``) a build that fits on a quiet machine ran out on a busy one. With a
+    few arenas, what a build reserves no longer depends on the machine's load."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(M_ARENA_MAX, count)
+
+
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     with contextlib.suppress(OSError, AttributeError):

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from voiceguide import __version__, builtins, defaults, engines
+from voiceguide import __version__, builtins, defaults, engines, tools
 from voiceguide.cli.options import (
     SayTargetType,
     SchedulerType,
@@ -39,7 +39,7 @@ from voiceguide.errors import (
 )
 from voiceguide.script.programme import programmes_among
 
-MIN_MEMORY_MB = 256  # a build with espeak-ng, measured: 180 MB of address space (2 cores)
+MIN_MEMORY_MB = 256  # a build with espeak-ng, measured: 200 MB of address space (2 cores busy)
 OUT_OF_MEMORY = ("voiceguide: out of memory; close other programs, or raise the memory limit "
                  "(ulimit -v) this command runs under")
 
@@ -68,6 +68,8 @@ class _Group(click.Group):
         # threads would only reserve memory (and end the process when they cannot).
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         limit = memory_limit_mb()
+        if limit is not None:
+            tools.bound_arenas()  # the same address space whatever else the machine does
         if limit is not None and limit < MIN_MEMORY_MB:
             echo(f"voiceguide: needs at least {MIN_MEMORY_MB} MB of memory to start, and this "
                   f"command runs under a limit of {limit} MB (ulimit -v): raise the limit",
