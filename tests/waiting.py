@@ -3,9 +3,11 @@ time being long enough: a busy machine only makes the wait longer, never wrong."
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, AnyStr
 
 PATIENCE = 180.0  # seconds before the thing waited for counts as never happening
 STEP = 0.005
@@ -22,6 +24,18 @@ def until(condition: Callable[[], object], what: str, patience: float = PATIENCE
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {patience:.0f} s for {what}")
         time.sleep(STEP)
+
+
+def line_of(stream: IO[AnyStr], what: str, patience: float = PATIENCE) -> AnyStr:
+    """The next line of *stream* (a program's output), read on a thread of its own so the
+    wait has a bound: a failure naming *what* was awaited after *patience* seconds."""
+    got: list[AnyStr] = []
+    reader = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(patience)
+    if not got:
+        raise AssertionError(f"waited {patience:.0f} s for {what}")
+    return got[0]
 
 
 def children(pid: int) -> list[int]:

@@ -23,6 +23,7 @@ import jsonschema
 import pytest
 import webvtt
 from click.testing import CliRunner
+from waiting import line_of
 
 from voiceguide.cli import main
 from voiceguide.phone import server
@@ -347,7 +348,7 @@ def test_serve_says_what_it_serves_and_stops_cleanly_on_ctrl_c(site: Path,
                                 "--host", "127.0.0.1", "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    first = process.stdout.readline()
+    first = line_of(process.stdout, "serve to say where it listens")
     assert first.startswith(f"serving {site} — feed: http://127.0.0.1:")
     port = int(first.rsplit(":", 1)[1].split("/")[0])
     assert get(("127.0.0.1", port), "/easy.vtt")[0] == 200
@@ -412,7 +413,7 @@ def test_serve_shares_only_a_folder_publish_wrote(site: Path, tmp_path: Path) ->
                                 "127.0.0.1", "--port", "0"], cwd=site, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    first = process.stdout.readline()  # printed once it listens
+    first = line_of(process.stdout, "serve to say where it listens")  # once it listens
     port = int(first.rsplit(":", 1)[1].split("/")[0])
     assert get(("127.0.0.1", port), "/easy.vtt")[0] == 200
     process.send_signal(2)

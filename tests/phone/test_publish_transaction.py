@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from waiting import until
+from waiting import line_of, until
 
 from voiceguide import files
 from voiceguide.cli import main
@@ -164,7 +164,7 @@ def test_a_second_publish_waits_for_the_first(tmp_path: Path) -> None:
              "--engine", "espeak-ng", "--base-url", BASE],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert process.stderr is not None
-        line = process.stderr.readline()  # the event: it says it waits
+        line = line_of(process.stderr, "the publish to say it waits")  # the event
         assert "another publish is writing" in line
         assert not (site / "one.mp3").exists()
     out, err = process.communicate(timeout=120)

@@ -160,7 +160,7 @@ def test_serve_makes_the_calendar_with_its_own_address(site: Path) -> None:
     thread.start()
     try:
         address = server.advertised(httpd)
-        with urllib.request.urlopen(address + "programme.ics") as response:
+        with urllib.request.urlopen(address + "programme.ics", timeout=60) as response:
             kind, body = response.headers["Content-Type"], response.read()
     finally:
         httpd.shutdown()
