@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -144,6 +145,41 @@ def test_the_calendar_puts_each_session_on_its_day(site: Path) -> None:
     assert str(events[1]["attach"]) == BASE + "w01-02-back.mp3"
     assert len({str(e["uid"]) for e in events}) == 6
     assert str(calendar["x-wr-calname"]) == "Form in three weeks"
+
+
+def test_the_calendar_text_is_rfc_5545_as_written(tmp_path: Path, cache: object) -> None:
+    """Read as text, not by the library that wrote it: CRLF line ends, no line over 75
+    octets, folding that never splits a UTF-8 character, all-day dates as
+    ``DTSTART;VALUE=DATE``, TEXT escaped; and each session's UID kept across a republish."""
+    title = "Form " + "é" * 60 + r" back\slash; and, more"  # long, non-ASCII, to escape
+    path = coach(tmp_path, PROGRAMME.replace("Form in three weeks", f"'{title}'"))
+    target = tmp_path / "site"
+    assert run("publish", str(path), "--to", str(target), "--base-url", BASE, "--start",
+               "2027-01-06", "--days", "mon,wed,sat")[0] == 0
+    raw = (target / "programme.ics").read_bytes()
+    assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b"")
+    physical = raw.split(b"\r\n")[:-1]
+    assert max(len(line) for line in physical) <= 75
+    for line in physical:
+        line.decode("utf-8")  # every physical line whole: no character cut by a fold
+    logical: list[bytes] = []
+    for line in physical:
+        if line[:1] in (b" ", b"\t"):
+            logical[-1] += line[1:]
+        else:
+            logical.append(line)
+    text = [line.decode("utf-8") for line in logical]
+    name = next(line for line in text if line.startswith("X-WR-CALNAME"))
+    assert name == "X-WR-CALNAME:Form " + "é" * 60 + r" back\\slash\; and\, more"
+    starts = [line for line in text if line.startswith("DTSTART")]
+    assert starts and all(re.fullmatch(r"DTSTART;VALUE=DATE:\d{8}", line) for line in starts)
+    assert any(len(line) > 75 for line in logical)  # a control: folding happened
+    uids = [line for line in text if line.startswith("UID:")]
+    assert len(set(uids)) == len(uids) == 6
+    code, _, err = run("publish", str(path), "--to", str(target))  # again, choices kept
+    assert code == 0, err
+    again = (target / "programme.ics").read_bytes().replace(b"\r\n ", b"").decode()
+    assert [line for line in again.split("\r\n") if line.startswith("UID:")] == uids
 
 
 def test_the_page_groups_the_sessions_by_week(site: Path) -> None:
