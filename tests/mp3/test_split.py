@@ -128,3 +128,35 @@ def test_a_second_split_removes_the_stage_files_of_the_first(tmp_path: Path,
 def test_stage_file_names_are_safe(title: str, name: str) -> None:
     made = safe_name(title)
     assert made == name and "/" not in made and not made.startswith(".")
+
+
+def test_each_stage_file_lasts_its_chapter_as_ffprobe_reads_it(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """Against what another program reads, not voiceguide's own layout: each stage file
+    decodes to its chapter's span in the session as ffprobe gives it, sample for sample,
+    and the playlist's #EXTINF gives each its chapter's seconds and title."""
+    import json
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    script = tmp_path / "split.yaml"
+    script.write_text(PLAIN.replace("duration: 5", "duration: 5.6"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(script), "-o", str(tmp_path / "s.mp3"),
+                                       "--split", "--engine", "espeak-ng"])
+    assert result.exit_code == 0, result.stderr
+    probed = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-of", "json",
+                             str(tmp_path / "s.mp3")], check=True, capture_output=True,
+                            timeout=60)
+    chapters = json.loads(probed.stdout)["chapters"]
+    listing = (tmp_path / "s" / "s.m3u8").read_text(encoding="utf-8").splitlines()
+    infos = [line for line in listing if line.startswith("#EXTINF:")]
+    names = [unquote(line) for line in listing if line and not line.startswith("#")]
+    assert len(chapters) == len(infos) == len(names) == 5
+    for chapter, info, name in zip(chapters, infos, names, strict=True):
+        start, end = float(chapter["start_time"]), float(chapter["end_time"])
+        samples = len(decoded(tmp_path / "s" / name, "ffmpeg"))
+        assert samples == round(end * RATE) - round(start * RATE), name
+        seconds, _, title = info.removeprefix("#EXTINF:").partition(",")
+        assert int(seconds) == round(end - start)
+        assert title == safe_name(chapter["tags"]["title"])
+        assert name.endswith(f" {title}.mp3")
