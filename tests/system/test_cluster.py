@@ -152,14 +152,36 @@ def files(folder: Path) -> dict[str, bytes]:
             if p.is_file()}
 
 
+def undated(found: dict[str, bytes]) -> dict[str, bytes]:
+    """*found* with the time each item was first published blanked: two publishes made in
+    different seconds differ there alone."""
+    import re
+
+    return {k: re.sub(rb'(<pubDate>|"published": ")[^<"]*', rb"\1", v) for k, v in found.items()}
+
+
+def spoken_in(cache: Path) -> set[str]:
+    """The speech clips a voiceguide cache holds, by key."""
+    return {p.name for p in (cache / "voiceguide").rglob("*.clip")}
+
+
 def test_the_cluster_writes_the_bytes_a_local_build_writes(
-        cluster: str, env: dict[str, str], tmp_path: Path) -> None:
+        cluster: str, env: dict[str, str], tmp_path: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The same bytes, and made by the workers: the speech of these scripts is in the
+    workers' cache, and none in the client's (a silent local fallback would put it there)."""
     scripts = drills(tmp_path, "one", "two", "three")
     for where in ("remote", "local"):
         (tmp_path / where).mkdir()
+    workers = [*tmp_path_factory.getbasetemp().glob("worker-cache[0-9]*")]
+    assert len(workers) == 1
+    before = spoken_in(workers[0])
+    client = env | {"XDG_CACHE_HOME": str(tmp_path / "client-cache")}
     remote = voiceguide("build", *scripts, "-o", "remote", "--split", "--vtt", "--engine",
-                        "espeak-ng", "--scheduler", cluster, env=env, cwd=tmp_path)
+                        "espeak-ng", "--scheduler", cluster, env=client, cwd=tmp_path)
     assert remote.returncode == 0, remote.stderr
+    assert not spoken_in(tmp_path / "client-cache")
+    assert len(spoken_in(workers[0]) - before) >= 3  # each script's own words, at least
     local = voiceguide("build", *scripts, "-o", "local", "--split", "--vtt", "--engine",
                        "espeak-ng", env=env, cwd=tmp_path)
     assert local.returncode == 0, local.stderr
@@ -250,7 +272,9 @@ def test_publish_on_the_cluster_gives_the_local_folder(
     assert local.returncode == 0, local.stderr
     mp3s = {k: v for k, v in files(tmp_path / "remote").items() if k.endswith(".mp3")}
     assert sorted(mp3s) == ["one.mp3", "two.mp3"]
-    assert mp3s == {k: v for k, v in files(tmp_path / "local").items() if k.endswith(".mp3")}
+    made, there = (undated(files(tmp_path / where)) for where in ("remote", "local"))
+    assert sorted(made) == sorted(there)
+    assert [k for k in made if made[k] != there[k]] == []  # every file, not the MP3s alone
 
 
 
