@@ -60,12 +60,16 @@ def built(scripts: tuple[Path, ...] | list[Path], targets: list[Path], options: 
             for target, future in zip(targets, futures, strict=True):
                 yield target, future.result()
         except BaseException:
-            for future in futures:
-                future.cancel()
-            if not isinstance(sys.exc_info()[1], VoiceguideError):
-                stop.value = LEAVING  # before the signal: a worker starts no other build, and
-                # one that has unwound its build exits (no one here waits for its result)
-                _stop_workers(multiprocessing.active_children())
+            if isinstance(sys.exc_info()[1], VoiceguideError):
+                for future in futures:  # a build failed: the queued ones never start
+                    future.cancel()
+                raise
+            # stopped: the flag keeps queued builds from starting (``_build``), and no
+            # future is cancelled, for the pool's own thread fails every pending one once
+            # the workers are gone, and a cancelled one made it raise (a thread's traceback)
+            stop.value = LEAVING  # before the signal: a worker starts no other build, and
+            # one that has unwound its build exits (no one here waits for its result)
+            _stop_workers(multiprocessing.active_children())
             raise
 
 
