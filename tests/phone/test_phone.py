@@ -253,6 +253,38 @@ def test_content_types_and_the_feed_with_the_servers_own_address(
     assert hrefs and all(h.startswith(f"http://127.0.0.1:{served[1]}/") for h in hrefs)
 
 
+def test_every_enclosure_the_served_feed_names_is_served_with_its_bytes(
+        site: Path, tmp_path: Path) -> None:
+    """Also in a folder published before the feed named MP3s by their content (no such
+    names beside NAME.mp3): serve answers them from NAME.mp3 while it holds those bytes."""
+    import hashlib
+
+    older = tmp_path / "older"
+    shutil.copytree(site, older, symlinks=True)
+    for link in older.glob("*.*.mp3"):
+        link.unlink()
+    for folder in (site, older):
+        httpd = server.server(folder, "127.0.0.1", 0, None)
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            where = ("127.0.0.1", server.port_of(httpd))
+            _, _, body = get(where, "/feed.xml")
+            items = feedparser.parse(body).entries
+            assert items
+            for item in items:
+                path = "/" + item.enclosures[0].href.split("/", 3)[3]
+                status, _, data = get(where, path)
+                assert status == 200, path
+                assert len(data) == int(item.enclosures[0].length)
+                assert hashlib.sha256(data).hexdigest() == item.id
+            assert get(where, "/easy.000000000000.mp3")[0] == 404  # no such bytes
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join(30)
+
+
 @pytest.mark.parametrize("path", ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
                                   "/..%2f..%2fetc%2fpasswd", "//etc/passwd", "/link-out.txt",
                                   "/sub", "/sub/", "/.voiceguide-feed.json", "/missing.mp3",

@@ -50,17 +50,37 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def described_exactly(folder: Path) -> None:
-    """The index and the feed describe exactly the MP3s in the folder, nothing pending."""
+    """The index and the feed describe exactly the MP3s in the folder, nothing pending:
+    each session's ``NAME.mp3``, and the name the feed gives it, holding the bytes the
+    feed describes, and no other."""
     stored = json.loads((folder / feed.INDEX).read_text())
     assert "pending" not in stored and not (folder / publishing.STAGING).exists()
-    mp3s = sorted(p.stem for p in folder.glob("*.mp3"))
-    assert sorted(e["name"] for e in stored["sessions"]) == mp3s
+    names = sorted(e["name"] for e in stored["sessions"])
+    enclosures = {e["name"]: f"{e['name']}.{e['guid'][:12]}.mp3" for e in stored["sessions"]}
+    assert sorted(p.name for p in folder.glob("*.mp3")) == sorted(
+        [f"{n}.mp3" for n in names] + list(enclosures.values()))
     xml = (folder / feed.FEED).read_text()
     for e in stored["sessions"]:
-        data = (folder / f"{e['name']}.mp3").read_bytes()
-        assert e["guid"] == hashlib.sha256(data).hexdigest() and e["size"] == len(data)
+        for file in (f"{e['name']}.mp3", enclosures[e["name"]]):
+            data = (folder / file).read_bytes()
+            assert e["guid"] == hashlib.sha256(data).hexdigest() and e["size"] == len(data)
         assert f'<guid isPermaLink="false">{e["guid"]}</guid>' in xml
-        assert f'length="{len(data)}"' in xml
+        assert f'<enclosure url="{BASE}{enclosures[e["name"]]}" length="{e["size"]}"' in xml
+
+
+def feed_tells_the_truth(folder: Path) -> int:
+    """Every item of the feed on disk names a file holding exactly the bytes it describes
+    (length and guid, the sha256); the number of items."""
+    import xml.etree.ElementTree as ET
+
+    items = list(ET.parse(folder / feed.FEED).getroot().iter("item"))
+    for item in items:
+        enclosure = item.find("enclosure")
+        assert enclosure is not None
+        data = (folder / enclosure.get("url", "").removeprefix(BASE)).read_bytes()
+        assert int(enclosure.get("length", "-1")) == len(data)
+        assert item.findtext("guid") == hashlib.sha256(data).hexdigest()
+    return len(items)
 
 
 def test_a_good_and_a_bad_script_change_nothing(tmp_path: Path) -> None:
@@ -110,6 +130,7 @@ def test_a_commit_cut_short_is_carried_through(tmp_path: Path, monkeypatch: pyte
     site = tmp_path / "site"
     one, two = script(tmp_path, "one"), script(tmp_path, "two")
     assert publish(one, "--to", site)[0] == 0
+    before = (site / "one.mp3").read_bytes()
     script(tmp_path, "one", say="Go on, a new text.")
     real_replace = os.replace
     renames = []
@@ -135,10 +156,16 @@ def test_a_commit_cut_short_is_carried_through(tmp_path: Path, monkeypatch: pyte
                                   "espeak-ng"], catch_exceptions=False)
     monkeypatch.undo()
     assert json.loads((site / feed.INDEX).read_text())["pending"]
+    # killed there, the feed on disk still describes exactly the files it names
+    assert feed_tells_the_truth(site) == 1
+    if moved is None:
+        assert (site / "one.mp3").read_bytes() != before  # the new MP3 is in, the feed not
     three = script(tmp_path, "three")
     assert publish(three, "--to", site)[0] == 0
     described_exactly(site)
-    assert sorted(p.stem for p in site.glob("*.mp3")) == ["one", "three", "two"]
+    assert sorted(p.stem for p in site.glob("*.mp3") if p.stem.count(".") == 0) == [
+        "one", "three", "two"]
+    assert feed_tells_the_truth(site) == 3
 
 
 def test_signals_wait_for_the_commit() -> None:
@@ -183,7 +210,7 @@ def test_publishes_at_once_keep_every_session(tmp_path: Path) -> None:
         out, err = process.communicate(timeout=180)
         assert process.returncode == 0, err
     described_exactly(site)
-    assert sorted(p.stem for p in site.glob("*.mp3")) == names
+    assert sorted(p.stem for p in site.glob("*.mp3") if "." not in p.stem) == names
 
 
 def test_a_damaged_index_keeps_the_sessions_whose_files_are_there(tmp_path: Path) -> None:
@@ -265,11 +292,12 @@ def test_a_programme_republished_with_a_session_dropped_numbers_each_episode_onc
         monkeypatch.undo()
         assert json.loads((site / feed.INDEX).read_text())["withdrawn"] == [
             "w01-02-hills", "w01-03-strides"]
-        assert (site / "w01-03-strides.mp3").is_file()  # the feed on disk still names it
-        assert "w01-03-strides.mp3" in (site / feed.FEED).read_text()
+        named = [file for _, _, file in episodes(site)]  # the feed on disk names them still,
+        assert len(named) == 3 and all((site / file).is_file() for file in named)  # and they are
     code, err = publish(shorter, "--to", site, "--split")
     assert code == 0, err
-    assert episodes(site) == [(1, 1, "w01-01-easy.mp3"), (2, 1, "w01-02-strides.mp3")]
+    assert [(n, week, file.split(".")[0]) for n, week, file in episodes(site)] == [
+        (1, 1, "w01-01-easy"), (2, 1, "w01-02-strides")]
     described_exactly(site)
     after = {p.name for p in site.iterdir()}
     gone = {n for n in before - after}

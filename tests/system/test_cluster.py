@@ -271,7 +271,7 @@ def test_publish_on_the_cluster_gives_the_local_folder(
     local = voiceguide("publish", *scripts, "--to", "local", *common, env=env, cwd=tmp_path)
     assert local.returncode == 0, local.stderr
     mp3s = {k: v for k, v in files(tmp_path / "remote").items() if k.endswith(".mp3")}
-    assert sorted(mp3s) == ["one.mp3", "two.mp3"]
+    assert sorted(k for k in mp3s if k.count(".") == 1) == ["one.mp3", "two.mp3"]
     made, there = (undated(files(tmp_path / where)) for where in ("remote", "local"))
     assert sorted(made) == sorted(there)
     assert [k for k in made if made[k] != there[k]] == []  # every file, not the MP3s alone

@@ -4,6 +4,7 @@ icalendar package, the tags by mutagen, the calendar fetched from the real ``ser
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -142,7 +143,11 @@ def test_the_calendar_puts_each_session_on_its_day(site: Path) -> None:
         e.decoded("dtstart").toordinal() + 1) for e in events)
     assert str(events[1]["summary"]) == "Week 1 · Session 2: Back, longer"
     assert str(events[1]["url"]) == BASE + "#session-w01-02-back"
-    assert str(events[1]["attach"]) == BASE + "w01-02-back.mp3"
+    attach = str(events[1]["attach"])  # the MP3 as the feed names it: by its content
+    assert re.fullmatch(re.escape(BASE) + r"w01-02-back\.[0-9a-f]{12}\.mp3", attach)
+    data = (site / "w01-02-back.mp3").read_bytes()
+    assert (site / attach.removeprefix(BASE)).read_bytes() == data
+    assert attach.removeprefix(BASE + "w01-02-back.")[:-4] == hashlib.sha256(data).hexdigest()[:12]
     assert len({str(e["uid"]) for e in events}) == 6
     assert str(calendar["x-wr-calname"]) == "Form in three weeks"
 

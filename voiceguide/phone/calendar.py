@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from voiceguide.errors import quoted
-from voiceguide.phone.feed import Channel, Entry, files, url
+from voiceguide.phone.feed import Channel, Entry, enclosure, url
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as date.weekday() counts
 
@@ -79,7 +79,7 @@ def calendar(entries: list[Entry], channel: Channel) -> bytes:
         if not e.date:
             continue
         day = date.fromisoformat(e.date)
-        mp3 = url(base, files(e.name)["mp3"])
+        mp3 = url(base, enclosure(e))  # the bytes the feed describes, as it names them
         session = f"{page}#session-{e.name}"
         event = Event()
         uid = hashlib.sha256(f"{base}\0{e.name}".encode()).hexdigest()[:32]

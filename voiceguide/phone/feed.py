@@ -107,6 +107,27 @@ def files(name: str) -> dict[str, str]:
             "thumbnail": thumbnail_name(f"{name}.cover.png")}
 
 
+ENCLOSURE_HEX = 12  # of the MP3's sha256, in the name the feed gives it
+
+
+def enclosure(entry: Entry) -> str:
+    """The name the feed gives the session's MP3: ``NAME.<sha256 start>.mp3``, a hard link
+    to ``NAME.mp3`` made with it. So a feed on disk names the very bytes it describes at
+    any instant: a new MP3 comes in under a new name, the feed follows it, and the old name
+    goes only once no feed names it (a publish killed between the two leaves the old
+    feed's MP3 in place)."""
+    return f"{entry.name}.{entry.guid[:ENCLOSURE_HEX]}.mp3"
+
+
+def enclosures_of(folder: Path, name: str) -> list[Path]:
+    """Every ``NAME.<hex>.mp3`` in *folder*: the session *name*'s MP3 under the names feeds
+    gave it."""
+    width = len(name) + 1 + ENCLOSURE_HEX + len(".mp3")
+    return sorted(p for p in folder.glob(glob.escape(name) + ".*.mp3")
+                  if len(p.name) == width
+                  and all(c in "0123456789abcdef" for c in p.name[len(name) + 1:-4]))
+
+
 def chapters_json(plan: Plan) -> str:
     chapters = [{"startTime": round(c.start_ms / 1000, 3), "title": c.title}
                 for c in plan.chapters]
@@ -452,7 +473,7 @@ def feed(entries: list[Entry], channel: Channel) -> str:
             f"      <title>{xml(e.title)}</title>",
             # RSS descriptions are HTML: the text is escaped for HTML, then for XML
             f"      <description>{xml(html.escape(e.description or e.title))}</description>",
-            f"      <enclosure url={attr(url(base, named['mp3']))} length=\"{e.size}\" "
+            f"      <enclosure url={attr(url(base, enclosure(e)))} length=\"{e.size}\" "
             'type="audio/mpeg"/>',
             f'      <guid isPermaLink="false">{e.guid}</guid>',
             f"      <pubDate>{xml(e.published)}</pubDate>",

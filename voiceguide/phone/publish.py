@@ -18,6 +18,12 @@ short by anything else (SIGKILL, a power cut) is carried through by the next
 publish, which finds the staged files named in the index. So after any
 interruption the feed describes exactly the files in DIR, or, until the next
 publish, the files the index says are on their way.
+
+The feed names each MP3 by its content too: ``NAME.<sha256 start>.mp3``, a hard
+link to ``NAME.mp3`` staged with it (``feed.enclosure``). A new MP3 comes in
+under a new name, the feed is written naming it, and only then does the old
+name go: at every instant, even under SIGKILL, each enclosure of the feed on
+disk holds exactly the bytes, length and guid it gives.
 """
 
 from __future__ import annotations
@@ -153,8 +159,10 @@ def refuse_foreign(folder: Path, chosen: list[Item]) -> None:
         named = [folder / file for file in feed.files(item.name).values()]
         written += named
         if earlier is None:
-            theirs += named
-        elif bool(earlier.episode) != (item.entry is not None):
+            theirs += [*named, *feed.enclosures_of(folder, item.name)]
+        else:
+            written += feed.enclosures_of(folder, item.name)
+        if earlier is not None and bool(earlier.episode) != (item.entry is not None):
             what = (f"episode {earlier.episode} of the programme published there"
                     if earlier.episode else "a session published there on its own")
             raise OptionError(f"{folder / feed.files(item.name)['mp3']} is {what}; "
@@ -188,6 +196,17 @@ def _session_files(folder: Path, name: str) -> list[Path]:
     return own + [folder / f"{name}.cover{suffix}" for suffix in (".png", ".jpg")]
 
 
+def _link(source: Path, link: Path) -> None:
+    """*link* another name of *source* (a hard link: no second copy), or a copy where the
+    file system has no hard links."""
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    try:
+        os.link(source, link)
+    except OSError:
+        shutil.copyfile(source, link)
+
+
 def _withdraw(folder: Path, names: list[str]) -> None:
     """Remove the files of sessions the feed no longer names (``withdrawn``): its own
     files, and in its stage folder what voiceguide wrote there and is unchanged."""
@@ -195,7 +214,7 @@ def _withdraw(folder: Path, names: list[str]) -> None:
     from voiceguide.mp3.stages import folder_for
 
     for name in names:
-        for path in _session_files(folder, name):
+        for path in [*_session_files(folder, name), *feed.enclosures_of(folder, name)]:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         stages = folder_for(folder / f"{name}.mp3")
@@ -282,6 +301,7 @@ def _publish(chosen: list[Item], folder: Path, choices: Choices,
                 write_extras(plan, staging, name)
                 entries[name] = feed.entry(plan, staged, name, entries.get(name), cover=own,
                                            language=plan.language, stages=stages)
+                _link(staged, staging / feed.enclosure(entries[name]))
                 if item.entry is not None:
                     entries[name] = replace(entries[name], week=item.entry.place.week,
                                             session=item.entry.place.session,
@@ -382,6 +402,9 @@ def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry],
     (which, written, says the commit is done); returns the feed's path, or None when no
     feed could be written."""
     ordered = feed.ordered(entries)
+    for e in ordered:  # published before feeds named MP3s by content: named so now
+        if not (folder / feed.enclosure(e)).is_file():
+            _link(folder / feed.files(e.name)["mp3"], folder / feed.enclosure(e))
     for name, data in page.assets().items():
         write_atomically(folder / name, data)
     _thumbnails(folder, [channel.image, *(e.cover for e in ordered)])
@@ -400,6 +423,10 @@ def save(folder: Path, channel: feed.Channel, entries: dict[str, feed.Entry],
         target.unlink(missing_ok=True)  # an older feed.xml with relative URLs must not stay
     if not dated or not channel.base_url:
         (folder / feed.CALENDAR).unlink(missing_ok=True)  # nor a calendar of other days
+    for e in ordered:  # the names earlier feeds gave MP3s no feed has now
+        for old in feed.enclosures_of(folder, e.name):
+            if old.name != feed.enclosure(e):
+                old.unlink(missing_ok=True)
     _withdraw(folder, gone or [])
     write_atomically(folder / feed.INDEX, feed.index_bytes(channel, entries))  # the last
     return target if channel.base_url else None

@@ -127,9 +127,22 @@ class App:
         if joined is None:
             raise NotFound()
         real = os.path.realpath(joined)
+        if not os.path.lexists(joined):
+            return self.enclosure(name)
         if not real.startswith(str(self.root) + os.sep) or not os.path.isfile(real):
             raise NotFound()  # outside the folder (a link out), a folder, or nothing
         return real
+
+    def enclosure(self, name: str) -> str:
+        """A session's MP3 by the name the feed gives it, in a folder published before
+        those names were made beside it (``NAME.mp3`` itself, while it holds those bytes)."""
+        _, entries = feed.load_all(self.root)
+        for e in entries.values():
+            if feed.enclosure(e) == name:
+                mp3 = self.root / feed.files(e.name)["mp3"]
+                if mp3.is_file() and not mp3.is_symlink() and mp3.stat().st_size == e.size:
+                    return str(mp3)
+        raise NotFound()
 
     @staticmethod
     def type(name: str) -> str:
