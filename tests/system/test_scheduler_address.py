@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("distributed")  # the optional extra; make test installs it
 
 VOICEGUIDE = Path(sys.executable).with_name("voiceguide")
-BOUND_S = 60  # far past voiceguide's own wait (15 s): a hang fails here, never blocks CI
+BOUND_S = 60  # far past voiceguide's own wait (9 s): a hang fails here, never blocks CI
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from voiceguide.session import Options
 
 EXTRA = "pip install 'voiceguide[dask]'"
-CONNECT_S = 10  # to reach the scheduler, and for it to have a worker
-HANDSHAKE_S = 5  # past that, for a scheduler that answers to say who it is
+CONNECT_S = 6  # to reach the scheduler, and for it to have a worker
+HANDSHAKE_S = 3  # past that, for a scheduler that answers to say who it is: 9 s in all
 
 
 class ClusterError(VoiceguideError):
