@@ -10,7 +10,7 @@ from typing import Literal, TypeVar
 
 from voiceguide import builtins, engines
 from voiceguide.durations import Offset, clock
-from voiceguide.words import stage_title
+from voiceguide.words import BY_LANGUAGE, stage_title
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -35,11 +35,10 @@ MAX_PROGRAMME_SESSIONS = 1000
 MIN_SPEED, MAX_SPEED = 0.25, 4.0  # what --speed (and a programme entry's speed) may be
 MAX_STAGES = 1000  # after repeat blocks are expanded
 MAX_ROUNDS = 100
+# The default announcement: the chapters' word for a stage where voiceguide has the
+# language's words (words.py), and a few languages more
 DEFAULT_ANNOUNCE = {
-    "en": "Stage {number}. {name}.",
-    "de": "Abschnitt {number}. {name}.",
-    "es": "Etapa {number}. {name}.",
-    "fr": "Étape {number}. {name}.",
+    **{language: f"{said.stage} {{number}}. {{name}}." for language, said in BY_LANGUAGE.items()},
     "it": "Fase {number}. {name}.",
     "nl": "Fase {number}. {name}.",
 }
