@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-sys.path.insert(0, str(Path(__file__).parent))  # measure, waiting
+sys.path.insert(0, str(Path(__file__).parent))  # measure, waiting, held
 
 settings.register_profile("default", max_examples=200, deadline=None)
 settings.register_profile("long", max_examples=20_000, deadline=None,

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from held import begun, held, open_gate
 
 pytest.importorskip("distributed")  # the optional extra; make test installs it
 
@@ -276,41 +277,6 @@ def test_publish_on_the_cluster_gives_the_local_folder(
     assert sorted(made) == sorted(there)
     assert [k for k in made if made[k] != there[k]] == []  # every file, not the MP3s alone
 
-
-
-# A voice whose program, the first time it runs for a script, says so (a line in STARTED)
-# and waits on the fifo GATE until the test opens it: a build that stays running until
-# the test lets it go (a build may ask for more than one clip: only the first waits)
-HELD = """\
-title: TITLE
-voices: {held: {engine: command, command: [sh, -c, 'grep -qx TITLE "$0" 2>/dev/null || {
-  echo TITLE >> "$0"; cat "$1" >/dev/null; }; exec espeak-ng -w "$2" "Held a while."',
-  STARTED, GATE, '{output}']}}
-voice: held
-stages:
-  - name: Held
-    duration: 5
-    say: TITLE is held until the gate opens.
-"""
-
-
-def held(folder: Path, *names: str) -> tuple[list[str], Path, Path]:
-    """Scripts that start building and wait; (their names, the STARTED file, the gate)."""
-    started, gate = folder / "started.txt", folder / "gate"
-    os.mkfifo(gate)
-    for name in names:
-        text = HELD.replace("STARTED", str(started)).replace("GATE", str(gate))
-        (folder / f"{name}.yaml").write_text(text.replace("TITLE", name), encoding="utf-8")
-    return [f"{name}.yaml" for name in names], started, gate
-
-
-def begun(started: Path) -> list[str]:
-    return started.read_text().split() if started.exists() else []
-
-
-def open_gate(gate: Path) -> None:
-    """Lets every build waiting at the gate go on (their readers see the end of the fifo)."""
-    os.close(os.open(gate, os.O_WRONLY | os.O_NONBLOCK))
 
 
 def test_a_scheduler_that_goes_away_mid_batch_is_one_line_and_nothing_is_written(

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from held import begun, held, open_gate
 from waiting import until
 
 pytestmark = pytest.mark.slow
@@ -244,35 +245,14 @@ def test_a_build_with_music_stops_cleanly(tmp_path: Path) -> None:
     assert builds.wait_until_alone() == []
 
 
-# A voice that says, the first time it runs for a script, that it has begun (a line in
-# STARTED) and waits on the fifo GATE until the test opens it: builds that stay running
-HELD = """\
-title: TITLE
-voices: {held: {engine: command, command: [sh, -c, 'grep -qx TITLE "$0" 2>/dev/null || {
-  echo TITLE >> "$0"; cat "$1" >/dev/null; }; exec espeak-ng -w "$2" "Held a while."',
-  STARTED, GATE, '{output}']}}
-voice: held
-stages:
-  - name: Held
-    duration: 5
-    say: TITLE is held until the gate opens.
-"""
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_to_builds_with_more_queued_than_running_is_one_line(
         tmp_path: Path, signum: int) -> None:
     """Two builds running, three queued behind them: a stop is one line, exit 143, no
     thread's traceback (the pool's thread raised when it failed a queued build that had
     been cancelled), and nothing written."""
-    started, gate = tmp_path / "started.txt", tmp_path / "gate"
-    os.mkfifo(gate)
-    scripts = []
-    for name in ("one", "two", "three", "four", "five"):
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(HELD.replace("STARTED", str(started)).replace("GATE", str(gate))
-                        .replace("TITLE", name), encoding="utf-8")
-        scripts.append(str(path))
+    names, started, gate = held(tmp_path, "one", "two", "three", "four", "five")
+    scripts = [str(tmp_path / name) for name in names]
     (tmp_path / "out").mkdir()
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     process = subprocess.Popen([sys.executable, "-m", "voiceguide", "build", *scripts, "-o",
@@ -280,16 +260,15 @@ def test_a_signal_to_builds_with_more_queued_than_running_is_one_line(
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True)
     try:
-        until(lambda: started.exists() and len(started.read_text().split()) == 2,
-              "two builds to be running, three queued")
+        until(lambda: len(begun(started)) == 2, "two builds to be running, three queued")
         process.send_signal(signum)
         _, err = process.communicate(timeout=120)
     finally:
-        os.close(os.open(gate, os.O_WRONLY | os.O_NONBLOCK))  # whatever still waits goes on
+        open_gate(gate)  # whatever still waits goes on
         if process.poll() is None:
             process.kill()
             process.wait(30)
     assert process.returncode == 143, err
     assert err.splitlines() == ["voiceguide: terminated"], err
     assert list((tmp_path / "out").iterdir()) == []
-    assert len(started.read_text().split()) == 2  # the queued builds never started
+    assert len(begun(started)) == 2  # the queued builds never started
