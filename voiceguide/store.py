@@ -2,7 +2,8 @@
 
 One folder, ``$XDG_CACHE_HOME/voiceguide`` (else ``~/.cache/voiceguide``),
 holds one subfolder per kind of entry (``KINDS``): synthesised speech,
-prepared clips, music levels, encoded islands and pieces, session levels.
+prepared clips, music levels, encoded islands and pieces, session levels, watch
+workouts, and the natural voice's own data in a form that loads faster.
 Every entry is found by a key, a sha256 over everything that makes it, so any
 build may use any entry, and a change of engine, encoder or recipe simply
 makes new keys.
@@ -31,7 +32,8 @@ from voiceguide.files import keep, stale_temp
 MAGIC = b"voiceguide-speech/2"  # the entry format (named for its first kind)
 SUFFIX = ".clip"
 KINDS = {"speech": "speech clips", "speech/prepared": "prepared clips", "music": "music levels",
-         "islands": "encoded islands", "levels": "session levels", "watch": "watch workouts"}
+         "islands": "encoded islands", "levels": "session levels", "watch": "watch workouts",
+         "voices": "voice data"}
 LIMIT_ENV = "VOICEGUIDE_CACHE_LIMIT"
 DEFAULT_LIMIT = 2 * 1000**3  # bytes: thousands of sessions' speech
 HEADER_MAX = 256  # bytes: an entry's header line is shorter

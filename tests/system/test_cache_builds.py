@@ -105,7 +105,7 @@ def test_cache_info_and_clear(setup: tuple[Path, Path], tmp_path: Path) -> None:
     code, out, _ = run("cache", "info")
     assert code == 0 and out.startswith(f"{root}: 0 speech clips, 0 prepared clips, 0 music "
                                         "levels, 0 encoded islands, 0 session levels, 0 watch "
-                                        "workouts; 0.0 MB of 2,000 MB")
+                                        "workouts, 0 voice data; 0.0 MB of 2,000 MB")
     first = build(script, tmp_path / "first.mp3", "--fit")
     files = [p for p in root.rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
@@ -113,12 +113,14 @@ def test_cache_info_and_clear(setup: tuple[Path, Path], tmp_path: Path) -> None:
     islands = len(list((root / "islands").rglob("*.clip")))
     levels = len(list((root / "levels").rglob("*.clip")))  # every session's, from its plan
     workouts = len(list((root / "watch").rglob("*.clip")))
+    voices = len(list((root / "voices").rglob("*.clip")))  # the natural voice's alone
     assert clips and prepared and islands and levels and workouts
-    assert clips + prepared + islands + levels + workouts == len(files)
+    assert bool(voices) == (script.read_text().count("engine: hibari") > 0)
+    assert clips + prepared + islands + levels + workouts + voices == len(files)
     code, out, _ = run("cache", "info")
     assert out.startswith(f"{root}: {clips} speech clips, {prepared} prepared clips, 0 music "
                           f"levels, {islands} encoded islands, {levels} session levels, "
-                          f"{workouts} watch workouts; "
+                          f"{workouts} watch workouts, {voices} voice data; "
                           f"{size / 1e6:.1f} MB of 2,000 MB")
     code, out, _ = run("cache", "clear")
     assert code == 0 and out.strip() == f"removed {len(files)} files, {size / 1e6:.1f} MB"
@@ -168,14 +170,15 @@ def test_two_builds_sharing_a_cold_cache(setup: tuple[Path, Path], tmp_path: Pat
 def test_every_kind_of_kept_entry_damaged_is_made_again_with_the_same_bytes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
     """Speech, prepared clips, music levels, encoded islands and pieces, session levels,
-    watch workouts: whatever kind a damaged entry is, it is noticed, never used, and made again."""
+    watch workouts, the natural voice's data: whatever kind a damaged entry is, it is
+    noticed, never used, and made again."""
     from voiceguide.store import KINDS, Store
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     script = tmp_path / "drill.yaml"
-    script.write_text(DRILL.replace("stages:", "music: {files: [soft_loop]}\ncadence: 160\n"
-                                    "stages:"), encoding="utf-8")
+    script.write_text(NATURAL_DRILL.replace("stages:", "music: {files: [soft_loop]}\n"
+                                            "cadence: 160\nstages:"), encoding="utf-8")
     first = build(script, tmp_path / "first.mp3", "--fit")
     store = Store(cache / "voiceguide")
     kept = {kind: store.entries(kind).entries() for kind in KINDS}
