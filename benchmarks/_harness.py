@@ -27,10 +27,15 @@ ESPEAK_PROFILES = {  # the seed's voices before the natural voice
 
 def espeak_variant(text: str) -> str:
     """The seed's text with its voice profiles on espeak-ng."""
-    for name, profile in ESPEAK_PROFILES.items():
+    return with_profiles(text, ESPEAK_PROFILES)
+
+
+def with_profiles(text: str, profiles: dict[str, str]) -> str:
+    """*text* with the line of each named voice profile replaced by *profiles*' own."""
+    for name, profile in profiles.items():
         text, count = re.subn(rf"^  {name}: \{{.*\}}$", f"  {name}: {profile}", text, flags=re.M)
         if count != 1:
-            raise SystemExit(f"the seed has no single '{name}' profile line to replace")
+            raise SystemExit(f"the script has no single '{name}' profile line to replace")
     return text
 
 
@@ -92,6 +97,26 @@ def stage_yaml(number: int, seconds: int, rng: random.Random) -> str:
     return "\n".join(lines)
 
 
+NATURAL_PROFILES = {  # the same voices on the natural voice, as users get it
+    "narrator": "{engine: hibari, voice: heart, rate: 160}",
+    "coach": "{engine: hibari, voice: heart, rate: 165}",
+    "counter": "{engine: hibari, voice: heart, rate: 185, volume: 0.9}",
+}
+
+
+def natural(text: str) -> str:
+    """*text* (a ``script_yaml`` drill) with every voice profile on the natural voice."""
+    return with_profiles(text, NATURAL_PROFILES)
+
+
+def new_words(rng: random.Random | None = None) -> str:
+    """A cue's words never spoken before: coaching words and a number drawn afresh, so no
+    cache holds them (a system random source unless *rng* is given)."""
+    rng = rng or random.SystemRandom()
+    return (f"{rng.choice(ACTIONS).capitalize()} your {rng.choice(PARTS)} {rng.choice(ADVERBS)} "
+            f"for {rng.randrange(10_000, 1_000_000)} more breaths.")
+
+
 def script_yaml(minutes: int, seed: int = 7) -> str:
     """A drill of about *minutes*; shorter drills are prefixes of longer ones (same seed)."""
     rng = random.Random(seed)
@@ -120,12 +145,11 @@ def script_yaml(minutes: int, seed: int = 7) -> str:
     ])  # fmt: skip
 
 
-def edited(text: str, stage: int = 10) -> str:
+def edited(text: str, stage: int = 10, words: str = "Fifteen seconds left. Stay tall.") -> str:
     """*text* with the words of one cue (stage *stage*'s last reminder) changed."""
     cue = "say: Fifteen seconds. Hold that balance."
     parts = text.split(cue)
-    return cue.join(parts[:stage]) + "say: Fifteen seconds left. Stay tall." + cue.join(
-        parts[stage:])
+    return cue.join(parts[:stage]) + f"say: {words}" + cue.join(parts[stage:])
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voiceguide.audio.clips import SPEECH_LUFS, prepare
 from voiceguide.defaults import SAMPLE_RATE
 from voiceguide.errors import UsageError
 from voiceguide.speech import SpeechLibrary, wav
@@ -23,18 +22,20 @@ def audition(text: str, *, engine: str | None, voice: str | None, rate: float | 
 
     No engine: the natural one where installed. No voice: the engine's English voice.
     """
-    from voiceguide.audio.render import to_pcm16
-    from voiceguide.files import write_atomically
-    from voiceguide.mp3.islands import PcmFrames
-    from voiceguide.mp3.writer import write_mp3
-
     library = SpeechLibrary()
     engine = engine or library.natural_or_default()
     voice = voice or library.default_voice(engine, "en")
     problem = library.problem(engine, voice)
     if problem is not None:
         raise UsageError(f"--voice {voice}: {problem}" if voice else problem)
-    samples, rate_hz = library.audio(SpeechRequest(engine, voice, rate, text))
+    request = SpeechRequest(engine, voice, rate, text)
+    with library.speaking([request]):  # what makes the file is loaded while the engine starts
+        from voiceguide.audio.clips import SPEECH_LUFS, prepare
+        from voiceguide.audio.render import to_pcm16
+        from voiceguide.files import write_atomically
+        from voiceguide.mp3.islands import PcmFrames
+        from voiceguide.mp3.writer import write_mp3
+    samples, rate_hz = library.audio(request)
     clip = prepare(samples, rate_hz, SAMPLE_RATE, SPEECH_LUFS)
     silence = bytes(LEAD_MS * SAMPLE_RATE // 1000 * 2)
     pcm = silence + to_pcm16(clip) + silence

@@ -58,8 +58,11 @@ def write_new(target: Path, data: bytes) -> None:
 
 def keep(target: Path, data: bytes) -> None:
     """Write *data* to *target* whole or not at all, for what voiceguide keeps for itself
-    (the content store): an OSError is the caller's to judge, not an output that failed."""
-    with _replaced(Path(target)) as temp:
+    (the content store): an OSError is the caller's to judge, not an output that failed.
+    Not synced to the disk: every entry carries its own checksum, so one that a power cut
+    left short is found and made again, and syncing each would cost a build two waits on
+    the disk an entry (hundreds of entries a cold build)."""
+    with _replaced(Path(target), durable=False) as temp:
         temp.write_bytes(data)
 
 
@@ -85,10 +88,11 @@ def replacing(target: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def _replaced(target: Path) -> Iterator[Path]:
+def _replaced(target: Path, durable: bool = True) -> Iterator[Path]:
     """The one atomic replace: ``.<name>.<pid>.<random>.tmp`` beside *target* (the same
-    file system, so the rename is atomic), fsynced, renamed over it, never left behind.
-    The process id in the name lets a later write remove what a killed one left."""
+    file system, so the rename is atomic), fsynced (when *durable*), renamed over it,
+    never left behind. The process id in the name lets a later write remove what a
+    killed one left."""
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(target)
     temp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
@@ -96,11 +100,13 @@ def _replaced(target: Path) -> Iterator[Path]:
         # claimed inside the try: a signal landing just after leaves nothing
         os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         yield temp
-        _fsync(temp)
+        if durable:
+            _fsync(temp)
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
-    _fsync_folder(target.parent)
+    if durable:
+        _fsync_folder(target.parent)
 
 
 def remove_stale_temps(target: Path) -> list[Path]:

@@ -21,14 +21,20 @@ _swept = False
 
 
 def alive(pid: int) -> bool:
-    """Whether a process with this id exists (someone else's counts)."""
+    """Whether a process with this id exists (someone else's counts). A zombie does not:
+    it has ended, and only waits for a parent to read its status (one whose parent was
+    killed waits for good where no init process reaps orphans, as in some containers)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[:1] != [b"Z"]
+    except OSError:  # no /proc (not Linux), or ended meanwhile
+        return os.path.exists(f"/proc/{pid}") or not os.path.isdir("/proc")
 
 
 def make() -> Path:

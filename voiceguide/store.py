@@ -23,6 +23,7 @@ import errno
 import hashlib
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,37 @@ class Entries:
         return sorted(self.folder.glob(f"??/*{SUFFIX}")) if self.folder.is_dir() else []
 
 
+QUIET_S = 2.0  # a file changed more recently may change again within its clock's tick
+
+
+def file_digest(path: Path, memo: Entries | None) -> str | None:
+    """The sha256 of the file at *path* (None when it cannot be read), kept in *memo* by
+    the file's identity: its device, inode, size and times of change and modification,
+    so a file is hashed again once anything has written to it (or moved another there).
+    A file changed in the last ``QUIET_S`` is not kept: a write within the same tick of
+    the file system's clock would leave its times as they were."""
+    try:
+        with open(path, "rb") as f:
+            seen = os.fstat(f.fileno())
+            identity = hashlib.sha256(repr(("file-digest/1", os.path.realpath(path), seen.st_dev,
+                                            seen.st_ino, seen.st_size, seen.st_mtime_ns,
+                                            seen.st_ctime_ns)).encode()).hexdigest()
+            quiet = time.time() - max(seen.st_mtime, seen.st_ctime) > QUIET_S
+            if memo is None or not quiet:
+                memo = None
+            with contextlib.suppress(OSError):
+                if memo is not None and (kept := memo.get(identity)) is not None \
+                        and len(kept) == 64:
+                    return kept.decode("ascii")
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+    if memo is not None:
+        with contextlib.suppress(OSError):  # a store that cannot grow: hashed again next time
+            memo.put(identity, digest.encode("ascii"))
+    return digest
+
+
 def _verified(blob: bytes, key: str) -> bytes | None:
     """The entry's data when it is whole and belongs to *key*, else None."""
     line, newline, data = blob.partition(b"\n")
@@ -170,13 +202,22 @@ class Usage:
 
 def usage(root: Path | None = None) -> Usage:
     root = root or default_dir()
-    files = []
-    for path in sorted(root.rglob("*")) if root.is_dir() else []:
-        with contextlib.suppress(OSError):
-            if path.is_file() and not path.is_symlink():
-                stat = path.stat()
-                files.append((path, stat.st_size, stat.st_mtime))
-    return Usage(root, files)
+    files: list[tuple[Path, int, float]] = []
+    folders = [root]
+    while folders:  # one stat a file: a build reads this at its end, whatever the store holds
+        try:
+            listing = os.scandir(folders.pop())
+        except OSError:  # gone meanwhile, or not a folder at all
+            continue
+        with listing:
+            for entry in listing:
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        stat = entry.stat(follow_symlinks=False)
+                        files.append((Path(entry.path), stat.st_size, stat.st_mtime))
+    return Usage(root, sorted(files))
 
 
 def cache_limit() -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import functools
 import os
 import subprocess
@@ -146,13 +145,20 @@ def bound_arenas(count: int = 1) -> None:
     (``ulimit -v``) a build that fits on a quiet machine ran out on a busy one. With a
     few arenas, what a build reserves no longer depends on the machine's load."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(M_ARENA_MAX, count)
+        _c_library().mallopt(M_ARENA_MAX, count)
+
+
+@functools.cache
+def _c_library() -> ctypes.CDLL:
+    """The C library this process runs on, by its own symbols (finding it by name would
+    run ``ldconfig``: milliseconds a command)."""
+    return ctypes.CDLL(None)
 
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     with contextlib.suppress(OSError, AttributeError):
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        return _c_library().malloc_trim
     return None  # not glibc: nothing to call
 
 

@@ -334,3 +334,65 @@ def test_a_speaker_that_dies_leaves_the_other_to_speak(tmp_path: Path) -> None:
         _ended(second)
         worker.send(_job(4, tmp_path, TEXTS[4]))
         assert worker.read_json("speaking") == {"id": 4, "error": "no speaker is left"}
+
+
+@pytest.mark.parametrize(("script", "speaks"), [
+    ("voices:\n  coach: {engine: hibari, rate: 170}\nvoice: coach\n", True),
+    ("voices:\n  coach: {voice: gmw/en-us}\nvoice: coach\n", False),  # pyttsx3's profile
+    ("", True),  # English with no voice named: the natural voice
+    ("language: de\n", False),
+    ("voice: heart\n", True),
+    ("voice: gmw/en-us\n", False),
+    ("voices: [not, profiles]\n", True),  # a broken script: read properly by the build
+    ("stages: [\n", False),  # not YAML
+])
+def test_a_quick_read_says_whether_the_natural_voice_may_speak(
+        tmp_path: Path, script: str, speaks: bool) -> None:
+    path = tmp_path / "drill.yaml"
+    path.write_text("title: T\n" + script + ("" if "stages" in script else
+                                              "stages: [{name: A, duration: 5}]\n"))
+    assert hibari_engine.may_speak(path) is speaks
+
+
+def test_the_early_worker_speaks_the_same_clips_as_one_started_late() -> None:
+    """Started before the build knows it needs one, the worker is taken by the first batch
+    its voices serve, which gets the very bytes a worker started then would give."""
+    late = HibariEngine(workers=2).synthesize([request(t) for t in TEXTS[:3]])
+    hibari_engine.start_early(2)
+    assert hibari_engine._early is not None
+    early = hibari_engine._early[1]
+    assert hibari_engine._taken_early(["emma"]) is None  # a voice it did not load: not taken
+    assert HibariEngine(workers=2).synthesize([request(t) for t in TEXTS[:3]]) == late
+    assert hibari_engine._early is None and early.proc.returncode is not None  # used, ended
+    assert not _live
+
+
+def test_an_early_worker_no_batch_needs_is_stopped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build whose every clip is in the cache: the worker started early ends with the
+    clips found; a build the natural voice never speaks in starts none."""
+    from voiceguide import tools
+
+    monkeypatch.setattr(tools, "cores_per_build", lambda: 2)  # a core to spare, always
+    started: list[WorkerProcess] = []
+    real = hibari_engine.start_early
+
+    def watched(workers: int) -> None:
+        real(workers)
+        if hibari_engine._early is not None:
+            started.append(hibari_engine._early[1])
+
+    monkeypatch.setattr(hibari_engine, "start_early", watched)
+    script = tmp_path / "drill.yaml"
+    script.write_text(SHORT.format(language="en", say="Hello there."), encoding="utf-8")
+    assert run("build", str(script), "-o", str(tmp_path / "a.mp3"))[0] == 0
+    assert len(started) == 1  # and taken: the clip was new
+    assert run("build", str(script), "-o", str(tmp_path / "b.mp3"))[0] == 0
+    assert len(started) == 2 and started[1].proc.returncode is not None  # ended, unused
+    assert (tmp_path / "a.mp3").read_bytes() == (tmp_path / "b.mp3").read_bytes()
+    assert not _live and hibari_engine._early is None
+    espeak = tmp_path / "espeak.yaml"
+    espeak.write_text("voices:\n  coach: {voice: gmw/en-us}\nvoice: coach\n" +
+                      SHORT.format(language="en", say="Hello there."), encoding="utf-8")
+    assert run("build", str(espeak), "-o", str(tmp_path / "c.mp3"))[0] == 0
+    assert len(started) == 2 and not _live  # none for a build in espeak-ng's voice

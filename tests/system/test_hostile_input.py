@@ -456,6 +456,26 @@ def test_a_killed_build_leaves_no_scratch_folder_behind(tmp_path: Path) -> None:
     assert [p for p in tmp.iterdir() if p.name.startswith(scratch.PREFIX)] == []
 
 
+def test_a_zombie_counts_as_gone_to_the_sweep(tmp_path: Path) -> None:
+    """A process that has ended but whose status nobody read (a killed build's worker
+    where no init reaps orphans) leaves scratch folders that the next build removes."""
+    pid = os.fork()
+    if pid == 0:  # the child: ends at once, and is not waited for until the end
+        os._exit(0)
+    try:
+        until(lambda: Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0]
+              == b"Z", "the child to end")
+        left = tmp_path / f"{scratch.PREFIX}{pid}-abcdefgh"
+        left.mkdir()
+        mine = tmp_path / f"{scratch.PREFIX}{os.getpid()}-abcdefgh"
+        mine.mkdir()
+        assert scratch.alive(os.getpid()) and not scratch.alive(pid)
+        assert scratch.sweep(tmp_path) == [left]
+        assert mine.is_dir()  # a live process's folder stays
+    finally:
+        os.waitpid(pid, 0)
+
+
 def test_sighup_stops_a_build_like_sigterm(tmp_path: Path) -> None:
     long = SHORT.replace("duration: 5", "duration: 3600")
     target = tmp_path / "o.mp3"

@@ -138,10 +138,9 @@ class Mixdown:
 
     def _pass(self, until: int) -> None:
         """Move to sample *until* without mixing."""
-        while self.pos < until:  # a step at a time: only the clips playing in it are held
-            stop = min(until, self.pos + self.step)
-            self.events.mix(self.pos, stop, skip=True)
-            self.pos = stop
+        if self.pos < until:  # only the clips still sounding at *until* are read
+            self.events.mix(self.pos, until, skip=True)
+            self.pos = until
         self.recent = b""
 
     def close(self) -> None:
@@ -240,9 +239,12 @@ class _Events:
         """The events sounding in [begin, end) summed; None where none do (or *skip*)."""
         events = self.events
         while self.upcoming < len(events) and \
-                to_sample(events[self.upcoming].start_ms, self.rate) < end:
-            self.playing.append(_place(events[self.upcoming], self.clips, self.rate))
+                (start := to_sample(events[self.upcoming].start_ms, self.rate)) < end:
+            event = events[self.upcoming]
             self.upcoming += 1
+            # passed over whole: its length is enough, and it is known without the clip
+            if not (skip and start + identity_of(event, self.clips)[0] <= end):
+                self.playing.append(_place(event, self.clips, self.rate))
         past = end if skip else begin
         self.playing = [p for p in self.playing if p.end > past and len(p.audio)]
         return _mix(self.playing, begin, end) if self.playing and not skip else None

@@ -44,6 +44,19 @@ OUT_OF_MEMORY = ("voiceguide: out of memory; close other programs, or raise the 
                  "(ulimit -v) this command runs under")
 
 
+def _speak_early(engine: str | None, script: Path | None = None) -> None:
+    """For a command that may speak with the natural voice: its worker starts loading now,
+    beside the command reading its script and the cache (``hibari_engine.start_early``).
+    *script*: the one it reads, when the natural voice speaks only if the script says so."""
+    if engine not in (None, engines.NATURAL):
+        return
+    from voiceguide.speech import hibari_engine
+
+    if engine is None and script is not None and not hibari_engine.may_speak(script):
+        return
+    hibari_engine.start_early(tools.cores_per_build())
+
+
 class _Command(click.Command):
     """A command whose OptionError is click's own usage error for that option."""
 
@@ -118,6 +131,9 @@ class _Group(click.Group):
             echo(f"voiceguide: internal error ({type(exc).__name__}: {exc}); run again "
                        "with --debug for the traceback and please report it", err=True)
             ctx.exit(1)
+        finally:
+            if (natural := sys.modules.get("voiceguide.speech.hibari_engine")) is not None:
+                natural.stop_early()  # a worker started for a command that did not speak
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -174,6 +190,8 @@ def build(scripts: tuple[Path, ...], output: Path | None, bitrate: str, sample_r
     Example:
         voiceguide build drill.yaml --pace 1 -o long.mp3
     """
+    if len(scripts) == 1 and scheduler is None:
+        _speak_early(choices.get("engine"), scripts[0])
     from voiceguide.files import refuse_clashes, target_for
     from voiceguide.session import build_outputs
 
@@ -261,6 +279,8 @@ def plan(files: tuple[Path, ...], as_json: bool, svg: Path | None, **choices: An
         voiceguide plan drill.yaml --length 15m
         voiceguide plan programme.yaml
     """
+    if len(files) == 1:
+        _speak_early(choices.get("engine"), files[0])
     from voiceguide import session
     from voiceguide.files import refuse_clashes
     from voiceguide.plan import describe
@@ -317,6 +337,8 @@ def check(scripts: tuple[Path, ...], **choices: Any) -> None:
     Example:
         voiceguide check drill.yaml
     """
+    if len(scripts) == 1:
+        _speak_early(choices.get("engine"), scripts[0])
     from voiceguide import session
     from voiceguide.plan.programme import summary
 
@@ -418,10 +440,11 @@ def say(text: str, voice: str | None, rate: float | None, engine: str | None,
         voiceguide say "Ten seconds. Keep that balance." --rate 190 -o heart.mp3
         voiceguide say "Ten seconds." --engine espeak-ng --voice gmw/en-us+f3 -o f3.wav
     """
-    from voiceguide.audition import audition
-
     if not text.strip():
         raise click.BadParameter("give some text to speak", param_hint="TEXT")
+    _speak_early(engine)
+    from voiceguide.audition import audition
+
     audition(text, engine=engine, voice=voice, rate=rate, target=output)
     echo(str(output))
 

@@ -18,7 +18,6 @@ need the encoder (see ``islands.py``). This module knows the frame layout:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -215,11 +214,29 @@ class FrameFormat:
         per_period = sum(self.size(p) for p in self._pattern)
         return whole * per_period + sum(self.size(p) for p in self._pattern[:rest])
 
-    def silence(self, first: int, count: int) -> Iterator[bytes]:
-        """Silent frames numbered first .. first+count-1, padded as the stream needs."""
-        frames = (self.silent_frame(False), self.silent_frame(True))
-        for index in range(first, first + count):
-            yield frames[self.padded(index)]
+    def silence(self, first: int, count: int) -> bytes:
+        """Silent frames numbered first .. first+count-1, padded as the stream needs: most
+        of a session's bytes, so made a padding period at a time."""
+        whole, rest = divmod(max(0, count), self.period)
+        return self._silent_period(first % self.period) * whole + b"".join(
+            self._silent_frames[self.padded(index)]
+            for index in range(first + whole * self.period, first + whole * self.period + rest))
+
+    @cached_property
+    def _silent_frames(self) -> tuple[bytes, bytes]:
+        return self.silent_frame(False), self.silent_frame(True)
+
+    @cached_property
+    def _silent_periods(self) -> dict[int, bytes]:
+        return {}
+
+    def _silent_period(self, phase: int) -> bytes:
+        """The silent frames of one padding period, from frame *phase* of it."""
+        periods = self._silent_periods
+        if phase not in periods:
+            periods[phase] = b"".join(self._silent_frames[self.padded(index)]
+                                      for index in range(phase, phase + self.period))
+        return periods[phase]
 
 
 def crc16(data: bytes) -> int:

@@ -323,7 +323,7 @@ class Splicer:
     def _silence(self, until: int) -> None:
         while self.written < until:
             count = min(SILENCE_RUN, until - self.written)
-            self.out.append(b"".join(self.fmt.silence(self.written, count)))
+            self.out.append(self.fmt.silence(self.written, count))
             self.written += count
 
 

@@ -321,7 +321,7 @@ class PieceFrames:
             nonlocal written, held
             frames = fmt.split(made.result(), piece.start) if isinstance(made, Future) else made
             if held is None:
-                yield b"".join(fmt.silence(written, piece.first - written))
+                yield fmt.silence(written, piece.first - written)
                 held = (piece, frames, piece.first)
             else:
                 left, kept, since = held
@@ -352,7 +352,7 @@ class PieceFrames:
                             yield from emit(*queue.popleft())
                 while queue:
                     yield from emit(*queue.popleft())
-                yield b"".join(fmt.silence(written, total - written))
+                yield fmt.silence(written, total - written)
                 self.total = total
                 if self.progress is not None and written * spf < self.samples:
                     self.progress(self.samples, self.samples)  # ends on silence: say so

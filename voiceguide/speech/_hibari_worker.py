@@ -27,11 +27,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import hashlib
 import json
+import marshal
 import os
 import select
 import sys
 from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 # Before numpy and onnxruntime load: one thread each, so output never depends on the cores.
@@ -40,24 +44,32 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from voiceguide.errors import out_of_memory  # noqa: E402
 from voiceguide.speech._worker import die_with_parent, private_stdout  # noqa: E402
+from voiceguide.speech.table import FORMAT, Table, pack  # noqa: E402
 
 SEED = 0  # the noise component of every clip
 THREADS = 1
 
 
+TABLED = 10_000  # entries: a mapping of hibari's this large is kept as a table
+TABLES_TESTED = ("0.2.",)  # hibari's versions known to ask of them only get and in
+
+
 def lexicons_kept() -> None:
     """hibari's spelling-to-sound rules read their lexicons and tagger from gzipped JSON at
-    every start: 0.20 s of the 0.45 s a worker takes before its first clip. Kept in the
-    store (kind ``voices``) as marshal data, by the sha256 of each file, they load in
-    0.08 s, the very same objects; an entry that cannot be read is made again."""
-    import hashlib
-    import marshal
-
+    every start: 0.20 s of the 0.45 s a worker took before its first clip. They are kept
+    in the store (kind ``voices``), by the sha256 of each file: the large mappings
+    (the lexicons, the tagger's weights) as tables that unpack a key at a time
+    (``table.py``), the rest as marshal data. Every lookup answers as hibari's own dict
+    would; an entry that cannot be read is made again."""
+    import hibari
     import hibari.g2p as g2p
 
     from voiceguide.store import Store
 
     original = g2p._load_json
+    if getattr(original, "kept", False):
+        return  # kept already (a second voice loading)
+    tables = hibari.__version__.startswith(TABLES_TESTED)
     try:
         kept = Store().entries("voices")
     except Exception:  # noqa: BLE001 -- no usable cache: hibari reads its own files
@@ -69,18 +81,44 @@ def lexicons_kept() -> None:
                 digest = hashlib.sha256(source.read()).hexdigest()
         except OSError:
             return original(name)
-        key = hashlib.sha256(json.dumps(["hibari-g2p/1", name, digest, sys.version_info[:2],
-                                         marshal.version]).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps(["hibari-g2p/2", name, digest, tables, *FORMAT,
+                                         sys.version_info[:2]]).encode()).hexdigest()
         # the cache is a help, never a condition: whatever it does, hibari's own files serve
         with contextlib.suppress(Exception):
             if (data := kept.get(key)) is not None:
-                return marshal.loads(data)
+                return _unpacked(data)
         value = original(name)
         with contextlib.suppress(Exception):
-            kept.put(key, marshal.dumps(value))
+            kept.put(key, _packed(value, tables))
         return value
 
+    load_json.kept = True  # type: ignore[attr-defined]
     g2p._load_json = load_json
+
+
+def _packed(value: Any, tables: bool) -> bytes:
+    """*value* as kept: its large mappings (itself, or its members) as tables."""
+    def large(item: Any) -> bool:
+        return tables and isinstance(item, dict) and len(item) >= TABLED
+
+    if large(value):
+        return marshal.dumps(("table", pack(value)))
+    if isinstance(value, dict) and any(large(v) for v in value.values()):
+        return marshal.dumps(("members", {k: v for k, v in value.items() if not large(v)},
+                              {k: pack(v) for k, v in value.items() if large(v)}))
+    return marshal.dumps(("plain", value))
+
+
+def _unpacked(data: bytes) -> Any:
+    kind, *parts = marshal.loads(data)
+    if kind == "table":
+        return Table(parts[0])
+    if kind == "members":
+        plain, packed = parts
+        return {**plain, **{k: Table(blob) for k, blob in packed.items()}}
+    if kind == "plain":
+        return parts[0]
+    raise ValueError(f"not a kept value: {kind!r}")
 
 
 def load(voice: str) -> Any:
@@ -89,10 +127,102 @@ def load(voice: str) -> Any:
     from hibari.voices import voice_path
 
     lexicons_kept()
-
-    model = Hibari(voice=voice, model=voice_path(voice, download_missing=False), threads=THREADS)
+    path = voice_path(voice, download_missing=False)
+    graph = KeptGraph(path)
+    model = None
+    if graph.kept:
+        with graph.loading(), contextlib.suppress(Exception):  # else from the file, as ever
+            model = Hibari(voice=voice, model=graph.kept, threads=THREADS)
+    if model is None:
+        with graph.saving():
+            model = Hibari(voice=voice, model=path, threads=THREADS)
     model.g2p  # noqa: B018 -- loaded now, so that the speakers forked later share it
     return model
+
+
+class KeptGraph:
+    """The graph onnxruntime makes of a voice's model, kept in the store (kind ``voices``).
+
+    onnxruntime optimises a model's graph at every load: 0.08 s of hibari's start. The
+    graph it made, loaded without optimising, is the very same graph run by the same
+    kernels, and loads in 0.02 s. It is kept by the model's sha256, onnxruntime's
+    version and the machine's processor (some optimisations are the processor's own).
+    hibari makes its own sessions, so its session options carry the choice: save the
+    graph made of the file, or load the kept one as it is. Any trouble with the store:
+    the file, optimised as ever."""
+
+    def __init__(self, path: str) -> None:
+        import onnxruntime as ort
+
+        from voiceguide.store import Store, file_digest
+
+        self.ort, self.key, self.kept = ort, None, None
+        with contextlib.suppress(Exception):  # the cache is a help, never a condition
+            self.entries = Store().entries("voices")
+            digest = file_digest(Path(path), self.entries)
+            if digest is not None:
+                self.key = hashlib.sha256(json.dumps([
+                    "hibari-graph/1", digest, ort.__version__, _processor()]).encode()).hexdigest()
+                self.kept = self.entries.get(self.key) or None
+
+    @contextlib.contextmanager
+    def loading(self) -> Iterator[None]:
+        """hibari's sessions, within, load a graph as it is."""
+        with self._options(graph_optimization_level=self.ort.GraphOptimizationLevel.
+                           ORT_DISABLE_ALL):
+            yield
+
+    @contextlib.contextmanager
+    def saving(self) -> Iterator[None]:
+        """The graph hibari's session makes, within, is kept."""
+        from voiceguide import scratch
+
+        if self.key is None:
+            yield
+            return
+        with scratch.folder() as tmp:
+            saved = Path(tmp) / "graph.onnx"
+            with self._options(optimized_model_filepath=str(saved)):
+                yield
+            with contextlib.suppress(Exception):
+                self.entries.put(self.key, saved.read_bytes())
+
+    @contextlib.contextmanager
+    def _options(self, **settings: Any) -> Iterator[None]:
+        made = self.ort.SessionOptions
+        self.ort.SessionOptions = _options(made, **settings)
+        try:
+            yield
+        finally:
+            self.ort.SessionOptions = made
+
+
+def _options(made: Any, **settings: Any) -> Any:
+    """onnxruntime's ``SessionOptions``, made with *settings* as well."""
+
+    def options() -> Any:
+        chosen = made()
+        for name, value in settings.items():
+            setattr(chosen, name, value)
+        return chosen
+
+    return options
+
+
+def _processor() -> str:
+    """What names this machine's processor: its architecture and, on Linux, its model
+    and the instruction sets it offers."""
+    import platform
+
+    facts = [platform.machine()]
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            name, _, value = line.partition(":")
+            if name.strip() in ("model name", "flags", "Features", "CPU part"):
+                facts.append(value.strip())
+            elif not line.strip() and len(facts) > 1:
+                break  # the first processor's: they are all alike
+    return hashlib.sha256("\n".join(facts).encode()).hexdigest()
 
 
 def speak(models: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ the speaker that made them or the machine's cores.
 
 from __future__ import annotations
 
-import hashlib
+import atexit
 import importlib.metadata
 import importlib.util
 import json
@@ -26,12 +26,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from voiceguide import scratch
-from voiceguide.errors import EngineError
+from voiceguide import engines, scratch
+from voiceguide.errors import CacheError, EngineError
+from voiceguide.script.model import Script
 from voiceguide.speech import wav
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.speech.workerproc import WorkerFailure, WorkerProcess, kill_all, python_module
+from voiceguide.store import Entries, Store, file_digest
 
 PACKAGE = "hibari-tts"
 INSTALL = f"pip install {PACKAGE}"
@@ -39,6 +41,78 @@ DEFAULT_VOICE = "heart"
 NATURAL_WPM = 150.0  # measured: heart speaks about 150 words per minute at speed 1.0
 MIN_SPEED, MAX_SPEED = 0.5, 2.0  # hibari's own range
 WORKER = python_module("voiceguide.speech._hibari_worker")
+TIMEOUT_S = 120.0  # for a clip; the first also waits for the worker to load
+
+_early: tuple[tuple[str, ...], WorkerProcess] | None = None  # (its voices, the worker)
+
+
+def start_early(workers: int) -> None:
+    """Starts the natural voice's worker now, before the command knows whether it will
+    speak: it loads (0.2 s) while the command reads its script and the cache, and the
+    first batch that can use it takes it (``HibariEngine.synthesize``); else it is
+    stopped once the clips are all found (``stop_early``), or killed at exit. Only where
+    a core is left for it (*workers*, the cores the build may use, is two or more): on
+    one core it would slow the build that finds every clip in the cache."""
+    global _early
+    if _early is not None or workers < 2 or importlib.util.find_spec("hibari") is None:
+        return
+    voices = (DEFAULT_VOICE,)
+    try:
+        _early = voices, WorkerProcess(_worker_args(workers, voices), TIMEOUT_S, WORKER)
+    except WorkerFailure:
+        return  # it is started again when a batch needs it, and fails there, told
+    atexit.register(stop_early)
+
+
+def may_speak(script: Path) -> bool:
+    """Whether the natural voice is likely to speak in *script*, from a quick read of its
+    YAML (libyaml's, where PyYAML has it): one of its profiles names it, or its default
+    voice is one of its voices, or it has no default voice and is in a language the
+    natural voice speaks. Only a guess, for ``start_early``: a wrong one costs a worker
+    started for nothing, or started when the build asks for it; the script is read and
+    checked properly by the build."""
+    import yaml
+
+    from voiceguide.script.source import read_input
+
+    try:
+        top = yaml.load(read_input(script), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except Exception:  # noqa: BLE001 -- unreadable or invalid: the build will say so
+        return False
+    if not isinstance(top, dict):
+        return False
+    profiles = top.get("voices")
+    chosen = {name: profile.get("engine") or engines.DEFAULT
+              for name, profile in (profiles if isinstance(profiles, dict) else {}).items()
+              if isinstance(profile, dict)}
+    if engines.NATURAL in chosen.values():
+        return True
+    default = top.get("voice")
+    if isinstance(default, str):
+        return default not in chosen and default in _registry()
+    language = str(top.get("language") or Script.language).split("-")[0].lower()
+    return language in engines.SPEAKS[engines.NATURAL]
+
+
+def stop_early() -> None:
+    """Ends the worker ``start_early`` started, unless a batch has taken it."""
+    global _early
+    if _early is not None:
+        _early[1].close()
+        _early = None
+
+
+def _taken_early(voices: Sequence[str]) -> WorkerProcess | None:
+    """The early worker, when it has loaded every voice in *voices*; it is the caller's."""
+    global _early
+    if _early is None or not set(voices) <= set(_early[0]):
+        return None
+    worker, _early = _early[1], None
+    return worker
+
+
+def _worker_args(workers: int, voices: Sequence[str]) -> list[str]:
+    return ["--workers", str(workers), "--voices", ",".join(voices)]
 
 
 def speed_for(rate: float | None) -> float:
@@ -61,27 +135,24 @@ def _registry() -> dict[str, dict[str, Any]]:
     return registry if isinstance(registry, dict) else {}
 
 
-def _sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
-
-
 class HibariEngine(Engine):
     """Clips through one worker process that keeps each voice's model loaded."""
 
     name = "hibari"
 
-    def __init__(self, timeout_s: float = 120.0, command: tuple[str, ...] | None = None,
+    def __init__(self, timeout_s: float = TIMEOUT_S, command: tuple[str, ...] | None = None,
                  workers: int = 1) -> None:
         self.timeout_s = timeout_s
         self.command = command or WORKER  # tests swap in a broken worker
         self.workers = max(1, workers)
+
+    @cached_property
+    def _memo(self) -> Entries | None:
+        """Where the models' digests are kept between runs (none: hashed every run)."""
+        try:
+            return Store().entries("voices")
+        except CacheError:
+            return None
 
     @cached_property
     def _registry(self) -> dict[str, dict[str, Any]]:
@@ -98,7 +169,7 @@ class HibariEngine(Engine):
                 path = Path(voice_path(name, download_missing=False))
             except (FileNotFoundError, ValueError):
                 continue
-            digest = _sha256(path)
+            digest = file_digest(path, self._memo)
             if digest is not None and digest == entry.get("sha256"):
                 found[name] = (path, digest)
         return found
@@ -157,10 +228,10 @@ class HibariEngine(Engine):
             return []
         workers = min(self.workers, len(requests))
         voices = sorted({r.voice or DEFAULT_VOICE for r in requests})
-        args = ["--workers", str(workers), "--voices", ",".join(voices)]
         try:
-            with scratch.folder() as tmp, \
-                    WorkerProcess(args, self.timeout_s, self.command) as worker:
+            early = _taken_early(voices) if self.command == WORKER else None
+            with scratch.folder() as tmp, early or WorkerProcess(
+                    _worker_args(workers, voices), self.timeout_s, self.command) as worker:
                 return self._spoken(worker, requests, Path(tmp), 2 * workers)
         except BaseException:
             kill_all()  # Ctrl-C or SIGTERM: no worker outlives the build

@@ -6,11 +6,12 @@ not import pyttsx3 or onnxruntime (those engines run them in worker processes).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import threading
-from collections.abc import Callable, Iterable
-
-import numpy as np
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from voiceguide import engines as names
 from voiceguide.errors import EngineError
@@ -20,12 +21,16 @@ from voiceguide.speech.cache import cache_key
 from voiceguide.speech.command_engine import CommandEngine
 from voiceguide.speech.espeak_engine import EspeakEngine
 from voiceguide.speech.festival_engine import FestivalEngine
-from voiceguide.speech.hibari_engine import HibariEngine
+from voiceguide.speech.hibari_engine import HibariEngine, stop_early
 from voiceguide.speech.pico_engine import PicoEngine
 from voiceguide.speech.pyttsx3_engine import Pyttsx3Engine
 from voiceguide.speech.request import SpeechRequest
+from voiceguide.speech.workerproc import kill_all
 from voiceguide.store import Store
 from voiceguide.tools import cores_per_build
+
+if TYPE_CHECKING:
+    import numpy as np
 
 COMMAND = names.COMMAND
 
@@ -192,11 +197,26 @@ class SpeechLibrary:
                     if key not in self._present:  # an engine that did not say as it went
                         kept(r, data)
         finally:
+            stop_early()  # a worker started before the build knew: the clips are all made
             with self._waiting_lock:
                 for r in keys:
                     self._waiting[r].remove(kept)
                     if not self._waiting[r]:
                         del self._waiting[r]
+
+    @contextlib.contextmanager
+    def speaking(self, requests: Iterable[SpeechRequest]) -> Iterator[None]:
+        """Within, the engines speak what the cache lacks of *requests* (``prefetch``, on a
+        thread of its own: engines speak in their own processes), so the caller can ready
+        what it does next meanwhile; once out, every clip is in the cache."""
+        with ThreadPoolExecutor(1, thread_name_prefix="speaking") as pool:
+            spoken = pool.submit(self.prefetch, list(requests))
+            try:
+                yield
+                spoken.result()
+            except BaseException:
+                kill_all()  # an interrupt or the caller's failure: no engine speaks on
+                raise
 
     def _clip_made(self, request: SpeechRequest, data: bytes) -> None:
         """An engine made *request*'s clip: every prefetch waiting for it hears of it."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import wave
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where samples are made: a command that only
+    import numpy as np  # speaks starts its engine sooner
 
 MIN_SPEECH_MS = 50  # shorter than any spoken word: the engine made nothing
 MIN_PEAK = 1e-3  # quieter than this everywhere is silence, not speech
@@ -13,6 +15,8 @@ MIN_PEAK = 1e-3  # quieter than this everywhere is silence, not speech
 
 def decode(data: bytes) -> tuple[np.ndarray, int]:
     """Float32 mono samples in [-1, 1] and the sample rate; raises wave.Error or EOFError."""
+    import numpy as np
+
     with wave.open(io.BytesIO(data), "rb") as w:
         width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
         frames = w.readframes(w.getnframes())
@@ -27,6 +31,8 @@ def decode(data: bytes) -> tuple[np.ndarray, int]:
 
 def encode(samples: np.ndarray, rate: int) -> bytes:
     """16-bit mono WAV bytes for float samples in [-1, 1]."""
+    import numpy as np
+
     pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
     return wrap_pcm16(pcm.tobytes(), rate)
 
@@ -44,6 +50,8 @@ def wrap_pcm16(pcm: bytes, rate: int) -> bytes:
 
 def speech_problem(data: bytes) -> str | None:
     """None when ``data`` is a WAV that plausibly holds speech, else what is wrong."""
+    import numpy as np
+
     try:
         samples, rate = decode(data)
     except (wave.Error, EOFError) as err:

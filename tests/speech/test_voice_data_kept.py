@@ -1,0 +1,110 @@
+"""What the natural voice keeps in the store to start faster (``_hibari_worker``): its
+optimised graph and its spelling-to-sound data, which must answer and sound exactly as
+hibari's own files do."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from voiceguide.speech import _hibari_worker as worker
+from voiceguide.speech.table import Table, pack
+from voiceguide.store import Store, file_digest
+
+TEXTS = [
+    "Fifteen seconds left. Stay tall, and take 1234 breaths.",
+    "Squeeze your shoulder blades gently, in a high knee march.",
+    "Zorbly flinderwicks: the tagger and the unknown-word net both speak here.",
+    "It's 7:30 pm on the 3rd of March; Dr. Smith read 1,250 words at $9.99.",
+]
+
+
+def test_a_table_answers_as_its_dict() -> None:
+    mapping: dict[str, Any] = {f"w{n}": [n, {"DEFAULT": f"p{n}"}] for n in range(3000)}
+    mapping |= {"": "empty", "naïve": "nˈIiv", "日本": None, "a\udcff": 1.5, "ß": {"x": 1}}
+    table = Table(pack(mapping))
+    for key, value in mapping.items():
+        assert table.get(key) == value and key in table
+    for absent in ("w3000", "W1", "naive", "日", " ", "w1 "):
+        assert table.get(absent) is None and absent not in table
+        assert table.get(absent, "default") == "default"
+    assert table.get(7) is None and 7 not in table  # type: ignore[operator]
+    assert "日本" in table  # a key whose value is None is still there
+    with pytest.raises(ValueError):
+        Table(b"voiceguide-speech/2 not a table")
+
+
+def test_hibaris_tables_answer_as_its_dicts() -> None:
+    import hibari.g2p as g2p
+
+    for name in ("lexicon_us_gold.json.gz", "lexicon_us_silver.json.gz", "tagger.json.gz"):
+        value = g2p._load_json(name)
+        kept = worker._unpacked(worker._packed(value, tables=True))
+        assert type(kept) is not dict or name == "tagger.json.gz"
+        mappings = [(value, kept)] if name.startswith("lexicon") else \
+            [(value[k], kept[k]) for k in value]
+        for original, answer in mappings:
+            if isinstance(original, dict):
+                assert all(answer.get(k) == v for k, v in original.items())
+                assert answer.get(name) is None
+            else:
+                assert answer == original
+    assert worker._unpacked(worker._packed({"a": 1}, tables=True)) == {"a": 1}
+
+
+def _clips(model: Any) -> list[bytes]:
+    return [np.asarray(model(text, speed=speed, seed=worker.SEED)).tobytes()
+            for text in TEXTS for speed in (1.0, 1.1667)]
+
+
+def test_the_kept_voice_sounds_as_hibaris_own_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first load reads hibari's files and keeps what it made of them; the next takes
+    the kept graph and tables, and every clip comes out the same to the bit."""
+    import hibari.g2p as g2p
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(g2p, "_load_json", g2p._load_json)  # lexicons_kept replaces it
+    first = worker.load("heart")
+    assert isinstance(first.model_path, str)
+    made = _clips(first)
+    kept = Store().entries("voices").entries()
+    assert len(kept) >= 6  # the graph, the model's digest and the spelling data
+    again = worker.load("heart")
+    assert isinstance(again.model_path, bytes)  # the kept graph
+    assert isinstance(again.g2p.lexicon.golds.d, Table)
+    assert isinstance(again.g2p.tagger.weights, Table)
+    assert _clips(again) == made
+    assert len(set(made)) == len(made)  # a control: the texts do sound different
+
+
+def test_a_file_is_hashed_again_once_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from voiceguide import store
+
+    memo = Store(tmp_path / "store").entries("voices")
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"first")
+    assert file_digest(path, memo) == hashlib.sha256(b"first").hexdigest()
+    assert memo.entries() == []  # just written: it may change again within the clock's tick
+    monkeypatch.setattr(store, "QUIET_S", -1.0)  # as if it had been quiet long enough
+    assert file_digest(path, memo) == hashlib.sha256(b"first").hexdigest()
+    assert len(memo.entries()) == 1
+    assert file_digest(path, memo) == hashlib.sha256(b"first").hexdigest()  # from the memo
+    assert len(memo.entries()) == 1
+    written = path.stat().st_mtime_ns
+    path.write_bytes(b"other")  # the same size: its times tell (a later tick, here for sure)
+    os.utime(path, ns=(written + 10**9, written + 10**9))
+    assert file_digest(path, memo) == hashlib.sha256(b"other").hexdigest()
+    assert len(memo.entries()) == 2
+    assert file_digest(tmp_path / "gone.onnx", memo) is None
+    other = tmp_path / "moved.onnx"
+    other.write_bytes(b"third")
+    os.replace(other, path)  # another file in its place: another inode
+    assert file_digest(path, memo) == hashlib.sha256(b"third").hexdigest()
