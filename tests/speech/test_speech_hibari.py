@@ -215,10 +215,20 @@ def test_a_language_shaped_id_suggests_the_real_one() -> None:
     assert reason is not None and reason.endswith("did you mean 'gmw/en'?")
 
 
-def test_no_worker_runs_in_the_main_process() -> None:
-    """Importing and using the engine never loads onnxruntime here."""
-    HibariEngine().synthesize([request()])
-    assert "onnxruntime" not in sys.modules
+def test_no_worker_runs_in_the_main_process(tmp_path: Path) -> None:
+    """Importing and using the engine never loads onnxruntime in the process that uses it
+    (a fresh one: other tests load the worker's code here on purpose)."""
+    code = ("import sys\n"
+            "from voiceguide.speech import SpeechRequest\n"
+            "from voiceguide.speech.hibari_engine import HibariEngine\n"
+            "clip, = HibariEngine().synthesize([SpeechRequest('hibari', 'heart', 165, "
+            f"{TEXT!r})])\n"
+            "assert clip[:4] == b'RIFF'\n"
+            "print('onnxruntime' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 CRASH_ON_SECOND_CLIP = """\

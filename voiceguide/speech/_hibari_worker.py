@@ -64,7 +64,7 @@ def lexicons_kept() -> None:
     import hibari
     import hibari.g2p as g2p
 
-    from voiceguide.store import Store
+    from voiceguide.store import Store, file_digest
 
     original = g2p._load_json
     if getattr(original, "kept", False):
@@ -76,10 +76,8 @@ def lexicons_kept() -> None:
         return
 
     def load_json(name: str) -> Any:
-        try:
-            with open(os.path.join(g2p.ASSETS, name), "rb") as source:
-                digest = hashlib.sha256(source.read()).hexdigest()
-        except OSError:
+        digest = file_digest(Path(g2p.ASSETS) / name, kept)
+        if digest is None:
             return original(name)
         key = hashlib.sha256(json.dumps(["hibari-g2p/2", name, digest, tables, *FORMAT,
                                          sys.version_info[:2]]).encode()).hexdigest()
