@@ -60,10 +60,12 @@ def default_dir() -> Path:
 
 
 class Entries:
-    """The verified entries of one kind, by key, under ``folder``."""
+    """The verified entries of one kind, by key, under ``folder``; *root*, the store's
+    folder when they are a store's kind (``Store.entries``): a put there is a change
+    ``trim`` must look at."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path, root: Path | None = None) -> None:
+        self.folder, self.root = folder, root
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / (key + SUFFIX)
@@ -106,6 +108,8 @@ class Entries:
         """Keep *data* under *key*; an OSError (an unwritable store) is the caller's."""
         header = b"%s %s %d %s\n" % (MAGIC, key.encode(), len(data),
                                      hashlib.sha256(data).hexdigest().encode())
+        if self.root is not None:
+            _grown(self.root)
         keep(self._path(key), header + data)
 
     def entries(self) -> list[Path]:
@@ -169,7 +173,7 @@ class Store:
 
     def entries(self, kind: str) -> Entries:
         assert kind in KINDS, kind
-        return Entries(self.root / kind)
+        return Entries(self.root / kind, self.root)
 
     def usage(self) -> Usage:
         return usage(self.root)
@@ -200,10 +204,24 @@ class Usage:
         return {kind: count for kind, count in found.items() if count or kind in KINDS.values()}
 
 
+LEDGER = ".trimmed"  # in the store's folder: its size when last trimmed, while nothing was put
+
+_grown_here: set[Path] = set()  # the stores this process has put entries into since it trimmed
+
+
+def _grown(root: Path) -> None:
+    """An entry is about to be put into the store at *root*: its ledger no longer holds.
+    Removed before the entry is written, so a process killed while writing leaves no
+    ledger, and the next ``trim`` looks at the whole store (removing its temporary file)."""
+    _grown_here.add(root)
+    with contextlib.suppress(OSError):
+        (root / LEDGER).unlink()
+
+
 def usage(root: Path | None = None) -> Usage:
     root = root or default_dir()
     files: list[tuple[Path, int, float]] = []
-    folders = [root]
+    folders, ledger = [root], str(root / LEDGER)
     while folders:  # one stat a file: a build reads this at its end, whatever the store holds
         try:
             listing = os.scandir(folders.pop())
@@ -214,7 +232,7 @@ def usage(root: Path | None = None) -> Usage:
                 with contextlib.suppress(OSError):
                     if entry.is_dir(follow_symlinks=False):
                         folders.append(Path(entry.path))
-                    elif entry.is_file(follow_symlinks=False):
+                    elif entry.is_file(follow_symlinks=False) and entry.path != ledger:
                         stat = entry.stat(follow_symlinks=False)
                         files.append((Path(entry.path), stat.st_size, stat.st_mtime))
     return Usage(root, sorted(files))
@@ -240,7 +258,18 @@ def cache_limit() -> int:
 def trim(root: Path | None = None, limit: int | None = None) -> int:
     """Removes what a killed process was writing (its temporary files), then the least
     recently used files until the store is within its limit (down to nine tenths of it,
-    so that every build does not trim again); returns bytes freed."""
+    so that every build does not trim again); returns bytes freed.
+
+    Listing the store costs a stat a file, at the end of every command, however much
+    it holds; so a trim leaves a ledger of the size it left the store at, and a process
+    that has put nothing since trims again only when that size is over its limit (a
+    lower limit than the last trim's). Every put removes the ledger (``_grown``), and the
+    process that put an entry trims at its end, whatever else ran meanwhile."""
+    root = root or default_dir()
+    limit = cache_limit() if limit is None else limit
+    if root not in _grown_here and (kept := _ledger(root)) is not None and kept <= limit:
+        return 0
+    _grown_here.discard(root)
     found = usage(root)
     freed = 0
     for path, size, _ in found.files:
@@ -250,18 +279,28 @@ def trim(root: Path | None = None, limit: int | None = None) -> int:
                 freed += size
     if freed:
         found = usage(root)
-    limit = cache_limit() if limit is None else limit
     total = found.size
-    if total <= limit:
-        return freed
     trimmed = 0
-    for path, size, _ in sorted(found.files, key=lambda f: f[2]):
-        if total - trimmed <= limit * 9 // 10:
-            break
-        with contextlib.suppress(OSError):
-            path.unlink()
-            trimmed += size
+    if total > limit:
+        for path, size, _ in sorted(found.files, key=lambda f: f[2]):
+            if total - trimmed <= limit * 9 // 10:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                trimmed += size
+    if root not in _grown_here and root.is_dir():  # nothing put meanwhile by this process
+        with contextlib.suppress(OSError):  # no ledger: the next command lists the store
+            keep(root / LEDGER, b"%d\n" % (total - trimmed))
     return freed + trimmed
+
+
+def _ledger(root: Path) -> int | None:
+    """The size the last trim left the store at, while nothing has been put since."""
+    try:
+        text = (root / LEDGER).read_bytes()
+    except OSError:
+        return None
+    return int(text) if text.strip().isdigit() else None
 
 
 def cache_info(folder: Path | None = None) -> Usage:

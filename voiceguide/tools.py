@@ -16,7 +16,9 @@ import contextlib
 import ctypes
 import functools
 import os
+import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -172,3 +174,44 @@ def release_memory() -> None:
     (a few hundred times an hour, well under a millisecond each)."""
     if (trim := _malloc_trim()) is not None:
         trim(0)
+
+
+@functools.cache
+def installed_version(name: str) -> str:
+    """The version of the installed Python distribution *name*, as
+    ``importlib.metadata.version`` gives it (``PackageNotFoundError`` when it is not
+    installed). A version goes into the keys of what the store keeps, so every command
+    asks for a few; importlib.metadata imports its email parser and parses each
+    distribution's metadata (0.02 s of every start), where pip names each distribution's
+    folder ``NAME-VERSION.dist-info`` (the wheel format's naming, the name normalised):
+    the version is read from that name. Anything else (an egg, two candidates in the
+    first place that has one) is asked of importlib.metadata, which searches the import
+    path in the same order."""
+    wanted = _normalised_name(name)
+    for folder in sys.path:
+        found = [(stem.rpartition("-")[2], suffix) for stem, suffix in _listed(folder or ".")
+                 if _normalised_name(stem.rpartition("-")[0]) == wanted]
+        if len(found) == 1 and found[0][0] and found[0][1] == ".dist-info":
+            return found[0][0]
+        if found:
+            break  # an egg, or two candidates: importlib.metadata decides
+    import importlib.metadata
+
+    return importlib.metadata.version(name)
+
+
+@functools.cache
+def _listed(folder: str) -> tuple[tuple[str, str], ...]:
+    """(stem, suffix) of the metadata folders and files in *folder*: ``.dist-info`` and
+    ``.egg-info`` (none when it cannot be listed)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return ()
+    return tuple((n[: -len(suffix)], suffix) for n in names
+                 for suffix in (".dist-info", ".egg-info") if n.endswith(suffix))
+
+
+def _normalised_name(name: str) -> str:
+    """A distribution's name as PEP 503 compares them (runs of - _ . alike, any case)."""
+    return re.sub(r"[-_.]+", "-", name).lower()

@@ -142,3 +142,28 @@ def test_trim_ignores_a_lone_click_before_the_sound() -> None:
     click[100:200] = 0.05  # ~2 ms, far above the lead threshold, then 100 ms of nothing
     trimmed = L.trim(np.concatenate([click, tone]), rate, lead_db=-42.0)
     assert abs(len(trimmed) - len(tone)) <= round(0.005 * rate)
+
+
+def test_the_k_weighting_taps_are_kept_in_the_store_and_read_back_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worked out once (a Python loop over a second of samples), then read from the store
+    as the very same float64 values; without a usable store they are worked out again."""
+    from voiceguide.audio import dsp
+    from voiceguide.store import Store
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    L.k_weighting_taps.cache_clear()
+    worked = dsp.iir_impulse_response(L.k_weighting(44100), 44100)
+    try:
+        first = L.k_weighting_taps(44100)
+        assert first.dtype == np.float64 and np.array_equal(first, worked)
+        assert len(Store().entries("levels").entries()) == 1
+        L.k_weighting_taps.cache_clear()
+        monkeypatch.setattr(L, "iir_impulse_response", lambda *a: pytest.fail("worked out"))
+        kept = L.k_weighting_taps(44100)
+        assert kept.tobytes() == worked.tobytes() and kept.flags.writeable
+        L.k_weighting_taps.cache_clear()
+        with pytest.raises(pytest.fail.Exception, match="worked out"):
+            L.k_weighting_taps(48000)  # a control: another rate's taps are not kept yet
+    finally:
+        L.k_weighting_taps.cache_clear()

@@ -302,3 +302,20 @@ def test_the_encoder_is_fed_a_little_at_a_time_and_gives_one_calls_frames(
     made = Encoding(fmt).encode("key", pcm, 0, count)
     assert made == b"".join(fmt.split(whole, 0)[:count])
     assert max(sizes) <= islands.ENCODE_BYTES and sum(sizes) == len(pcm) and len(sizes) > 1
+
+
+@pytest.mark.parametrize("rate,kbps", [(44100, 96), (22050, 64), (48000, 128)])
+def test_silence_from_one_block_is_the_frames_each_stream_position_needs(
+        rate: int, kbps: int) -> None:
+    """``FrameFormat.silent`` cuts views of one block, whatever frame of the padding
+    period a run starts at and however long it is (longer than the block too); each run
+    is the silent frames padded as frames first .. first+count-1 are, and nothing more."""
+    from voiceguide.mp3.frames import SILENCE_FRAMES
+
+    fmt = FrameFormat(rate, kbps)
+    for first in (0, 1, fmt.period - 1, fmt.period + 3, 12_345):
+        for count in (0, 1, fmt.period, SILENCE_FRAMES, 2 * SILENCE_FRAMES + 7):
+            one_by_one = b"".join(fmt.silent_frame(fmt.padded(i))
+                                  for i in range(first, first + count))
+            assert b"".join(fmt.silent(first, count)) == one_by_one == fmt.silence(first, count)
+    assert fmt.silence(1, 1) != fmt.silence(0, 1) or fmt.period == 1  # a control: padding

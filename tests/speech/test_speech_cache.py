@@ -219,3 +219,85 @@ def test_an_entry_is_described_from_its_header_and_only_when_the_header_holds(
         assert (entries.get(key) is None) == (damage == "flip")
     else:
         assert described is None and entries.get(key) is None
+
+
+def _listing_forbidden(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every listing of a store from now on, recorded."""
+    import voiceguide.store as store
+
+    listed: list[Path] = []
+    real = store.usage
+
+    def listing(root: Path | None = None) -> store.Usage:
+        listed.append(Path(root or default_dir()))
+        return real(root)
+
+    monkeypatch.setattr(store, "usage", listing)
+    return listed
+
+
+def test_a_trim_with_nothing_put_since_the_last_reads_the_ledger_not_the_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trim leaves the store's size in a ledger; the next one, with nothing put since
+    and the same limit, lists nothing; a put (by any process: it removes the ledger), a
+    lower limit under that size, or a cleared store each make the next trim list it all
+    again. The ledger is not one of the store's files."""
+    import voiceguide.store as store
+
+    root = tmp_path / "cache"
+    kept = Store(root)
+    kept.entries("speech").put("ab" * 32, b"x" * 1000)
+    listed = _listing_forbidden(monkeypatch)
+    assert kept.trim(10**9) == 0 and listed == [root]
+    assert (root / store.LEDGER).is_file()
+    assert all(path.name != store.LEDGER for path, _, _ in store.usage(root).files)
+    listed.clear()
+    assert kept.trim(10**9) == 0 and kept.trim(10**6) == 0 and listed == []  # control below
+    kept.entries("watch").put("cd" * 32, b"y" * 1000)
+    assert kept.trim(10**9) == 0 and listed == [root]
+    listed.clear()
+    assert kept.trim(1500) > 0 and listed == [root]  # under the ledger's size: trimmed
+    assert kept.usage().size <= 1500
+    cache_clear(root)
+    assert not (root / store.LEDGER).exists()
+
+
+def test_a_put_by_another_process_makes_the_next_trim_list_the_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "cache"
+    kept = Store(root)
+    kept.entries("speech").put("ab" * 32, b"x" * 1000)
+    kept.trim(10**9)
+    listed = _listing_forbidden(monkeypatch)
+    assert kept.trim(10**9) == 0 and listed == []
+    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                    "from voiceguide.store import Store; "
+                    "Store(Path(sys.argv[1])).entries('speech').put('ef' * 32, b'z' * 3000)",
+                    str(root)], check=True)
+    assert kept.trim(2000) > 0 and listed == [root]
+    assert kept.usage().size <= 1800
+
+
+def test_a_writer_killed_while_it_puts_leaves_no_ledger(tmp_path: Path) -> None:
+    """The ledger goes before an entry is written, so what a killed writer left half made
+    is found by the next trim, though that process put nothing."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "cache"
+    Store(root).entries("watch").put("cd" * 32, b"y")
+    Store(root).trim(10**9)
+    script = ("import os, sys; from pathlib import Path; import voiceguide.store as store; "
+              "from voiceguide.store import Store; "
+              "store.keep = lambda target, data: os._exit(9); "
+              "Store(Path(sys.argv[1])).entries('speech').put('ab' * 32, b'x')")
+    assert subprocess.run([sys.executable, "-c", script, str(root)]).returncode == 9
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = root / "speech" / "ab" / f".{'ab' * 32}.clip.{gone}.0123456789ab.tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half")
+    assert Store(root).trim(10**9) == 4 and not stale.exists()

@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voiceguide.errors import Terminated, VoiceguideError
 from voiceguide.session import build
 from voiceguide.tools import share_cores
+
+if TYPE_CHECKING:
+    import multiprocessing.process
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -50,6 +51,9 @@ def built(scripts: tuple[Path, ...] | list[Path], targets: list[Path], options: 
                 options.progress.label = f"{script.name}: "
             yield target, build(script, target, options, split=split)
         return
+    import multiprocessing  # here: a single build does without it (5 ms of every start)
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork")  # workers keep the signal handlers
     stop = context.RawValue(ctypes.c_int, 0)  # no lock: signal handlers set it
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_started,

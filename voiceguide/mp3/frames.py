@@ -18,8 +18,10 @@ need the encoder (see ``islands.py``). This module knows the frame layout:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
 
 ENCODER_DELAY = 576  # samples LAME puts before the first input sample
 DECODER_DELAY = 529  # samples a layer III decoder lags behind (528 + 1)
@@ -29,6 +31,7 @@ MPEG1_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 MPEG2_KBPS = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 VENDOR = b"LAME3.100"  # the encoder voiceguide's frames come from (lameenc ships LAME 3.100)
 TOC_SIZE = 100
+SILENCE_FRAMES = 2048  # silent frames in one view of ``FrameFormat.silent`` (0.6 MB at 96 kbit/s)
 
 
 class FrameError(ValueError):
@@ -215,28 +218,26 @@ class FrameFormat:
         return whole * per_period + sum(self.size(p) for p in self._pattern[:rest])
 
     def silence(self, first: int, count: int) -> bytes:
-        """Silent frames numbered first .. first+count-1, padded as the stream needs: most
-        of a session's bytes, so made a padding period at a time."""
-        whole, rest = divmod(max(0, count), self.period)
-        return self._silent_period(first % self.period) * whole + b"".join(
-            self._silent_frames[self.padded(index)]
-            for index in range(first + whole * self.period, first + whole * self.period + rest))
+        """Silent frames numbered first .. first+count-1, padded as the stream needs."""
+        return b"".join(self.silent(first, count))
+
+    def silent(self, first: int, count: int) -> Iterator[memoryview]:
+        """``silence``'s bytes as views of one block of silent frames made once: most of a
+        session's bytes are silence, written without being made again each time."""
+        block, offsets = self._silent_block
+        while count > 0:
+            phase, take = first % self.period, min(count, SILENCE_FRAMES)
+            yield block[offsets[phase] : offsets[phase + take]]
+            first, count = first + take, count - take
 
     @cached_property
-    def _silent_frames(self) -> tuple[bytes, bytes]:
-        return self.silent_frame(False), self.silent_frame(True)
-
-    @cached_property
-    def _silent_periods(self) -> dict[int, bytes]:
-        return {}
-
-    def _silent_period(self, phase: int) -> bytes:
-        """The silent frames of one padding period, from frame *phase* of it."""
-        periods = self._silent_periods
-        if phase not in periods:
-            periods[phase] = b"".join(self._silent_frames[self.padded(index)]
-                                      for index in range(phase, phase + self.period))
-        return periods[phase]
+    def _silent_block(self) -> tuple[memoryview, list[int]]:
+        """A padding period and ``SILENCE_FRAMES`` more of silent frames, from frame 0 of a
+        period, and the offset of each frame in it (and of its end): frames *phase* ..
+        *phase* + n - 1 of it are any stream's n frames from one at *phase* of its period."""
+        frames = [self.silent_frame(self.padded(index))
+                  for index in range(self.period + SILENCE_FRAMES)]
+        return memoryview(b"".join(frames)), list(accumulate((len(f) for f in frames), initial=0))
 
 
 def crc16(data: bytes) -> int:

@@ -35,14 +35,13 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from voiceguide.errors import AudioError
 from voiceguide.mp3.frames import FrameError, FrameFormat
-from voiceguide.tools import cores_per_build
+from voiceguide.tools import cores_per_build, installed_version
 
 if TYPE_CHECKING:
     from voiceguide.store import Entries
@@ -52,13 +51,12 @@ TAIL = 6  # frames after it: the overlap, the decoder's delay, then two wholly s
 LONGEST_CACHED_S = 30  # longer islands are streamed, not held
 QUALITY = 3  # LAME's own default: ffmpeg's, and the speed voiceguide's figures assume
 MAGIC = "voiceguide-island/1"
-SILENCE_RUN = 1024  # silent frames written per block
 ENCODE_BYTES = 1 << 17  # PCM given to the encoder per call (1.5 s at 44.1 kHz)
 
 
 @functools.cache
 def encoder_version() -> str:
-    return f"lameenc {version('lameenc')}"
+    return f"lameenc {installed_version('lameenc')}"
 
 
 def _new_encoder(fmt: FrameFormat) -> Any:
@@ -184,7 +182,7 @@ class FrameSource(Protocol):
     samples: int
     total: int
 
-    def frames(self, encoding: Encoding) -> Iterator[bytes]: ...
+    def frames(self, encoding: Encoding) -> Iterator[bytes | memoryview]: ...
 
 
 class PcmFrames:
@@ -194,7 +192,7 @@ class PcmFrames:
         self.chunks = chunks
         self.samples = self.total = 0
 
-    def frames(self, encoding: Encoding) -> Iterator[bytes]:
+    def frames(self, encoding: Encoding) -> Iterator[bytes | memoryview]:
         splicer = Splicer(encoding)
         yield from splicer.frames(self.chunks)
         self.samples, self.total = splicer.samples, splicer.total
@@ -215,10 +213,10 @@ class Splicer:
         self.held = np.zeros(0, dtype=np.int16)  # PCM of frames held_from .. frame
         self.held_from = 0
         self.stream: _Stream | None = None
-        self.out: deque[Future[bytes] | bytes] = deque()
+        self.out: deque[Future[bytes] | bytes | memoryview] = deque()
         self.samples = self.total = 0  # known once the last chunk is in
 
-    def frames(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    def frames(self, chunks: Iterable[bytes]) -> Iterator[bytes | memoryview]:
         """The whole session's frames, in order, for *chunks* of s16le mono PCM."""
         with ThreadPoolExecutor(self.encoding.threads) as pool, \
                 ThreadPoolExecutor(1) as streamer:
@@ -241,7 +239,7 @@ class Splicer:
                     if isinstance(item, Future):
                         item.cancel()
 
-    def _ready(self, keep: int) -> Iterator[bytes]:
+    def _ready(self, keep: int) -> Iterator[bytes | memoryview]:
         """Hand on the finished items at the head of the queue; while more than *keep*
         are queued, wait for the head."""
         while self.out:
@@ -321,10 +319,9 @@ class Splicer:
         self.start, self.end = None, 0
 
     def _silence(self, until: int) -> None:
-        while self.written < until:
-            count = min(SILENCE_RUN, until - self.written)
-            self.out.append(self.fmt.silence(self.written, count))
-            self.written += count
+        if self.written < until:
+            self.out.extend(self.fmt.silent(self.written, until - self.written))
+            self.written = until
 
 
 def _runs(sounding: np.ndarray) -> Iterator[tuple[int, int]]:

@@ -292,7 +292,7 @@ class PieceFrames:
         finally:
             mixer.close()
 
-    def frames(self, encoding: Encoding) -> Iterator[bytes]:
+    def frames(self, encoding: Encoding) -> Iterator[bytes | memoryview]:
         """The session's frames in order (``total`` is set once they are all given)."""
         fmt = encoding.fmt
         mixer = self.beds()
@@ -310,18 +310,19 @@ class PieceFrames:
             mixer.close()
 
     def _spliced(self, encoding: Encoding, layout: list[list[Piece]], recipe: Recipe,
-                 mixdown: Mixdown, gains: tuple[str, str]) -> Iterator[bytes]:
+                 mixdown: Mixdown, gains: tuple[str, str]) -> Iterator[bytes | memoryview]:
         fmt, spf = encoding.fmt, encoding.fmt.samples
         total = fmt.frames_for(self.samples)
         written = 0
         queue: deque[tuple[Piece, bool, Future[bytes] | list[bytes]]] = deque()
         held: tuple[Piece, list[bytes], int] | None = None  # a piece waiting for the next
 
-        def emit(piece: Piece, last: bool, made: Future[bytes] | list[bytes]) -> Iterator[bytes]:
+        def emit(piece: Piece, last: bool,
+                 made: Future[bytes] | list[bytes]) -> Iterator[bytes | memoryview]:
             nonlocal written, held
             frames = fmt.split(made.result(), piece.start) if isinstance(made, Future) else made
             if held is None:
-                yield fmt.silence(written, piece.first - written)
+                yield from fmt.silent(written, piece.first - written)
                 held = (piece, frames, piece.first)
             else:
                 left, kept, since = held
@@ -352,7 +353,7 @@ class PieceFrames:
                             yield from emit(*queue.popleft())
                 while queue:
                     yield from emit(*queue.popleft())
-                yield fmt.silence(written, total - written)
+                yield from fmt.silent(written, total - written)
                 self.total = total
                 if self.progress is not None and written * spf < self.samples:
                     self.progress(self.samples, self.samples)  # ends on silence: say so

@@ -89,6 +89,8 @@ def load(data: bytes, filename: str) -> Node:
         _fail(filename, 1, 1, f"the file is too large: drill scripts are at most {MAX_BYTES:,} "
               "bytes")
     text = _decode(data, filename)
+    if (fast := _fast(text)) is not None:
+        return _Builder(fast[0], filename).build(fast[1], 0)
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
@@ -111,6 +113,27 @@ def load(data: bytes, filename: str) -> Node:
     finally:
         loader.dispose()
     raise AssertionError("unreachable")
+
+
+def _fast(text: str) -> tuple[yaml.SafeLoader, yaml.Node] | None:
+    """(loader, root) composed by libyaml's parser when PyYAML has it and the text is one
+    well-formed document, else None: the pure loader then reads it, and words any problem
+    (its messages name the character at fault). Both parsers place every node alike."""
+    if _CParser is None or not _PLAIN_TEXT.fullmatch(text) or _DIVERGING.search(text) \
+            or _diverges(text):
+        return None
+    loader = _FastLoader(text)
+    try:
+        root = loader.get_single_node()
+    except (yaml.YAMLError, _TooDeep, _Diverges):
+        return None
+    finally:
+        loader.dispose()
+    return None if root is None else (loader, root)
+
+
+class _Diverges(Exception):
+    """What libyaml would read otherwise than the pure loader: the pure loader reads it."""
 
 
 class _TooDeep(Exception):
@@ -136,6 +159,65 @@ class _Loader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+_CParser: Any = getattr(getattr(yaml, "_yaml", None), "CParser", None)  # None: without libyaml
+
+
+if _CParser is not None:
+    class _FastLoader(_Loader, _CParser):
+        """``_Loader``'s composer, resolvers and constructors over libyaml's events."""
+
+        def __init__(self, text: str) -> None:
+            _CParser.__init__(self, text)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+        def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
+            event = self.peek_event()
+            if not event.value and not event.style:  # an empty value: placed a column apart
+                raise _Diverges
+            return super().compose_scalar_node(anchor)
+
+        check_event = _CParser.check_event
+        peek_event = _CParser.peek_event
+        get_event = _CParser.get_event
+        dispose = _CParser.dispose
+
+
+# what libyaml's parser is trusted with: text whose only control character is the line
+# feed; tabs, other breaks, a BOM or another control character go to the pure loader,
+# which refuses some that libyaml lets through, and words its refusals
+_PLAIN_TEXT = re.compile("[^\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]*")
+_DIVERGING = re.compile(r"[|>][-+0-9]*#")  # "|#": libyaml takes a comment there
+
+
+def _diverges(text: str) -> bool:
+    """*text* has what libyaml reads and the pure loader refuses, found by libyaml's
+    scanner (a millisecond): a key marked "? " (its key token is not empty, as those of
+    other keys are) or a "?" in a plain value inside braces or brackets."""
+    scanner, flow = _CParser(text), 0
+    try:
+        while (token := scanner.get_token()) is not None:
+            if isinstance(token, yaml.FlowMappingStartToken | yaml.FlowSequenceStartToken):
+                flow += 1
+            elif isinstance(token, yaml.FlowMappingEndToken | yaml.FlowSequenceEndToken):
+                flow -= 1
+            elif _refused(token, flow):
+                return True
+    except yaml.YAMLError:
+        return True  # the pure loader words the problem
+    finally:
+        scanner.dispose()
+    return False
+
+
+def _refused(token: yaml.Token, flow: int) -> bool:
+    if isinstance(token, yaml.KeyToken):
+        return token.end_mark.index > token.start_mark.index
+    return bool(flow) and isinstance(token, yaml.ScalarToken) and token.plain \
+        and "?" in token.value
 
 
 # YAML's line breaks (1.2, 5.4): CR LF, CR alone and LF alone; NEL and the Unicode line
@@ -221,7 +303,7 @@ class _Builder:
             return self._mapping(node, depth, line, column)
         if isinstance(node, yaml.SequenceNode):
             return Node([self.build(item, depth + 1) for item in node.value], line, column)
-        plain = getattr(node, "style", None) is None  # not quoted, not a block scalar
+        plain = not getattr(node, "style", None)  # not quoted, not a block scalar ('' or None)
         raw = node.value if plain and isinstance(node.value, str) else None
         return Node(self._scalar(node), line, column, raw=raw)
 

@@ -16,7 +16,6 @@ the speaker that made them or the machine's cores.
 from __future__ import annotations
 
 import atexit
-import importlib.metadata
 import importlib.util
 import json
 import shlex
@@ -34,6 +33,7 @@ from voiceguide.speech.base import Engine, VoiceInfo, shorten
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.speech.workerproc import WorkerFailure, WorkerProcess, kill_all, python_module
 from voiceguide.store import Entries, Store, file_digest
+from voiceguide.tools import installed_version
 
 PACKAGE = "hibari-tts"
 INSTALL = f"pip install {PACKAGE}"
@@ -190,8 +190,8 @@ class HibariEngine(Engine):
     def _version(self) -> str:
         models = "; ".join(f"{name} {digest[:16]}" for name, (_, digest) in
                            sorted(self._models.items()))
-        return (f"hibari {importlib.metadata.version(PACKAGE)}; onnxruntime "
-                f"{importlib.metadata.version('onnxruntime')}; models {models}; seed 0, 1 thread")
+        return (f"hibari {installed_version(PACKAGE)}; onnxruntime "
+                f"{installed_version('onnxruntime')}; models {models}; seed 0, 1 thread")
 
     def version(self) -> str:
         return self._version

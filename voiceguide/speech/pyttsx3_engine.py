@@ -10,7 +10,6 @@ imported in this process.
 from __future__ import annotations
 
 import ctypes.util
-import importlib.metadata
 import importlib.util
 import math
 import sys
@@ -27,6 +26,7 @@ from voiceguide.speech import espeak_voices, wav
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.speech.workerproc import WorkerFailure, WorkerProcess, kill_all
+from voiceguide.tools import installed_version
 
 INSTALL = "pip install pyttsx3 and sudo apt-get install espeak-ng"
 MIN_CHUNK = 4  # clips per worker below which another worker costs more than it saves
@@ -67,7 +67,7 @@ class Pyttsx3Engine(Engine):
     @cached_property
     def _version(self) -> str:
         lib = self._library or "no espeak-ng library"
-        return f"pyttsx3 {importlib.metadata.version('pyttsx3')}; {lib}; {CLIP_METHOD}"
+        return f"pyttsx3 {installed_version('pyttsx3')}; {lib}; {CLIP_METHOD}"
 
     def version(self) -> str:
         return self._version
