@@ -17,6 +17,7 @@ import ctypes
 import functools
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from voiceguide.errors import EngineError, VoiceguideError
+from voiceguide.errors import EngineError, Terminated, VoiceguideError
 
 PROBE_TIMEOUT_S = 30  # --version and voice lists
 STREAM_STALL_S = 60.0  # a streaming program silent this long while waited on is stuck
@@ -174,6 +175,23 @@ def release_memory() -> None:
     (a few hundred times an hour, well under a millisecond each)."""
     if (trim := _malloc_trim()) is not None:
         trim(0)
+
+
+def settle_process() -> None:
+    """What every command runs under: SIGTERM and SIGHUP (a closed terminal) unwind it as
+    ``Terminated``, as Ctrl-C does; a write over a file-size limit fails as on a full disk
+    (SIGXFSZ ignored); one BLAS thread, in it and the programs it starts (voiceguide runs
+    its own work on every core, and OpenBLAS's threads would only reserve memory, and
+    end the process when they cannot)."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminated)
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 @functools.cache

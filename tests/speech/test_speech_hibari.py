@@ -406,3 +406,51 @@ def test_an_early_worker_no_batch_needs_is_stopped(
                       SHORT.format(language="en", say="Hello there."), encoding="utf-8")
     assert run("build", str(espeak), "-o", str(tmp_path / "c.mp3"))[0] == 0
     assert len(started) == 2 and not _live  # none for a build in espeak-ng's voice
+
+
+@pytest.mark.parametrize(("args", "starts"), [
+    (["build", "{natural}"], True),
+    (["build", "{natural}", "-o", "out.mp3", "--quiet"], True),
+    (["plan", "{natural}", "--json"], True),
+    (["check", "{natural}"], True),
+    (["say", "Ten seconds."], True),
+    (["build", "{espeak}"], False),  # the script's own voice is espeak-ng's
+    (["build", "{natural}", "{espeak}"], False),  # several: the command decides
+    (["build", "{natural}", "--engine", "espeak-ng"], False),
+    (["say", "Ten seconds.", "--engine=espeak-ng"], False),
+    (["build", "{natural}", "--scheduler", "tcp://127.0.0.1:8786"], False),
+    (["say", "--help"], False),
+    (["voices"], False),
+    ([], False),
+])
+def test_the_command_line_is_glanced_at_to_start_the_worker_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], starts: bool) -> None:
+    """``voiceguide``'s entry starts the natural voice's worker before the command's own
+    imports, for a single script's build, plan or check that may speak, or a say, that
+    leave the engine to its default; every other command line is left to the command."""
+    import voiceguide.__main__ as entry
+    from voiceguide import tools
+
+    natural, espeak = tmp_path / "drill.yaml", tmp_path / "espeak.yaml"
+    natural.write_text(SHORT.format(language="en", say="Hello."), encoding="utf-8")
+    espeak.write_text("voices:\n  coach: {voice: gmw/en-us}\nvoice: coach\n" +
+                      SHORT.format(language="en", say="Hello."), encoding="utf-8")
+    started: list[int] = []
+    monkeypatch.setattr(hibari_engine, "start_early", started.append)
+    monkeypatch.setattr(tools, "cores_per_build", lambda: 2)
+    entry._speak_first([a.format(natural=natural, espeak=espeak) for a in args])
+    assert started == ([2] if starts else [])
+
+
+def test_the_commands_glanced_at_are_those_that_start_the_worker_themselves() -> None:
+    import ast
+    import inspect
+
+    import voiceguide.__main__ as entry
+    import voiceguide.cli as cli
+
+    calling = {node.name for node in ast.walk(ast.parse(inspect.getsource(cli)))
+               if isinstance(node, ast.FunctionDef) and node.name != "_speak_early"
+               and any(isinstance(c, ast.Call) and getattr(c.func, "id", "") == "_speak_early"
+                       for c in ast.walk(node))}
+    assert calling == set(entry.SPEAKING)

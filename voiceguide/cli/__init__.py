@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -73,13 +72,7 @@ class _Group(click.Group):
     command_class = _Command
 
     def invoke(self, ctx: click.Context) -> Any:
-        for signum in (signal.SIGTERM, signal.SIGHUP):  # a closed terminal stops a build too
-            signal.signal(signum, _on_sigterm)
-        if hasattr(signal, "SIGXFSZ"):  # over a file-size limit, a write fails like a full disk
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        # One BLAS thread: voiceguide runs its own work on every core, and OpenBLAS's own
-        # threads would only reserve memory (and end the process when they cannot).
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        tools.settle_process()
         limit = memory_limit_mb()
         if limit is not None:
             tools.bound_arenas()  # the same address space whatever else the machine does
@@ -134,10 +127,6 @@ class _Group(click.Group):
         finally:
             if (natural := sys.modules.get("voiceguide.speech.hibari_engine")) is not None:
                 natural.stop_early()  # a worker started for a command that did not speak
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
 
 
 # ---------------------------------------------------------------------------
