@@ -90,6 +90,7 @@ class Session:
         progress = self.options.progress
         spoken = (lambda done, total: progress("speaking clips", done, total)) if progress else None
         # each clip is prepared as soon as it is spoken, on the cores the engine leaves free
+        self.clips.warm_up()
         self.speech.prefetch(speech_requests(self.script, settings, pace), spoken,
                              self.clips.prepare_ahead)
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from waiting import until
 
 from voiceguide.cli import main
 from voiceguide.errors import EngineError
@@ -333,7 +334,9 @@ def test_a_speaker_that_dies_leaves_the_other_to_speak(tmp_path: Path) -> None:
                        hibari_engine.WORKER) as worker:
         worker.send(_job(0, tmp_path, TEXTS[0]))
         assert worker.read_json("speaking").get("ok")  # the speakers are forked by now
-        first, second = _speakers(worker)
+        # and on a cold store a child keeping the voice's tables aside, until it is done
+        first, second = until(lambda: len(pids := _speakers(worker)) == 2 and pids,
+                              "the two speakers alone")
         os.kill(first, signal.SIGKILL)
         _ended(first)
         for n in range(1, 4):

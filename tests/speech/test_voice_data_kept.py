@@ -108,3 +108,32 @@ def test_a_file_is_hashed_again_once_written(
     other.write_bytes(b"third")
     os.replace(other, path)  # another file in its place: another inode
     assert file_digest(path, memo) == hashlib.sha256(b"third").hexdigest()
+
+
+def test_a_cold_start_with_a_core_to_spare_keeps_its_tables_aside_and_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With speakers to fork (a second core), the first load packs hibari's data in a
+    forked child, and the load after finds the very tables an unforked load keeps."""
+    import hibari.g2p as g2p
+    from waiting import until
+
+    def voices(folder: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes()
+                for p in Store(folder / "voiceguide").entries("voices").entries()}
+
+    original, real_fork, children = g2p._load_json, os.fork, []
+
+    def fork() -> int:
+        children.append(pid := real_fork())
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    for folder, spare in ((tmp_path / "here", False), (tmp_path / "aside", True)):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+        monkeypatch.setattr(g2p, "_load_json", original)
+        monkeypatch.setattr(worker, "spare_core", spare)
+        worker.load("heart")
+        assert bool(children) is spare
+    here = voices(tmp_path / "here")
+    until(lambda: voices(tmp_path / "aside").keys() == here.keys(), "the tables kept aside")
+    assert voices(tmp_path / "aside") == here

@@ -32,7 +32,7 @@ import numpy as np
 
 from voiceguide import scratch
 from voiceguide.audio.dsp import gcd_ratio, resample_poly
-from voiceguide.audio.loudness import SILENCE, clip_loudness, level_clip, trim
+from voiceguide.audio.loudness import SILENCE, clip_loudness, k_weighting_taps, level_clip, trim
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.tools import cores_per_build
 
@@ -182,6 +182,19 @@ class ClipStore:
         self._lock = threading.RLock()
         self._pool: ThreadPoolExecutor | None = None
 
+    def warm_up(self) -> None:
+        """Starts making, on a spare thread, what preparing a clip needs first (the
+        loudness filter's taps: 0.05 s on a cold store), while the engine starts."""
+        if self.prepared is not None:
+            self._spare().submit(k_weighting_taps, self.sample_rate)
+
+    def _spare(self) -> ThreadPoolExecutor:
+        with self._ahead_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(cores_per_build(), "voiceguide-prepare")
+                weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+            return self._pool
+
     def prepare_ahead(self, request: SpeechRequest) -> None:
         """Starts preparing *request*'s clip on a spare thread (any thread may ask): the
         planner will ask for it soon. Only with prepared clips on disk, where the clip
@@ -189,13 +202,11 @@ class ClipStore:
         key = ("speech", request)
         if self.prepared is None:
             return
+        pool = self._spare()
         with self._ahead_lock:
             if key in self._ahead or key in self._clips:
                 return
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(cores_per_build(), "voiceguide-prepare")
-                weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
-            self._ahead[key] = self._pool.submit(self._kept_ahead, key)
+            self._ahead[key] = pool.submit(self._kept_ahead, key)
 
     def _kept_ahead(self, key: tuple[str, Hashable]) -> np.ndarray | None:
         clip, kept = self._made(key)

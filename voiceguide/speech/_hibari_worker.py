@@ -33,8 +33,9 @@ import marshal
 import os
 import select
 import sys
+import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -86,12 +87,35 @@ def lexicons_kept() -> None:
             if (data := kept.get(key)) is not None:
                 return _unpacked(data)
         value = original(name)
-        with contextlib.suppress(Exception):
-            kept.put(key, _packed(value, tables))
+        aside(lambda: kept.put(key, _packed(value, tables)))
         return value
 
     load_json.kept = True  # type: ignore[attr-defined]
     g2p._load_json = load_json
+
+
+spare_core = False  # main: the worker has speakers to fork, so a second core to use
+
+
+def aside(work: Callable[[], None]) -> None:
+    """Does *work* (keeping for the next start what this cold one made) in a forked child
+    where a core is spare, so that the first clip does not wait for it (0.17 s for the
+    lexicons' tables), else now; whatever goes wrong in it, the clips do not depend on it.
+    The child is reaped by a thread that waits for it."""
+    if spare_core:
+        with contextlib.suppress(OSError):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    gc.disable()  # a collection would write to every shared page
+                    with contextlib.suppress(BaseException):
+                        work()
+                finally:
+                    os._exit(0)
+            threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
+            return
+    with contextlib.suppress(Exception):
+        work()
 
 
 def _packed(value: Any, tables: bool) -> bytes:
@@ -364,6 +388,8 @@ def main() -> None:
     parser.add_argument("--voices", default="", help="voices to load before forking")
     args = parser.parse_args()
     die_with_parent()
+    global spare_core
+    spare_core = args.workers > 1
     channel = private_stdout()
     models: dict[str, Any] = {}
     for voice in filter(None, args.voices.split(",")):
