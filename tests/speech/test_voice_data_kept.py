@@ -137,3 +137,34 @@ def test_a_cold_start_with_a_core_to_spare_keeps_its_tables_aside_and_the_same(
     here = voices(tmp_path / "here")
     until(lambda: voices(tmp_path / "aside").keys() == here.keys(), "the tables kept aside")
     assert voices(tmp_path / "aside") == here
+
+
+def test_with_a_core_to_spare_the_rules_are_read_beside_the_session_and_sound_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spelling-to-sound rules read on a thread while onnxruntime makes the session
+    are the model's own: cold and warm, every clip is the same to the bit as a load that
+    reads them itself, after the session."""
+    import threading
+
+    import hibari.g2p as g2p
+
+    made_on: list[str] = []
+    real_init = g2p.G2P.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        made_on.append(threading.current_thread().name)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(g2p.G2P, "__init__", init)
+    monkeypatch.setattr(g2p, "_load_json", g2p._load_json)  # lexicons_kept replaces it
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    heard = {}
+    for spare, state in ((False, "cold"), (True, "warm"), (False, "warm")):
+        monkeypatch.setattr(worker, "spare_core", spare)
+        made_on.clear()
+        heard[spare, state] = _clips(worker.load("heart"))
+        assert made_on == ["voiceguide-rules" if spare else "MainThread"]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other"))
+    monkeypatch.setattr(worker, "spare_core", True)
+    heard[True, "cold"] = _clips(worker.load("heart"))
+    assert len(set(map(tuple, heard.values()))) == 1

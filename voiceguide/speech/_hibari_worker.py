@@ -34,6 +34,7 @@ import os
 import select
 import sys
 import threading
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -101,10 +102,16 @@ def aside(work: Callable[[], None]) -> None:
     """Does *work* (keeping for the next start what this cold one made) in a forked child
     where a core is spare, so that the first clip does not wait for it (0.17 s for the
     lexicons' tables), else now; whatever goes wrong in it, the clips do not depend on it.
-    The child is reaped by a thread that waits for it."""
+    The child is reaped by a thread that waits for it.
+
+    ``load`` may call it from the thread that reads hibari's rules while the main thread
+    is inside onnxruntime: the child only packs and writes with what is imported already,
+    and leaves by ``os._exit``, so it needs no lock another thread could hold."""
     if spare_core:
         with contextlib.suppress(OSError):
-            pid = os.fork()
+            with warnings.catch_warnings():  # Python 3.12 warns of any fork beside a thread
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
             if pid == 0:
                 try:
                     gc.disable()  # a collection would write to every shared page
@@ -144,22 +151,55 @@ def _unpacked(data: bytes) -> Any:
 
 
 def load(voice: str) -> Any:
-    """The voice's model from disk; FileNotFoundError rather than a download."""
+    """The voice's model from disk; FileNotFoundError rather than a download.
+
+    With a core to spare, hibari's spelling-to-sound rules are read on a thread while
+    onnxruntime makes the model's session, which leaves the interpreter lock while it
+    works (0.1 s of a cold start, 0.03 s of a warm one); the rules are the very ones the
+    model would read itself."""
     from hibari import Hibari
-    from hibari.voices import voice_path
+    from hibari.g2p import G2P
+    from hibari.voices import VOICES, voice_path
+
+    from voiceguide import scratch  # noqa: F401 -- KeptGraph's, imported before the thread
 
     lexicons_kept()
     path = voice_path(voice, download_missing=False)
-    graph = KeptGraph(path)
-    model = None
-    if graph.kept:
-        with graph.loading(), contextlib.suppress(Exception):  # else from the file, as ever
-            model = Hibari(voice=voice, model=graph.kept, threads=THREADS)
-    if model is None:
-        with graph.saving():
-            model = Hibari(voice=voice, model=path, threads=THREADS)
+    graph = KeptGraph(path)  # onnxruntime imported: nothing is imported while the thread forks
+    rules = _Beside(lambda: G2P(british=VOICES[voice]["british"])) if spare_core else None
+    try:
+        model = None
+        if graph.kept:
+            with graph.loading(), contextlib.suppress(Exception):  # else from the file, as ever
+                model = Hibari(voice=voice, model=graph.kept, threads=THREADS)
+        if model is None:
+            with graph.saving():
+                model = Hibari(voice=voice, model=path, threads=THREADS)
+    finally:
+        read = rules.result() if rules is not None else None
+    if read is not None and getattr(model, "_g2p", False) is None:
+        model._g2p = read  # what hibari's own g2p property would have read, once
     model.g2p  # noqa: B018 -- loaded now, so that the speakers forked later share it
     return model
+
+
+class _Beside:
+    """*work* on a thread of its own; ``result`` waits for it and gives what it returned
+    (None when it failed: whoever needs it makes it again, and sees why)."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.value: Any = None
+
+        def run() -> None:
+            with contextlib.suppress(Exception):
+                self.value = work()
+
+        self.thread = threading.Thread(target=run, name="voiceguide-rules", daemon=True)
+        self.thread.start()
+
+    def result(self) -> Any:
+        self.thread.join()
+        return self.value
 
 
 class KeptGraph:
