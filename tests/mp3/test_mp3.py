@@ -169,3 +169,34 @@ def test_more_than_255_chapters_are_all_in_nested_tables_of_contents(tmp_path: P
         == [255, 255, 90]
     listed = [e for c in top.child_element_ids for e in tables[c].child_element_ids]
     assert listed == [f"ch{n}" for n in range(600)]
+
+
+def test_a_long_file_goes_to_the_disk_as_it_is_written_and_comes_out_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer asks the system to start writing each stretch as it is written (so the
+    sync at the end waits less): stretches end to end, up to the last frames, and the
+    file the same to the byte as one written in one go."""
+    from voiceguide import files
+    from voiceguide.mp3 import writer
+
+    rng = np.random.default_rng(7)
+    samples = np.zeros(60 * RATE)
+    for second in range(0, 60, 2):  # a burst of noise every other second: many islands
+        samples[second * RATE : second * RATE + RATE // 2] = rng.uniform(-0.3, 0.3, RATE // 2)
+    pcm = np.round(samples * 32767).astype("<i2").tobytes()
+    monkeypatch.setattr(writer, "WRITEBACK_BYTES", 1 << 40)
+    _write(tmp_path / "whole.mp3", pcm)
+    handed: list[tuple[int, int]] = []
+
+    def start_writeback(fd: int, start: int, end: int) -> int:
+        handed.append((start, end))
+        return files.start_writeback(fd, start, end)
+
+    monkeypatch.setattr(writer, "WRITEBACK_BYTES", 16 * 1024)
+    monkeypatch.setattr(writer, "start_writeback", start_writeback)
+    _write(tmp_path / "stretches.mp3", pcm)
+    size = (tmp_path / "whole.mp3").stat().st_size
+    assert (tmp_path / "stretches.mp3").read_bytes() == (tmp_path / "whole.mp3").read_bytes()
+    assert len(handed) >= 8
+    assert all(a[1] == b[0] for a, b in zip(handed, handed[1:], strict=False))
+    assert size - 16 * 1024 - 1500 < handed[-1][1] <= size

@@ -161,7 +161,7 @@ class SpeechLibrary:
         """
         keyed = {self.key(r): r for r in requests}
         missing = {key: r for key, r in keyed.items()
-                   if key not in self._present and self._stored(key) is None}
+                   if key not in self._present and not self._kept(key)}
         self._present.update(k for k in keyed if k not in missing)
         made, lock = 0, threading.Lock()  # engines may make clips on several threads
         keys = {r: key for key, r in missing.items()}
@@ -244,6 +244,12 @@ class SpeechLibrary:
 
     def _stored(self, key: str) -> bytes | None:
         return self._unsaved.get(key) or self.cache.get(key)
+
+    def _kept(self, key: str) -> bool:
+        """Whether the clip is in the cache, by its entry's header and size alone: a warm
+        build reads none of its speech (its prepared clips say all it needs), and a clip
+        damaged in a way only its checksum shows is made again when it is read (``audio``)."""
+        return key in self._unsaved or self.cache.described(key) is not None
 
     def _check_voices(self, name: str, options: tuple[str, ...], voices: set[str | None]) -> None:
         for voice in sorted(voices, key=str):
