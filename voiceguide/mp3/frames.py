@@ -17,11 +17,13 @@ need the encoder (see ``islands.py``). This module knows the frame layout:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, islice
 
 ENCODER_DELAY = 576  # samples LAME puts before the first input sample
 DECODER_DELAY = 529  # samples a layer III decoder lags behind (528 + 1)
@@ -34,8 +36,55 @@ TOC_SIZE = 100
 SILENCE_FRAMES = 2048  # silent frames in one view of ``FrameFormat.silent`` (0.6 MB at 96 kbit/s)
 
 
+_MODE_BITS = bytes(int(b & 0xC0 == 0xC0) for b in range(256))  # a header's fourth byte: mono
+
+
 class FrameError(ValueError):
     """Bytes that are not the frames this format expects."""
+
+
+class Frames:
+    """Frames that lie end to end in one blob, by where each starts: a frame is cut out of
+    it only when asked for, and a run of them is one slice (``joined``), so a session's
+    frames read from the cache are not copied one by one. A frame may be replaced (a
+    splice moves bytes between the frames either side of it)."""
+
+    def __init__(self, data: bytes, starts: list[int]) -> None:
+        self.data, self.starts = data, starts  # starts: each frame's, then the end of the last
+        self._replaced: dict[int, bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, index: int) -> bytes:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        replaced = self._replaced.get(index)
+        return replaced if replaced is not None else \
+            self.data[self.starts[index] : self.starts[index + 1]]
+
+    def __setitem__(self, index: int, frame: bytes) -> None:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        self._replaced[index] = frame
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (self[index] for index in range(len(self)))
+
+    def joined(self, lo: int = 0, hi: int | None = None) -> bytes:
+        """The bytes of frames *lo* .. *hi*-1 (all from *lo*, without *hi*)."""
+        hi = len(self) if hi is None else min(hi, len(self))
+        if lo >= hi:
+            return b""
+        changed = sorted(i for i in self._replaced if lo <= i < hi)
+        if not changed:
+            return self.data[self.starts[lo] : self.starts[hi]]
+        parts, at = [], lo
+        for index in changed:
+            parts += [self.data[self.starts[at] : self.starts[index]], self._replaced[index]]
+            at = index + 1
+        parts.append(self.data[self.starts[at] : self.starts[hi]])
+        return b"".join(parts)
 
 
 @dataclass(frozen=True)
@@ -150,13 +199,61 @@ class FrameFormat:
     def split(self, data: bytes, first: int) -> list[bytes]:
         """*data* cut into frames, checked against this format and the padding pattern
         of a stream whose frame number *first* is data's first frame."""
-        frames, rest = self.split_some(data, first)
+        return list(self.cut(data, first))
+
+    def split_some(self, data: bytes, first: int) -> tuple[list[bytes], bytes]:
+        """The whole frames at the start of *data*, checked as by ``split``, and the rest."""
+        frames, rest = self.cut_some(data, first)
+        return list(frames), rest
+
+    def cut(self, data: bytes, first: int) -> Frames:
+        """``split``'s frames, each cut out of *data* only when asked for (``Frames``)."""
+        frames, rest = self.cut_some(data, first)
         if rest:
             raise FrameError(f"frame {first + len(frames)} is cut short")
         return frames
 
-    def split_some(self, data: bytes, first: int) -> tuple[list[bytes], bytes]:
-        """The whole frames at the start of *data*, checked as by ``split``, and the rest."""
+    def cut_some(self, data: bytes, first: int) -> tuple[Frames, bytes]:
+        """``split_some``'s frames as ``Frames``, and the rest.
+
+        The frames' sizes follow the padding pattern, so where each starts is known before
+        reading it; the headers are checked a period at a time (every ``period``-th frame
+        starts the same number of bytes after the last: one slice of *data* per header
+        byte and place in the period), not frame by frame. Any that is wrong: the frames
+        are read one by one, to say which (``_split_reading``)."""
+        starts = self._starts(first, len(data))
+        whole = len(starts) - 1
+        rest = len(data) - starts[-1]
+        if not self._headers_match(data, first, starts[:whole] + starts[-1:] * (rest >= 4)):
+            self._split_reading(data, first)  # raises, naming the frame
+        return Frames(data, starts), data[starts[-1]:]
+
+    def _starts(self, first: int, length: int) -> list[int]:
+        """Where each whole frame of a stream from frame *first* starts in *length* bytes,
+        and where the frame after the last whole one does."""
+        sizes = (self.size(False), self.size(True))
+        cycle = [sizes[self._pattern[(first + j) % self.period]] for j in range(self.period)]
+        starts = list(accumulate(islice(itertools.cycle(cycle), length // sizes[0] + 1),
+                                 initial=0))
+        return starts[: bisect.bisect_right(starts, length)]
+
+    def _headers_match(self, data: bytes, first: int, starts: list[int]) -> bool:
+        """Whether a header of this format, padded as the pattern says, begins at every
+        one of *starts* (frames first, first + 1, ... of the stream)."""
+        if not starts:
+            return True
+        heads, period = self._heads, self.period
+        step = starts[period] - starts[0] if len(starts) > period else len(data) + 1
+        last = starts[-1] + 1
+        for j, start in enumerate(starts[:period]):
+            head = heads[self._pattern[(first + j) % period]]
+            column = [data[start + b : last + b : step] for b in range(4)]
+            if any(column[b].count(head[b]) != len(column[b]) for b in range(3)) or \
+                    column[3].translate(_MODE_BITS).count(0):
+                return False
+        return True
+
+    def _split_reading(self, data: bytes, first: int) -> tuple[list[bytes], bytes]:
         frames: list[bytes] = []
         heads, sizes = self._heads, (self.size(False), self.size(True))
         pattern, period = self._pattern, self.period

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from voiceguide.errors import AudioError
-from voiceguide.mp3.frames import FrameError, FrameFormat
+from voiceguide.mp3.frames import FrameError, FrameFormat, Frames
 from voiceguide.tools import cores_per_build, installed_version
 
 if TYPE_CHECKING:
@@ -98,14 +98,14 @@ class Encoding:
     def lookup(self, key: str, first: int, count: int) -> bytes | None:
         """The *count* frames from frame *first* kept under *key*, if whole and sound."""
         frames = self.lookup_frames(key, first, count)
-        return None if frames is None else b"".join(frames)
+        return None if frames is None else frames.data
 
-    def lookup_frames(self, key: str, first: int, count: int) -> list[bytes] | None:
-        """``lookup``'s frames, one by one (checking them cut them apart already)."""
+    def lookup_frames(self, key: str, first: int, count: int) -> Frames | None:
+        """``lookup``'s frames, one by one (checking them found where each starts)."""
         if self.cache is None or (kept := self.cache.get(key)) is None:
             return None
         try:
-            frames = self.fmt.split(kept, first)
+            frames = self.fmt.cut(kept, first)
         except FrameError:
             return None  # damaged in a way the checksum could not see: encode it again
         if len(frames) != count:
@@ -120,7 +120,7 @@ class Encoding:
         frames = _checked(self.fmt, data, first)
         if len(frames) < count:
             raise AudioError(f"the encoder gave {len(frames)} frames for {count}")
-        data = b"".join(frames[:count])
+        data = frames.joined(0, count)
         self.encoded += 1
         if self.cache is not None:
             with contextlib.suppress(OSError):  # a cache that cannot grow costs time, not the build
@@ -136,9 +136,9 @@ def _encoded(encoder: Any, pcm: bytes) -> bytes:
                     for at in range(0, len(pcm), ENCODE_BYTES))
 
 
-def _checked(fmt: FrameFormat, data: bytes, first: int) -> list[bytes]:
+def _checked(fmt: FrameFormat, data: bytes, first: int) -> Frames:
     try:
-        return fmt.split(data, first)
+        return fmt.cut(data, first)
     except FrameError as exc:
         raise AudioError(f"the encoder's frames cannot be spliced: {exc}") from exc
 
@@ -164,15 +164,16 @@ class _Stream:
         """The whole frames made so far: the encoder hands on bytes, not always whole
         frames, until the flush (*limit*: the frames the island needs)."""
         try:
-            frames, self.pending = self.fmt.split_some(self.pending + data, self.first + self.made)
+            frames, self.pending = self.fmt.cut_some(self.pending + data, self.first + self.made)
+            count = len(frames)
             if limit is not None:
                 if self.pending:
-                    raise FrameError(f"frame {self.first + self.made + len(frames)} is cut short")
-                frames = frames[: max(0, limit - self.made)]
+                    raise FrameError(f"frame {self.first + self.made + count} is cut short")
+                count = min(count, max(0, limit - self.made))
         except FrameError as exc:
             raise AudioError(f"the encoder's frames cannot be spliced: {exc}") from exc
-        self.made += len(frames)
-        return b"".join(frames)
+        self.made += count
+        return frames.joined(0, count)
 
 
 class FrameSource(Protocol):

@@ -49,7 +49,7 @@ from voiceguide import __version__
 from voiceguide.audio.loudness import HOP_S
 from voiceguide.audio.render import Measured, Mixdown, bed_levels, identity_of, to_sample
 from voiceguide.errors import AudioError
-from voiceguide.mp3.frames import FrameFormat
+from voiceguide.mp3.frames import FrameFormat, Frames
 from voiceguide.mp3.islands import LEAD, LONGEST_CACHED_S, QUALITY, TAIL, Encoding, encoder_version
 from voiceguide.tools import cores_per_build, release_memory
 
@@ -134,7 +134,7 @@ def reach(layout: list[list[Piece]]) -> int:
                 for left, right in pairwise(island)), default=0)
 
 
-def join(fmt: FrameFormat, left: list[bytes], left_piece: Piece, right: list[bytes],
+def join(fmt: FrameFormat, left: Frames, left_piece: Piece, right: Frames,
          right_piece: Piece) -> int:
     """Where *right* takes over from *left* (a frame number); the bytes the right piece's
     frame there borrows are copied into the end of *left*'s frames before it."""
@@ -314,24 +314,24 @@ class PieceFrames:
         fmt, spf = encoding.fmt, encoding.fmt.samples
         total = fmt.frames_for(self.samples)
         written = 0
-        queue: deque[tuple[Piece, bool, Future[bytes] | list[bytes]]] = deque()
-        held: tuple[Piece, list[bytes], int] | None = None  # a piece waiting for the next
+        queue: deque[tuple[Piece, bool, Future[bytes] | Frames]] = deque()
+        held: tuple[Piece, Frames, int] | None = None  # a piece waiting for the next
 
         def emit(piece: Piece, last: bool,
-                 made: Future[bytes] | list[bytes]) -> Iterator[bytes | memoryview]:
+                 made: Future[bytes] | Frames) -> Iterator[bytes | memoryview]:
             nonlocal written, held
-            frames = fmt.split(made.result(), piece.start) if isinstance(made, Future) else made
+            frames = fmt.cut(made.result(), piece.start) if isinstance(made, Future) else made
             if held is None:
                 yield from fmt.silent(written, piece.first - written)
                 held = (piece, frames, piece.first)
             else:
                 left, kept, since = held
                 at = join(fmt, kept, left, frames, piece)
-                yield b"".join(kept[since - left.start : at - left.start])
+                yield kept.joined(since - left.start, at - left.start)
                 held = (piece, frames, at)
             if last:
                 piece, frames, since = held
-                yield b"".join(frames[since - piece.start : piece.end - piece.start])
+                yield frames.joined(since - piece.start, piece.end - piece.start)
                 written, held = piece.end, None
             if self.progress is not None:
                 self.progress(min(self.samples, piece.end * spf), self.samples)
@@ -342,7 +342,7 @@ class PieceFrames:
                 for island in layout:
                     for index, piece in enumerate(island):
                         key = self._key(encoding, piece, recipe, gains)
-                        made: Future[bytes] | list[bytes] | None = \
+                        made: Future[bytes] | Frames | None = \
                             encoding.lookup_frames(key, piece.start, piece.count)
                         if made is None:
                             pcm = mixdown.pcm(piece.start * spf, piece.stop * spf)
