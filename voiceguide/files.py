@@ -159,8 +159,10 @@ SYNC_FILE_RANGE_WRITE = 2  # Linux's flag: start writing the range's dirty pages
 def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
     import ctypes
 
+    from voiceguide.tools import _c_library
+
     with contextlib.suppress(OSError, AttributeError):
-        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+        call = _c_library().sync_file_range
         call.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
         return call
     return None
