@@ -168,3 +168,16 @@ def test_with_a_core_to_spare_the_rules_are_read_beside_the_session_and_sound_th
     monkeypatch.setattr(worker, "spare_core", True)
     heard[True, "cold"] = _clips(worker.load("heart"))
     assert len(set(map(tuple, heard.values()))) == 1
+
+
+def test_what_is_kept_is_the_values_own_bytes_whoever_else_holds_its_parts() -> None:
+    """The same value packs to the same bytes when its parts are held once more elsewhere
+    (as the thread that reads hibari's rules, or a forked child's parent, may hold them):
+    two processes keep one entry alike."""
+    weights: dict[str, Any] = {f"w{n}": {"NN": n / 10} for n in range(worker.TABLED)}
+    weights["w0"] = {"".join(["so", "lo"]): 1.5}  # made at run time: held by the value alone
+    value = {"weights": weights, "tags": ["".join(["V", "B"])]}
+    alone, table = worker._packed(value, tables=True), pack(weights)
+    held = [*weights["w0"], *value["tags"]]  # each part once more
+    assert worker._packed(value, tables=True) == alone and pack(weights) == table
+    assert len(held) == 2

@@ -46,7 +46,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from voiceguide.errors import out_of_memory  # noqa: E402
 from voiceguide.speech._worker import die_with_parent, private_stdout  # noqa: E402
-from voiceguide.speech.table import FORMAT, Table, pack  # noqa: E402
+from voiceguide.speech.table import FORMAT, MARSHAL, Table, pack  # noqa: E402
 
 SEED = 0  # the noise component of every clip
 THREADS = 1
@@ -126,16 +126,17 @@ def aside(work: Callable[[], None]) -> None:
 
 
 def _packed(value: Any, tables: bool) -> bytes:
-    """*value* as kept: its large mappings (itself, or its members) as tables."""
+    """*value* as kept: its large mappings (itself, or its members) as tables; the
+    bytes are the value's alone, whoever else holds its parts (``table.MARSHAL``)."""
     def large(item: Any) -> bool:
         return tables and isinstance(item, dict) and len(item) >= TABLED
 
     if large(value):
-        return marshal.dumps(("table", pack(value)))
+        return marshal.dumps(("table", pack(value)), MARSHAL)
     if isinstance(value, dict) and any(large(v) for v in value.values()):
         return marshal.dumps(("members", {k: v for k, v in value.items() if not large(v)},
-                              {k: pack(v) for k, v in value.items() if large(v)}))
-    return marshal.dumps(("plain", value))
+                              {k: pack(v) for k, v in value.items() if large(v)}), MARSHAL)
+    return marshal.dumps(("plain", value), MARSHAL)
 
 
 def _unpacked(data: bytes) -> Any:

@@ -6,6 +6,11 @@ few dozen of them. Packed once into a table (open addressing on the crc32 of
 each key, each value as marshal data), they load as one read, and each lookup
 unpacks one value, equal to the dict's. The blob is this machine's own (native
 byte order), kept in the store under a key that says so.
+
+Values are written in marshal's version 2 (``MARSHAL``), which writes no references:
+later versions mark an object as shared when its reference count is above one, so
+the same value held once more elsewhere (by a thread, by a caller) would be written
+as other bytes, and the same data kept by two processes would differ.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from collections.abc import Mapping
 from typing import Any
 
 MAGIC = b"voiceguide-table/1\n"
-FORMAT = ("voiceguide-table/1", sys.byteorder, marshal.version)  # what a kept table is
+MARSHAL = 2  # the bytes of a value are the value's alone (no references by count)
+FORMAT = ("voiceguide-table/1", sys.byteorder, MARSHAL)  # what a kept table is
 _RECORD = struct.Struct("<II")  # key bytes, value bytes
 _MISSING = object()
 
@@ -32,7 +38,7 @@ def pack(mapping: Mapping[str, Any]) -> bytes:
     base = len(MAGIC) + 4 + offsets.itemsize * slots
     for key, value in mapping.items():
         raw = key.encode("utf-8", "surrogatepass")
-        data = marshal.dumps(value)
+        data = marshal.dumps(value, MARSHAL)
         at = zlib.crc32(raw) & (slots - 1)
         while offsets[at]:
             at = (at + 1) & (slots - 1)
