@@ -270,6 +270,40 @@ def test_a_session_without_beds_is_made_from_its_plan_too(
     assert built(folder, "d.mp3") == edited
 
 
+
+@pytest.mark.parametrize("runs", [2, 3])
+def test_the_stretches_levels_are_shared_out_as_runs_ask_and_the_same(
+        folder: Path, monkeypatch: pytest.MonkeyPatch, runs: int) -> None:
+    """Without music, each run of the levels takes the next stretch as it is done with
+    its last: every stretch is measured once, and the levels and bytes are those of one
+    run measuring them all."""
+    import threading
+
+    from voiceguide.mp3 import pieces as made
+
+    script = folder / "drill.yaml"
+    script.write_text(SCRIPT.replace("music: {files: [MUSIC], level: -14, duck: 12}\n", "")
+                      .replace("    cadence: 170\n", ""), encoding="utf-8")
+    counts = Counts(monkeypatch)
+    on: list[str] = []
+    measure = render.Mixdown.measure
+
+    def measured_on(mixdown: render.Mixdown, begin: int, end: int) -> render.Measured:
+        on.append(threading.current_thread().name)
+        return measure(mixdown, begin, end)
+
+    monkeypatch.setattr(render.Mixdown, "measure", measured_on)
+    monkeypatch.setattr(made, "cores_per_build", lambda: 1)
+    alone = built(folder, "one.mp3")
+    stretches, on_one = len(on), set(on)
+    assert stretches >= runs and len(on_one) == 1
+    forget_made(folder)
+    on.clear()
+    monkeypatch.setattr(made, "cores_per_build", lambda: runs)
+    assert built(folder, "many.mp3") == alone
+    assert len(on) == stretches  # each once, whichever run took it
+    assert counts.gains[0] == counts.gains[1]
+
 def synthetic(fmt: FrameFormat, index: int, borrows: int, fill: int,
               blocks: tuple[int, int] = (0, 0)) -> bytes:
     """Frame *index* of a stream: its main data begins *borrows* bytes back; its granules'

@@ -37,7 +37,7 @@ import json
 import math
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
@@ -185,6 +185,20 @@ class Recipe:
         return not bool(np.any((self.starts < hi) & (self.ends > lo)))
 
 
+class _Shared:
+    """An iterator several threads take items from in turn, each item once."""
+
+    def __init__(self, items: Iterable[tuple[int, int, str]]) -> None:
+        self._items, self._lock = iter(items), threading.Lock()
+
+    def __iter__(self) -> _Shared:
+        return self
+
+    def __next__(self) -> tuple[int, int, str]:
+        with self._lock:
+            return next(self._items)
+
+
 class PieceFrames:
     """The MP3 frames of a session with beds, for ``mp3.write_mp3`` in place of PCM."""
 
@@ -201,7 +215,9 @@ class PieceFrames:
         """(the events' gain, the beds' gain), from the levels of stretches of
         ``MEASURE_HOPS`` hops, each measured once and kept under its recipe's digest.
         Without music (which is decoded in order) the stretches to measure are shared
-        out in runs among the build's cores, each run measured by its own mixdown. The
+        out in runs among the build's cores, each run measured by its own mixdown and
+        taking the next stretch as it is done with its last (stretches differ in cost, and
+        a run given its share up front would leave a core idle at the end). The
         music under the sample spans *then* to be mixed next, where they meet a stretch
         to measure, is kept as it is decoded: an edit decodes the music once."""
         hop = round(self.rate * HOP_S)
@@ -224,11 +240,11 @@ class PieceFrames:
             mixer.keep([(a, b) for a, b in then
                         if any(a < hi and lo < b for lo, hi, _ in todo)])
         runs = 1 if music else max(1, min(cores_per_build(), len(todo)))
-        size = -(-len(todo) // runs) if todo else 0
-        parts = [todo[k : k + size] for k in range(0, len(todo), size)] if todo else []
+        shared = _Shared(todo)  # each run takes the next stretch: none waits on another's
+        parts = [shared] * runs if todo else []
         stop = threading.Event()  # an interrupt: the other runs end at their next stretch
 
-        def run_of(run: list[tuple[int, int, str]]) -> dict[int, Measured]:
+        def run_of(run: Iterable[tuple[int, int, str]]) -> dict[int, Measured]:
             return self._measured(run, mixer, stop)
 
         if len(parts) > 1:
@@ -243,9 +259,10 @@ class PieceFrames:
             stretches.update(run_of(parts[0]))
         return bed_levels([stretches[lo] for lo in sorted(stretches)])
 
-    def _measured(self, run: list[tuple[int, int, str]], mixer: BedMixer,
+    def _measured(self, run: Iterable[tuple[int, int, str]], mixer: BedMixer,
                   stop: threading.Event) -> dict[int, Measured]:
-        """The stretches of *run* (in order), measured by one mixdown and kept."""
+        """The stretches of *run* (in order), measured by one mixdown and kept; a stretch's
+        levels are its own, whichever run measures it."""
         found: dict[int, Measured] = {}
         measurer = Mixdown(self.plan, self.clips, self.rate, 1.0, mixer)
         for lo, hi, key in run:
