@@ -181,3 +181,93 @@ def test_what_is_kept_is_the_values_own_bytes_whoever_else_holds_its_parts() -> 
     held = [*weights["w0"], *value["tags"]]  # each part once more
     assert worker._packed(value, tables=True) == alone and pack(weights) == table
     assert len(held) == 2
+
+
+@pytest.mark.parametrize("british", [False, True])
+def test_the_files_read_ahead_are_the_large_ones_hibaris_rules_read(
+        monkeypatch: pytest.MonkeyPatch, british: bool) -> None:
+    import hibari.g2p as g2p
+
+    asked: list[str] = []
+    original = g2p._load_json
+
+    def recorded(name: str) -> Any:
+        asked.append(name)
+        return original(name)
+
+    monkeypatch.setattr(g2p, "_load_json", recorded)
+    g2p.G2P(british=british)
+    assert set(worker.rule_files(british)) == {n for n in asked if n.endswith(".json.gz")}
+
+
+def test_a_cold_start_with_a_core_to_spare_reads_the_rules_files_in_children(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """None of the large files is read in the worker itself; its rules hold the tables a
+    warm start reads, and the children keep them for the next start."""
+    import hibari.g2p as g2p
+
+    decoded: list[str] = []
+    original = g2p._load_json
+
+    def recorded(name: str) -> Any:
+        decoded.append(name)  # in this process only: a child's list is its own
+        return original(name)
+
+    monkeypatch.setattr(g2p, "_load_json", recorded)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(worker, "spare_core", True)
+    model = worker.load("heart")
+    assert decoded == ["tokenizer_exceptions.json"]
+    assert isinstance(model.g2p.tagger.weights, Table) and not worker._reading
+    from waiting import until
+
+    kept = Store(tmp_path / "voiceguide").entries("voices")
+    until(lambda: len([e for e in kept.entries() if e.stat().st_size > 1 << 20]) >= 4,
+          "the three files' tables and the graph kept by the children")
+    monkeypatch.setattr(g2p, "_load_json", recorded)  # the warm start after: from the store
+    decoded.clear()
+    worker.load("heart")
+    assert decoded == []
+
+
+def test_a_child_reading_ahead_hands_its_bytes_over_whole_then_keeps_them(
+        tmp_path: Path) -> None:
+    data = os.urandom(3 << 20)  # far more than a pipe holds
+    kept = tmp_path / "kept"
+    reader = worker._ReadAhead(lambda: (data, kept.write_bytes))
+    assert reader.result() == data
+    from waiting import until
+
+    until(lambda: kept.exists() and kept.read_bytes() == data, "the child keeping the bytes")
+
+
+def test_a_child_reading_ahead_that_fails_or_lingers_is_given_up(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its caller reads the file itself: None, never part of the bytes, never a wait
+    without end; a child that lingers, or is not wanted, is killed and reaped."""
+    import time
+
+    from waiting import until
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    def fails() -> tuple[bytes, Any]:
+        raise ValueError("unreadable")
+
+    def lingers() -> tuple[bytes, Any]:
+        time.sleep(600)
+        return b"late", print
+
+    assert worker._ReadAhead(fails).result() is None
+    monkeypatch.setattr(worker, "READ_AHEAD_S", 0.2)
+    lingering = worker._ReadAhead(lingers)
+    assert lingering.result() is None
+    until(lambda: gone(lingering.pid), "the lingering child killed")
+    unwanted = worker._ReadAhead(lambda: (bytes(3 << 20), print))
+    unwanted.give_up()
+    until(lambda: gone(unwanted.pid), "the unwanted child stopped")

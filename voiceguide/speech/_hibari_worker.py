@@ -32,8 +32,11 @@ import json
 import marshal
 import os
 import select
+import signal
+import struct
 import sys
 import threading
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -56,13 +59,27 @@ TABLED = 10_000  # entries: a mapping of hibari's this large is kept as a table
 TABLES_TESTED = ("0.2.",)  # hibari's versions known to ask of them only get and in
 
 
-def lexicons_kept() -> None:
+def rule_files(british: bool) -> tuple[str, ...]:
+    """The large files of data hibari's spelling-to-sound rules read for an accent, the
+    longest to read first (a test checks them against what its G2P asks for)."""
+    accent = "gb" if british else "us"
+    return ("tagger.json.gz", f"lexicon_{accent}_gold.json.gz",
+            f"lexicon_{accent}_silver.json.gz")
+
+
+def lexicons_kept(ahead: tuple[str, ...] = ()) -> None:
     """hibari's spelling-to-sound rules read their lexicons and tagger from gzipped JSON at
     every start: 0.20 s of the 0.45 s a worker took before its first clip. They are kept
     in the store (kind ``voices``), by the sha256 of each file: the large mappings
     (the lexicons, the tagger's weights) as tables that unpack a key at a time
     (``table.py``), the rest as marshal data. Every lookup answers as hibari's own dict
-    would; an entry that cannot be read is made again."""
+    would; an entry that cannot be read is made again.
+
+    With a core to spare, the files of *ahead* that the store lacks are read now, each in
+    a forked child that packs and keeps it (``_ReadAhead``): reading JSON holds the
+    interpreter lock, so on threads the three files and onnxruntime's session took
+    turns; in children they are read on the spare core while the session is made, and
+    the rules are built of the very tables a warm start finds."""
     import hibari
     import hibari.g2p as g2p
 
@@ -77,12 +94,32 @@ def lexicons_kept() -> None:
     except Exception:  # noqa: BLE001 -- no usable cache: hibari reads its own files
         return
 
-    def load_json(name: str) -> Any:
+    def key_of(name: str) -> str | None:
         digest = file_digest(Path(g2p.ASSETS) / name, kept)
         if digest is None:
+            return None
+        return hashlib.sha256(json.dumps(["hibari-g2p/2", name, digest, tables, *FORMAT,
+                                          sys.version_info[:2]]).encode()).hexdigest()
+
+    def packed_and_kept(name: str, key: str) -> _ReadAhead:
+        def work() -> tuple[bytes, Callable[[bytes], Any]]:
+            return _packed(original(name), tables), lambda data: kept.put(key, data)
+        return _ReadAhead(work)
+
+    if spare_core:
+        for name in ahead:
+            with contextlib.suppress(Exception):
+                if (key := key_of(name)) is not None and kept.described(key) is None:
+                    _reading[name] = packed_and_kept(name, key)
+
+    def load_json(name: str) -> Any:
+        reader = _reading.pop(name, None)
+        if reader is not None and (data := reader.result()) is not None:
+            with contextlib.suppress(Exception):
+                return _unpacked(data)
+        key = key_of(name)
+        if key is None:
             return original(name)
-        key = hashlib.sha256(json.dumps(["hibari-g2p/2", name, digest, tables, *FORMAT,
-                                         sys.version_info[:2]]).encode()).hexdigest()
         # the cache is a help, never a condition: whatever it does, hibari's own files serve
         with contextlib.suppress(Exception):
             if (data := kept.get(key)) is not None:
@@ -93,6 +130,68 @@ def lexicons_kept() -> None:
 
     load_json.kept = True  # type: ignore[attr-defined]
     g2p._load_json = load_json
+
+
+class _ReadAhead:
+    """*work*'s bytes made in a forked child, for ``result`` to take; the child hands them
+    over first, then gives them to *work*'s second part (to keep them), then ends.
+
+    Forked before onnxruntime is imported or any thread of the worker's starts, the
+    child needs no lock another thread could hold; it leaves by ``os._exit``. ``result``
+    is None when the child could not make them, or took longer than ``READ_AHEAD_S``
+    (then it is killed): the caller makes them itself."""
+
+    def __init__(self, work: Callable[[], tuple[bytes, Callable[[bytes], Any]]]) -> None:
+        readable, writable = os.pipe()
+        with warnings.catch_warnings():  # Python 3.12 warns of any fork beside a thread
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(readable)
+                gc.disable()  # a collection would write to every shared page
+                with contextlib.suppress(BaseException):
+                    data, keep = work()
+                    with os.fdopen(writable, "wb") as pipe:
+                        pipe.write(struct.pack("<Q", len(data)))
+                        pipe.write(data)
+                    keep(data)
+            finally:
+                os._exit(0)
+        os.close(writable)
+        self.pipe = readable
+
+    def result(self) -> bytes | None:
+        chunks, deadline, whole = [], time.monotonic() + READ_AHEAD_S, False
+        try:
+            while (left := deadline - time.monotonic()) > 0 and select.select(
+                    [self.pipe], [], [], left)[0]:
+                if not (chunk := os.read(self.pipe, 1 << 20)):
+                    whole = True
+                    break
+                chunks.append(chunk)
+        finally:
+            self._end(kill=not whole)
+        data = b"".join(chunks)
+        if len(data) < 8 or struct.unpack_from("<Q", data)[0] != len(data) - 8:
+            return None  # the child failed, or was killed before it was done
+        return data[8:]
+
+    def give_up(self) -> None:
+        """Not wanted after all: the child is stopped (it would wait to hand its bytes
+        over until the worker ended)."""
+        self._end(kill=True)
+
+    def _end(self, kill: bool) -> None:
+        if kill:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        os.close(self.pipe)
+        threading.Thread(target=os.waitpid, args=(self.pid, 0), daemon=True).start()
+
+
+READ_AHEAD_S = 60.0  # a child reading ahead that has not answered by then is given up
+_reading: dict[str, _ReadAhead] = {}  # by file: what children read ahead of the rules
 
 
 spare_core = False  # main: the worker has speakers to fork, so a second core to use
@@ -156,15 +255,17 @@ def load(voice: str) -> Any:
 
     With a core to spare, hibari's spelling-to-sound rules are read on a thread while
     onnxruntime makes the model's session, which leaves the interpreter lock while it
-    works (0.1 s of a cold start, 0.03 s of a warm one); the rules are the very ones the
-    model would read itself."""
+    works (0.1 s of a cold start, 0.03 s of a warm one); on a cold start their files are
+    read by children meanwhile (``lexicons_kept``), and the rules hold the tables a warm
+    start reads (100 MB less in the worker and the speakers it forks). The rules are
+    the very ones the model would read itself."""
     from hibari import Hibari
     from hibari.g2p import G2P
     from hibari.voices import VOICES, voice_path
 
     from voiceguide import scratch  # noqa: F401 -- KeptGraph's, imported before the thread
 
-    lexicons_kept()
+    lexicons_kept(rule_files(VOICES[voice]["british"]))
     path = voice_path(voice, download_missing=False)
     graph = KeptGraph(path)  # onnxruntime imported: nothing is imported while the thread forks
     rules = _Beside(lambda: G2P(british=VOICES[voice]["british"])) if spare_core else None
@@ -178,6 +279,8 @@ def load(voice: str) -> Any:
                 model = Hibari(voice=voice, model=path, threads=THREADS)
     finally:
         read = rules.result() if rules is not None else None
+        while _reading:  # files the rules did not ask for
+            _reading.popitem()[1].give_up()
     if read is not None and getattr(model, "_g2p", False) is None:
         model._g2p = read  # what hibari's own g2p property would have read, once
     model.g2p  # noqa: B018 -- loaded now, so that the speakers forked later share it
