@@ -18,7 +18,7 @@ import pytest
 from voiceguide.mp3.frames import ENCODER_DELAY, FrameFormat
 from voiceguide.mp3.islands import LONGEST_CACHED_S, Encoding, PcmFrames, Splicer
 from voiceguide.mp3.writer import write_mp3
-from voiceguide.store import Entries
+from voiceguide.store import SUFFIX, Entries
 
 RATE = 44100
 ONSETS_S = (0.4, 3.0, 3.9, 11.0, 20.05)  # close ones share an island, far ones do not
@@ -175,8 +175,18 @@ def test_an_edit_encodes_only_the_island_it_touched(tmp_path: Path) -> None:
     assert write(tmp_path / "b.mp3", session(onsets=moved), cache=cache).encoded == 1
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def last_frame_bytes(fmt: FrameFormat, data: bytes) -> int:
+    """The size of the last of the frames *data* holds, by their headers' padding bits."""
+    at = 0
+    while at + (size := fmt.size(bool(data[at + 2] & 0x02))) < len(data):
+        at += size
+    return size
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "mid-frame", "a frame short"])
 def test_a_damaged_island_is_encoded_again_never_spliced(tmp_path: Path, damage: str) -> None:
+    """Damage the checksum sees, and entries kept whole under their checksums that are not
+    the frames their key names (cut within a frame, or a frame short)."""
     cache = Entries(tmp_path / "cache" / "islands")
     pcm = session()
     write(tmp_path / "first.mp3", pcm, cache=cache)
@@ -186,8 +196,14 @@ def test_a_damaged_island_is_encoded_again_never_spliced(tmp_path: Path, damage:
         blob = entry.read_bytes()
         if damage == "truncate":
             entry.write_bytes(blob[: len(blob) // 2])
-        else:
+        elif damage == "flip":
             entry.write_bytes(blob[:-100] + bytes(b ^ 0xFF for b in blob[-100:]))
+        else:
+            key = entry.name.removesuffix(SUFFIX)
+            data = cache.get(key)
+            assert data is not None
+            cut = 100 if damage == "mid-frame" else last_frame_bytes(FrameFormat(RATE, 96), data)
+            cache.put(key, data[:-cut])
     again = write(tmp_path / "again.mp3", pcm, cache=cache)
     assert again.encoded == 4
     assert (tmp_path / "again.mp3").read_bytes() == (tmp_path / "first.mp3").read_bytes()

@@ -457,3 +457,32 @@ def test_the_commands_glanced_at_are_those_that_start_the_worker_themselves() ->
                and any(isinstance(c, ast.Call) and getattr(c.func, "id", "") == "_speak_early"
                        for c in ast.walk(node))}
     assert calling == set(entry.SPEAKING)
+
+
+def test_a_worker_started_by_the_entry_is_not_guessed_at_again_by_the_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The script is read once for the guess: the command finds the worker started."""
+    import voiceguide.__main__ as entry
+    import voiceguide.cli as cli
+    from voiceguide import tools
+
+    script = tmp_path / "drill.yaml"
+    script.write_text(SHORT.format(language="en", say="Hello."), encoding="utf-8")
+    reads: list[Path] = []
+    real = hibari_engine.may_speak
+
+    def read(path: Path) -> bool:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(hibari_engine, "may_speak", read)
+    monkeypatch.setattr(tools, "cores_per_build", lambda: 2)
+    try:
+        entry._speak_first(["build", str(script)])
+        early = hibari_engine._early
+        assert early is not None and hibari_engine.started_early()
+        cli._speak_early(None, script)
+        assert reads == [script] and hibari_engine._early is early
+    finally:
+        hibari_engine.stop_early()
+    assert not hibari_engine.started_early()

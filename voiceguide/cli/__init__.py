@@ -51,6 +51,8 @@ def _speak_early(engine: str | None, script: Path | None = None) -> None:
         return
     from voiceguide.speech import hibari_engine
 
+    if hibari_engine.started_early():
+        return  # by ``voiceguide.__main__``, which read the script for it already
     if engine is None and script is not None and not hibari_engine.may_speak(script):
         return
     hibari_engine.start_early(tools.cores_per_build())

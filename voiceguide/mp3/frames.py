@@ -213,6 +213,15 @@ class FrameFormat:
             raise FrameError(f"frame {first + len(frames)} is cut short")
         return frames
 
+    def tiled(self, data: bytes, first: int) -> Frames:
+        """*data* as ``Frames`` where each starts by the padding pattern, its headers not
+        read again: for frames ``cut`` checked before they were kept under a checksum.
+        FrameError when they do not end where *data* does."""
+        starts = self._starts(first, len(data))
+        if starts[-1] != len(data):
+            raise FrameError(f"frame {first + len(starts) - 1} is cut short")
+        return Frames(data, starts)
+
     def cut_some(self, data: bytes, first: int) -> tuple[Frames, bytes]:
         """``split_some``'s frames as ``Frames``, and the rest.
 

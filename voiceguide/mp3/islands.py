@@ -101,13 +101,15 @@ class Encoding:
         return None if frames is None else frames.data
 
     def lookup_frames(self, key: str, first: int, count: int) -> Frames | None:
-        """``lookup``'s frames, one by one (checking them found where each starts)."""
+        """``lookup``'s frames, one by one. Their headers were checked before they were
+        kept, and the store checks every entry's sha256 as it reads it: here they are only
+        found where each starts, which the frame the island begins at tells."""
         if self.cache is None or (kept := self.cache.get(key)) is None:
             return None
         try:
-            frames = self.fmt.cut(kept, first)
+            frames = self.fmt.tiled(kept, first)
         except FrameError:
-            return None  # damaged in a way the checksum could not see: encode it again
+            return None  # not the frames the key says: encode them again
         if len(frames) != count:
             return None
         self.reused += 1

@@ -64,6 +64,11 @@ def start_early(workers: int) -> None:
     atexit.register(stop_early)
 
 
+def started_early() -> bool:
+    """Whether ``start_early`` started a worker that no batch has taken yet."""
+    return _early is not None
+
+
 def may_speak(script: Path) -> bool:
     """Whether the natural voice is likely to speak in *script*, from a quick read of its
     YAML (libyaml's, where PyYAML has it): one of its profiles names it, or its default
