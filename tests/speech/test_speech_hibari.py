@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from calls import recorded
 from click.testing import CliRunner
 from waiting import until
 
@@ -468,14 +469,7 @@ def test_a_worker_started_by_the_entry_is_not_guessed_at_again_by_the_command(
 
     script = tmp_path / "drill.yaml"
     script.write_text(SHORT.format(language="en", say="Hello."), encoding="utf-8")
-    reads: list[Path] = []
-    real = hibari_engine.may_speak
-
-    def read(path: Path) -> bool:
-        reads.append(path)
-        return real(path)
-
-    monkeypatch.setattr(hibari_engine, "may_speak", read)
+    reads = recorded(monkeypatch, hibari_engine, "may_speak")
     monkeypatch.setattr(tools, "cores_per_build", lambda: 2)
     try:
         entry._speak_first(["build", str(script)])

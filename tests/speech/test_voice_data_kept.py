@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from calls import recorded
 
 from voiceguide.speech import _hibari_worker as worker
 from voiceguide.speech.table import Table, pack
@@ -188,14 +189,7 @@ def test_the_files_read_ahead_are_the_large_ones_hibaris_rules_read(
         monkeypatch: pytest.MonkeyPatch, british: bool) -> None:
     import hibari.g2p as g2p
 
-    asked: list[str] = []
-    original = g2p._load_json
-
-    def recorded(name: str) -> Any:
-        asked.append(name)
-        return original(name)
-
-    monkeypatch.setattr(g2p, "_load_json", recorded)
+    asked = recorded(monkeypatch, g2p, "_load_json")
     g2p.G2P(british=british)
     assert set(worker.rule_files(british)) == {n for n in asked if n.endswith(".json.gz")}
 
@@ -206,14 +200,8 @@ def test_a_cold_start_with_a_core_to_spare_reads_the_rules_files_in_children(
     warm start reads, and the children keep them for the next start."""
     import hibari.g2p as g2p
 
-    decoded: list[str] = []
     original = g2p._load_json
-
-    def recorded(name: str) -> Any:
-        decoded.append(name)  # in this process only: a child's list is its own
-        return original(name)
-
-    monkeypatch.setattr(g2p, "_load_json", recorded)
+    decoded = recorded(monkeypatch, g2p, "_load_json")  # in this process only
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(worker, "spare_core", True)
     model = worker.load("heart")
@@ -224,8 +212,8 @@ def test_a_cold_start_with_a_core_to_spare_reads_the_rules_files_in_children(
     kept = Store(tmp_path / "voiceguide").entries("voices")
     until(lambda: len([e for e in kept.entries() if e.stat().st_size > 1 << 20]) >= 4,
           "the three files' tables and the graph kept by the children")
-    monkeypatch.setattr(g2p, "_load_json", recorded)  # the warm start after: from the store
-    decoded.clear()
+    monkeypatch.setattr(g2p, "_load_json", original)  # the warm start after: from the store
+    decoded = recorded(monkeypatch, g2p, "_load_json")
     worker.load("heart")
     assert decoded == []
 
