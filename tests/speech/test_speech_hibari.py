@@ -480,3 +480,43 @@ def test_a_worker_started_by_the_entry_is_not_guessed_at_again_by_the_command(
     finally:
         hibari_engine.stop_early()
     assert not hibari_engine.started_early()
+
+
+@pytest.mark.parametrize("where", ["HIBARI_HOME", "XDG_CACHE_HOME", "HOME"])
+def test_voice_models_are_found_where_hibari_finds_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """The rule that finds a voice's model without importing hibari gives hibari's own
+    answer for every voice, present or not, wherever its cache folder is set."""
+    import hibari.voices as voices
+
+    for name in ("HIBARI_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(where, str(tmp_path))
+    folder = tmp_path if where == "HIBARI_HOME" else \
+        tmp_path / ("hibari" if where == "XDG_CACHE_HOME" else ".cache/hibari")
+    registry = hibari_engine._registry()
+    fetched = [n for n, e in registry.items() if not e.get("bundled")][0]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / registry[fetched]["file"]).write_bytes(b"a model fetched once")
+    found = []
+    for name, entry in registry.items():
+        try:
+            theirs = voices.voice_path(name, download_missing=False)
+        except FileNotFoundError:
+            with pytest.raises(FileNotFoundError):
+                hibari_engine._voice_path(name, entry)
+            continue
+        assert str(hibari_engine._voice_path(name, entry)) == theirs
+        found.append(name)
+    assert fetched in found and hibari_engine.DEFAULT_VOICE in found
+
+
+def test_finding_the_voices_imports_neither_hibari_nor_its_downloads() -> None:
+    found = subprocess.run([sys.executable, "-c", (
+        "import sys\n"
+        "from voiceguide.speech.hibari_engine import HibariEngine\n"
+        "engine = HibariEngine()\n"
+        "assert engine.problem() is None and engine.voices(), engine.problem()\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('hibari', 'urllib.request'))))")],
+        capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"

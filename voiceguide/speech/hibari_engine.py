@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import json
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -127,17 +128,55 @@ def speed_for(rate: float | None) -> float:
     return round(min(MAX_SPEED, max(MIN_SPEED, rate / NATURAL_WPM)), 4)
 
 
-def _registry() -> dict[str, dict[str, Any]]:
-    """hibari's voice registry, read from its package data without importing it."""
+def _assets() -> Path | None:
+    """hibari's package data folder, found without importing hibari."""
     spec = importlib.util.find_spec("hibari")
     if spec is None or spec.origin is None:
+        return None
+    return Path(os.path.abspath(spec.origin)).parent / "assets"  # as hibari's own ASSETS
+
+
+def _registry() -> dict[str, dict[str, Any]]:
+    """hibari's voice registry, read from its package data without importing it."""
+    if (assets := _assets()) is None:
         return {}
-    path = Path(spec.origin).parent / "assets" / "voices.json"
     try:
-        registry = json.loads(path.read_text(encoding="utf-8"))
+        registry = json.loads((assets / "voices.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return registry if isinstance(registry, dict) else {}
+
+
+PATHS_TESTED = ("0.2.",)  # hibari's versions whose voice_path is _voice_path's rule (tested)
+
+
+def _voice_path(name: str, entry: dict[str, Any]) -> Path:
+    """Where hibari keeps voice *name*'s model, as ``hibari.voices.voice_path`` says without
+    a download (FileNotFoundError where it is not on the machine), for the versions of
+    ``PATHS_TESTED``; else hibari is asked. Importing hibari's voices imports urllib's
+    HTTP stack, for its downloads: 0.02 s of every command that lists the voices."""
+    assets = _assets()
+    if assets is None or not installed_version(PACKAGE).startswith(PATHS_TESTED):
+        from hibari.voices import voice_path
+
+        return Path(voice_path(name, download_missing=False))
+    if entry.get("bundled"):
+        return assets / entry["file"]
+    home = os.environ.get("HIBARI_HOME")
+    if not home:
+        if sys.platform == "win32":
+            base = os.environ.get("LOCALAPPDATA") or os.path.join(
+                os.path.expanduser("~"), "AppData", "Local")
+        elif sys.platform == "darwin":
+            base = os.path.join(os.path.expanduser("~"), "Library", "Caches")
+        else:
+            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+                os.path.expanduser("~"), ".cache")
+        home = os.path.join(base, "hibari")
+    dest = Path(home, entry["file"])
+    if not dest.exists():
+        raise FileNotFoundError(dest)
+    return dest
 
 
 class HibariEngine(Engine):
@@ -166,13 +205,11 @@ class HibariEngine(Engine):
     @cached_property
     def _models(self) -> dict[str, tuple[Path, str]]:
         """Voice → (model file, its sha256), for the voices whose model is on disk and whole."""
-        from hibari.voices import voice_path
-
         found = {}
         for name, entry in self._registry.items():
             try:
-                path = Path(voice_path(name, download_missing=False))
-            except (FileNotFoundError, ValueError):
+                path = _voice_path(name, entry)
+            except (FileNotFoundError, ValueError, KeyError, TypeError):
                 continue
             digest = file_digest(path, self._memo)
             if digest is not None and digest == entry.get("sha256"):
