@@ -200,6 +200,26 @@ def test_warm_builds_make_nothing_again_and_edits_give_a_cold_builds_bytes(
     assert built(folder, "f.mp3") == retuned
 
 
+
+def test_kept_levels_not_of_their_shape_are_measured_again(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stretch's kept levels, whole under their checksum but cut short or grown, are
+    measured again: the same gains and bytes."""
+    from voiceguide.store import SUFFIX, Store
+
+    counts = Counts(monkeypatch)
+    first = built(folder, "a.mp3")
+    stretches = counts.measured
+    levels = Store(folder / "cache" / "voiceguide").entries("levels")
+    for n, entry in enumerate(levels.entries()):
+        key = entry.name.removesuffix(SUFFIX)
+        data = levels.get(key)
+        assert data is not None
+        levels.put(key, data[:-8] if n % 2 else data + bytes(8))
+    counts.reset()
+    assert built(folder, "b.mp3") == first
+    assert counts.measured == stretches and counts.encoded == 0
+
 def test_an_edited_build_decodes_the_music_once(folder: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The stretches an edit reaches are measured, then the pieces it reaches mixed, from
