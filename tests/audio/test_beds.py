@@ -406,3 +406,34 @@ def test_ticks_fall_where_exact_arithmetic_puts_them(start_ms: int, length_ms: i
     count = int((end - start) / step) + 1
     exact = [round(start + k * step) for k in range(count) if start + k * step < end]
     assert tick_samples(bed, rate) == exact
+
+
+def test_a_music_files_digest_is_kept_from_one_build_to_the_next(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An hour of music is not hashed at every build: its sha256 is kept by the file's
+    identity, and a file written since is hashed again."""
+    import hashlib
+    import os
+
+    from calls import recorded
+
+    from voiceguide import store
+    from voiceguide.audio import beds
+
+    monkeypatch.setattr(store, "QUIET_S", -1.0)  # as if written long enough ago
+    memo = store.Store(tmp_path / "store").entries("music")
+    music = tmp_path / "music.mp3"
+    music.write_bytes(b"an hour of music")
+    monkeypatch.setattr(beds, "_digests", {})
+    assert beds.content_digest(music, memo) == hashlib.sha256(b"an hour of music").hexdigest()
+    hashed = recorded(monkeypatch, hashlib, "file_digest")
+    monkeypatch.setattr(beds, "_digests", {})  # the next build
+    assert beds.content_digest(music, memo) == hashlib.sha256(b"an hour of music").hexdigest()
+    assert hashed == []
+    written = music.stat().st_mtime_ns
+    music.write_bytes(b"an hour of tunes")
+    os.utime(music, ns=(written + 10**9, written + 10**9))
+    monkeypatch.setattr(beds, "_digests", {})
+    assert beds.content_digest(music, memo) == \
+        hashlib.sha256(b"an hour of tunes").hexdigest()
+    assert len(hashed) == 1
