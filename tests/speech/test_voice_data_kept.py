@@ -259,3 +259,23 @@ def test_a_child_reading_ahead_that_fails_or_lingers_is_given_up(
     unwanted = worker._ReadAhead(lambda: (bytes(3 << 20), print))
     unwanted.give_up()
     until(lambda: gone(unwanted.pid), "the unwanted child stopped")
+
+
+def test_the_worker_starts_without_urllibs_http_stack_which_still_answers() -> None:
+    """hibari's voices module loads without the HTTP stack it needs only to download; the
+    first name asked of ``urllib.request`` imports the real module and is its own."""
+    import subprocess
+    import sys
+
+    said = subprocess.run([sys.executable, "-c", (
+        "import sys\n"
+        "from voiceguide.speech._hibari_worker import downloads_unloaded\n"
+        "downloads_unloaded()\n"
+        "import hibari.voices as voices\n"
+        "print('http.client' in sys.modules)\n"
+        "opened = voices.urllib.request.urlopen\n"
+        "import urllib.request\n"
+        "print('http.client' in sys.modules, opened is urllib.request.urlopen,\n"
+        "      sys.modules['urllib.request'].__file__ == urllib.request.__file__)\n")],
+        capture_output=True, text=True, check=True)
+    assert said.stdout.split() == ["False", "True", "True", "True"]

@@ -526,7 +526,31 @@ def dispatch(channel: IO[str], models: dict[str, Any], workers: int) -> None:
         speaker.died()
 
 
+def downloads_unloaded() -> None:
+    """hibari's voices module imports urllib's HTTP stack for its downloads (25 ms of every
+    start of the worker), which the worker never makes (``download_missing=False``):
+    ``urllib.request`` is a stand-in until something asks it for a name, when the real
+    module is imported and answers (an import statement asks nothing of it)."""
+    import importlib
+    import types
+    import urllib
+
+    if "urllib.request" in sys.modules:
+        return
+    stand_in = types.ModuleType("urllib.request", "urllib.request, imported at its first use")
+
+    def real(name: str) -> Any:
+        if sys.modules.get("urllib.request") is stand_in:
+            del sys.modules["urllib.request"]
+        return getattr(importlib.import_module("urllib.request"), name)
+
+    stand_in.__getattr__ = real  # type: ignore[method-assign]
+    sys.modules["urllib.request"] = stand_in
+    urllib.request = stand_in  # type: ignore[attr-defined]  # as an import would name it
+
+
 def main() -> None:
+    downloads_unloaded()
     parser = argparse.ArgumentParser(prog="python -m voiceguide.speech._hibari_worker")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--voices", default="", help="voices to load before forking")
