@@ -173,12 +173,17 @@ class TreeMemory(threading.Thread):
 
 
 def tree(pid: int) -> list[int]:
-    """*pid* and its descendants, whichever of their threads started them."""
+    """*pid* and its descendants, whichever of their threads started them (a process that
+    ends while it is read counts with no children)."""
     pids, todo = [], [pid]
     while todo:
         current = todo.pop()
         pids.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*"):
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
             try:
                 todo += [int(c) for c in (task / "children").read_text().split()]
             except OSError:
