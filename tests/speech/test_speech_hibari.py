@@ -15,7 +15,7 @@ from waiting import until
 
 from voiceguide.cli import main
 from voiceguide.errors import EngineError
-from voiceguide.speech import SpeechLibrary, SpeechRequest, hibari_engine, wav
+from voiceguide.speech import SpeechLibrary, SpeechRequest, hibari_data, hibari_engine, wav
 from voiceguide.speech.hibari_engine import NATURAL_WPM, HibariEngine, speed_for
 from voiceguide.speech.workerproc import WorkerProcess, _live
 
@@ -494,7 +494,7 @@ def test_voice_models_are_found_where_hibari_finds_them(
     monkeypatch.setenv(where, str(tmp_path))
     folder = tmp_path if where == "HIBARI_HOME" else \
         tmp_path / ("hibari" if where == "XDG_CACHE_HOME" else ".cache/hibari")
-    registry = hibari_engine._registry()
+    registry = hibari_data.registry()
     fetched = [n for n, e in registry.items() if not e.get("bundled")][0]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / registry[fetched]["file"]).write_bytes(b"a model fetched once")

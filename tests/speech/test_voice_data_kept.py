@@ -279,3 +279,31 @@ def test_the_worker_starts_without_urllibs_http_stack_which_still_answers() -> N
         "      sys.modules['urllib.request'].__file__ == urllib.request.__file__)\n")],
         capture_output=True, text=True, check=True)
     assert said.stdout.split() == ["False", "True", "True", "True"]
+
+
+@pytest.mark.parametrize("british", [False, True])
+def test_the_files_read_at_the_workers_start_are_read_as_hibari_reads_them(
+        british: bool) -> None:
+    import hibari.g2p as g2p
+
+    for name in worker.rule_files(british):
+        value = worker.json_of(Path(g2p.ASSETS), name)
+        assert value == g2p._load_json(name)
+        assert worker._packed(value, True) == worker._packed(g2p._load_json(name), True)
+
+
+def test_the_workers_start_reads_its_voices_rules_ahead_for_the_load_to_take(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before hibari is imported, children start reading the voice's large files; the
+    load takes what they made and reads none of them itself."""
+    import hibari.g2p as g2p
+
+    monkeypatch.setattr(g2p, "_load_json", g2p._load_json)  # lexicons_kept replaces it
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(worker, "spare_core", True)
+    worker.rules_read_early(["heart", "no such voice"])
+    assert set(worker._reading) == set(worker.rule_files(False))
+    decoded = recorded(monkeypatch, g2p, "_load_json")
+    model = worker.load("heart")
+    assert decoded == ["tokenizer_exceptions.json"] and not worker._reading
+    assert isinstance(model.g2p.tagger.weights, Table)

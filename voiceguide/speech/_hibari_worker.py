@@ -49,7 +49,9 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from voiceguide.errors import out_of_memory  # noqa: E402
 from voiceguide.speech._worker import die_with_parent, private_stdout  # noqa: E402
+from voiceguide.speech.hibari_data import PACKAGE, assets, registry  # noqa: E402
 from voiceguide.speech.table import FORMAT, MARSHAL, Table, pack  # noqa: E402
+from voiceguide.store import Entries, Store, file_digest  # noqa: E402
 
 SEED = 0  # the noise component of every clip
 THREADS = 1
@@ -76,48 +78,30 @@ def lexicons_kept(ahead: tuple[str, ...] = ()) -> None:
     would; an entry that cannot be read is made again.
 
     With a core to spare, the files of *ahead* that the store lacks are read now, each in
-    a forked child that packs and keeps it (``_ReadAhead``): reading JSON holds the
-    interpreter lock, so on threads the three files and onnxruntime's session took
-    turns; in children they are read on the spare core while the session is made, and
-    the rules are built of the very tables a warm start finds."""
-    import hibari
+    a forked child that packs and keeps it (``read_ahead``), unless the worker's start
+    began reading them already (``rules_read_early``): reading JSON holds the interpreter
+    lock, so on threads the three files and onnxruntime's session took turns; in
+    children they are read on the spare core while the session is made, and the rules
+    are built of the very tables a warm start finds."""
     import hibari.g2p as g2p
-
-    from voiceguide.store import Store, file_digest
 
     original = g2p._load_json
     if getattr(original, "kept", False):
         return  # kept already (a second voice loading)
-    tables = hibari.__version__.startswith(TABLES_TESTED)
+    assets, tables = Path(g2p.ASSETS), _tables()
     try:
         kept = Store().entries("voices")
     except Exception:  # noqa: BLE001 -- no usable cache: hibari reads its own files
         return
-
-    def key_of(name: str) -> str | None:
-        digest = file_digest(Path(g2p.ASSETS) / name, kept)
-        if digest is None:
-            return None
-        return hashlib.sha256(json.dumps(["hibari-g2p/2", name, digest, tables, *FORMAT,
-                                          sys.version_info[:2]]).encode()).hexdigest()
-
-    def packed_and_kept(name: str, key: str) -> _ReadAhead:
-        def work() -> tuple[bytes, Callable[[bytes], Any]]:
-            return _packed(original(name), tables), lambda data: kept.put(key, data)
-        return _ReadAhead(work)
-
     if spare_core:
-        for name in ahead:
-            with contextlib.suppress(Exception):
-                if (key := key_of(name)) is not None and kept.described(key) is None:
-                    _reading[name] = packed_and_kept(name, key)
+        read_ahead(ahead, assets, tables, kept, original)
 
     def load_json(name: str) -> Any:
         reader = _reading.pop(name, None)
         if reader is not None and (data := reader.result()) is not None:
             with contextlib.suppress(Exception):
                 return _unpacked(data)
-        key = key_of(name)
+        key = _rules_key(assets, name, tables, kept)
         if key is None:
             return original(name)
         # the cache is a help, never a condition: whatever it does, hibari's own files serve
@@ -130,6 +114,66 @@ def lexicons_kept(ahead: tuple[str, ...] = ()) -> None:
 
     load_json.kept = True  # type: ignore[attr-defined]
     g2p._load_json = load_json
+
+
+def _tables() -> bool:
+    """Whether hibari's large mappings may be kept as tables (``TABLES_TESTED``)."""
+    from voiceguide.tools import installed_version
+
+    with contextlib.suppress(Exception):
+        return installed_version(PACKAGE).startswith(TABLES_TESTED)
+    return False
+
+
+def _rules_key(assets: Path, name: str, tables: bool, kept: Entries) -> str | None:
+    """The store's key for hibari's file of rules *name*, as kept (None: unreadable)."""
+    digest = file_digest(assets / name, kept)
+    if digest is None:
+        return None
+    return hashlib.sha256(json.dumps(["hibari-g2p/2", name, digest, tables, *FORMAT,
+                                      sys.version_info[:2]]).encode()).hexdigest()
+
+
+def read_ahead(names: tuple[str, ...], assets: Path, tables: bool, kept: Entries,
+               read: Callable[[str], Any]) -> None:
+    """Starts a child reading (with *read*), packing and keeping each file of *names* that
+    the store lacks and that no child is reading yet (``_reading``)."""
+    for name in names:
+        with contextlib.suppress(Exception):
+            if name in _reading or (key := _rules_key(assets, name, tables, kept)) is None \
+                    or kept.described(key) is not None:
+                continue
+
+            def work(name: str = name, key: str = key) -> tuple[bytes, Callable[[bytes], Any]]:
+                return _packed(read(name), tables), lambda data: kept.put(key, data)
+
+            _reading[name] = _ReadAhead(work)
+
+
+def rules_read_early(voices: list[str]) -> None:
+    """At the worker's start, before hibari and numpy are imported (0.1 s): the children
+    that read the voices' files of rules start now, the files read as hibari reads them
+    (``json_of``), and the rules take what they made (``lexicons_kept``)."""
+    with contextlib.suppress(Exception):
+        if (folder := assets()) is None:
+            return
+        known = registry()
+        names = tuple(dict.fromkeys(name for voice in voices if voice in known
+                                    for name in rule_files(bool(known[voice]["british"]))))
+        read_ahead(names, folder, _tables(), Store().entries("voices"),
+                   lambda name: json_of(folder, name))
+
+
+def json_of(assets: Path, name: str) -> Any:
+    """hibari's file of rules *name*, read as its ``g2p._load_json`` reads it (a test holds
+    the two to the same values), without importing hibari."""
+    import gzip
+
+    if name.endswith(".gz"):
+        with gzip.open(assets / name, "rt", encoding="utf-8") as f:
+            return json.load(f)
+    with open(assets / name, encoding="utf-8") as f:
+        return json.load(f)
 
 
 class _ReadAhead:
@@ -149,6 +193,12 @@ class _ReadAhead:
         if self.pid == 0:
             try:
                 os.close(readable)
+                # none of the worker's pipes held open: the build sees the worker end
+                null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(null, 0)
+                os.dup2(null, 1)
+                os.closerange(3, writable)
+                os.closerange(writable + 1, os.sysconf("SC_OPEN_MAX"))
                 gc.disable()  # a collection would write to every shared page
                 with contextlib.suppress(BaseException):
                     data, keep = work()
@@ -558,9 +608,12 @@ def main() -> None:
     die_with_parent()
     global spare_core
     spare_core = args.workers > 1
+    voices = list(filter(None, args.voices.split(",")))
+    if spare_core:
+        rules_read_early(voices)
     channel = private_stdout()
     models: dict[str, Any] = {}
-    for voice in filter(None, args.voices.split(",")):
+    for voice in voices:
         with contextlib.suppress(Exception):  # a voice that cannot load fails its clips
             models[voice] = load(voice)
     if args.workers <= 1:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
-import json
 import os
 import shlex
 import sys
@@ -31,12 +30,12 @@ from voiceguide.errors import CacheError, EngineError
 from voiceguide.script.model import Script
 from voiceguide.speech import wav
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
+from voiceguide.speech.hibari_data import PACKAGE, assets, registry
 from voiceguide.speech.request import SpeechRequest
 from voiceguide.speech.workerproc import WorkerFailure, WorkerProcess, kill_all, python_module
 from voiceguide.store import Entries, Store, file_digest
 from voiceguide.tools import installed_version
 
-PACKAGE = "hibari-tts"
 INSTALL = f"pip install {PACKAGE}"
 DEFAULT_VOICE = "heart"
 NATURAL_WPM = 150.0  # measured: heart speaks about 150 words per minute at speed 1.0
@@ -95,7 +94,7 @@ def may_speak(script: Path) -> bool:
         return True
     default = top.get("voice")
     if isinstance(default, str):
-        return default not in chosen and default in _registry()
+        return default not in chosen and default in registry()
     language = str(top.get("language") or Script.language).split("-")[0].lower()
     return language in engines.SPEAKS[engines.NATURAL]
 
@@ -128,25 +127,6 @@ def speed_for(rate: float | None) -> float:
     return round(min(MAX_SPEED, max(MIN_SPEED, rate / NATURAL_WPM)), 4)
 
 
-def _assets() -> Path | None:
-    """hibari's package data folder, found without importing hibari."""
-    spec = importlib.util.find_spec("hibari")
-    if spec is None or spec.origin is None:
-        return None
-    return Path(os.path.abspath(spec.origin)).parent / "assets"  # as hibari's own ASSETS
-
-
-def _registry() -> dict[str, dict[str, Any]]:
-    """hibari's voice registry, read from its package data without importing it."""
-    if (assets := _assets()) is None:
-        return {}
-    try:
-        registry = json.loads((assets / "voices.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return registry if isinstance(registry, dict) else {}
-
-
 PATHS_TESTED = ("0.2.",)  # hibari's versions whose voice_path is _voice_path's rule (tested)
 
 
@@ -155,13 +135,13 @@ def _voice_path(name: str, entry: dict[str, Any]) -> Path:
     a download (FileNotFoundError where it is not on the machine), for the versions of
     ``PATHS_TESTED``; else hibari is asked. Importing hibari's voices imports urllib's
     HTTP stack, for its downloads: 0.02 s of every command that lists the voices."""
-    assets = _assets()
-    if assets is None or not installed_version(PACKAGE).startswith(PATHS_TESTED):
+    folder = assets()
+    if folder is None or not installed_version(PACKAGE).startswith(PATHS_TESTED):
         from hibari.voices import voice_path
 
         return Path(voice_path(name, download_missing=False))
     if entry.get("bundled"):
-        return assets / entry["file"]
+        return folder / entry["file"]
     home = os.environ.get("HIBARI_HOME")
     if not home:
         if sys.platform == "win32":
@@ -200,7 +180,7 @@ class HibariEngine(Engine):
 
     @cached_property
     def _registry(self) -> dict[str, dict[str, Any]]:
-        return _registry()
+        return registry()
 
     @cached_property
     def _models(self) -> dict[str, tuple[Path, str]]:
