@@ -39,7 +39,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,6 +50,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 from voiceguide.errors import out_of_memory  # noqa: E402
 from voiceguide.speech._worker import die_with_parent, private_stdout  # noqa: E402
 from voiceguide.speech.hibari_data import PACKAGE, assets, registry  # noqa: E402
+from voiceguide.speech.hibari_graph import KeptGraph  # noqa: E402
 from voiceguide.speech.table import FORMAT, MARSHAL, Table, pack  # noqa: E402
 from voiceguide.store import Entries, Store, file_digest  # noqa: E402
 
@@ -354,91 +355,6 @@ class _Beside:
     def result(self) -> Any:
         self.thread.join()
         return self.value
-
-
-class KeptGraph:
-    """The graph onnxruntime makes of a voice's model, kept in the store (kind ``voices``).
-
-    onnxruntime optimises a model's graph at every load: 0.08 s of hibari's start. The
-    graph it made, loaded without optimising, is the very same graph run by the same
-    kernels, and loads in 0.02 s. It is kept by the model's sha256, onnxruntime's
-    version and the machine's processor (some optimisations are the processor's own).
-    hibari makes its own sessions, so its session options carry the choice: save the
-    graph made of the file, or load the kept one as it is. Any trouble with the store:
-    the file, optimised as ever."""
-
-    def __init__(self, path: str) -> None:
-        import onnxruntime as ort
-
-        from voiceguide.store import Store, file_digest
-
-        self.ort, self.key, self.kept = ort, None, None
-        with contextlib.suppress(Exception):  # the cache is a help, never a condition
-            self.entries = Store().entries("voices")
-            digest = file_digest(Path(path), self.entries)
-            if digest is not None:
-                self.key = hashlib.sha256(json.dumps([
-                    "hibari-graph/1", digest, ort.__version__, _processor()]).encode()).hexdigest()
-                self.kept = self.entries.get(self.key) or None
-
-    @contextlib.contextmanager
-    def loading(self) -> Iterator[None]:
-        """hibari's sessions, within, load a graph as it is."""
-        with self._options(graph_optimization_level=self.ort.GraphOptimizationLevel.
-                           ORT_DISABLE_ALL):
-            yield
-
-    @contextlib.contextmanager
-    def saving(self) -> Iterator[None]:
-        """The graph hibari's session makes, within, is kept."""
-        from voiceguide import scratch
-
-        if self.key is None:
-            yield
-            return
-        with scratch.folder() as tmp:
-            saved = Path(tmp) / "graph.onnx"
-            with self._options(optimized_model_filepath=str(saved)):
-                yield
-            with contextlib.suppress(Exception):
-                self.entries.put(self.key, saved.read_bytes())
-
-    @contextlib.contextmanager
-    def _options(self, **settings: Any) -> Iterator[None]:
-        made = self.ort.SessionOptions
-        self.ort.SessionOptions = _options(made, **settings)
-        try:
-            yield
-        finally:
-            self.ort.SessionOptions = made
-
-
-def _options(made: Any, **settings: Any) -> Any:
-    """onnxruntime's ``SessionOptions``, made with *settings* as well."""
-
-    def options() -> Any:
-        chosen = made()
-        for name, value in settings.items():
-            setattr(chosen, name, value)
-        return chosen
-
-    return options
-
-
-def _processor() -> str:
-    """What names this machine's processor: its architecture and, on Linux, its model
-    and the instruction sets it offers."""
-    import platform
-
-    facts = [platform.machine()]
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as info:
-        for line in info:
-            name, _, value = line.partition(":")
-            if name.strip() in ("model name", "flags", "Features", "CPU part"):
-                facts.append(value.strip())
-            elif not line.strip() and len(facts) > 1:
-                break  # the first processor's: they are all alike
-    return hashlib.sha256("\n".join(facts).encode()).hexdigest()
 
 
 def speak(models: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
