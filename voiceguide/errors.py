@@ -104,8 +104,10 @@ def memory_limit_mb() -> int | None:
 
 
 def out_of_memory(err: BaseException) -> bool:
-    """Whether *err* is memory running out: a MemoryError, or, under a memory limit
-    (ulimit -v), a library that could not map itself or a thread that got no stack."""
-    if isinstance(err, MemoryError):
+    """Whether *err* is memory running out: a MemoryError; a C++ library's allocation that
+    failed (onnxruntime raises its own ``Fail``, which names no cause but in its message:
+    ``std::bad_alloc``); or, under a memory limit (ulimit -v), a library that could not
+    map itself or a thread that got no stack."""
+    if isinstance(err, MemoryError) or "std::bad_alloc" in str(err):
         return True
     return memory_limit_mb() is not None and isinstance(err, (ImportError, RuntimeError))

@@ -520,3 +520,19 @@ def test_finding_the_voices_imports_neither_hibari_nor_its_downloads() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(('hibari', 'urllib.request'))))")],
         capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"
+
+
+def test_a_worker_that_stops_under_a_memory_limit_is_the_machines_problem(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """It may not live to say why (glibc aborts a thread it cannot give memory to); a
+    worker that stops without a limit, or one that only hangs, is the clip's failure."""
+    from voiceguide.speech.workerproc import WorkerFailure
+
+    said = request("Steady now.")
+    stopped = WorkerFailure("the worker process stopped: cannot allocate memory", True)
+    hung = WorkerFailure("no answer within 120 s while speaking")
+    monkeypatch.setattr(hibari_engine, "memory_limit_mb", lambda: 230)
+    assert isinstance(HibariEngine._failed(said, stopped), MemoryError)
+    assert isinstance(HibariEngine._failed(said, hung), EngineError)
+    monkeypatch.setattr(hibari_engine, "memory_limit_mb", lambda: None)
+    assert isinstance(HibariEngine._failed(said, stopped), EngineError)

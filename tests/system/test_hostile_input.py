@@ -112,6 +112,24 @@ def test_out_of_memory_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     one_line(err, code, 1, "out of memory", "raise the memory limit")
 
 
+
+def test_a_libraries_failed_allocation_is_memory_running_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """onnxruntime's own exception for a model it could not load names the cause only in
+    its message; any other failure is not the machine's."""
+    from voiceguide import errors
+
+    monkeypatch.setattr(errors, "memory_limit_mb", lambda: None)
+
+    class Fail(Exception):  # onnxruntime's: neither a MemoryError nor a RuntimeError
+        pass
+
+    assert errors.out_of_memory(Fail("[ONNXRuntimeError] : 1 : FAIL : Load model from "
+                                     "hibari.onnx failed:std::bad_alloc"))
+    assert errors.out_of_memory(MemoryError())
+    assert not errors.out_of_memory(Fail("[ONNXRuntimeError] : 1 : FAIL : bad model"))
+    assert not errors.out_of_memory(RuntimeError("no limit: not the machine's"))
+
 def limited_run(megabytes: int, *args: str, env: dict[str, str]) -> tuple[int, str]:
     """voiceguide in a process whose address space is limited, as ``ulimit -v`` does."""
     import resource

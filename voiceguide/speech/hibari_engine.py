@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide import engines, scratch
-from voiceguide.errors import CacheError, EngineError
+from voiceguide.errors import CacheError, EngineError, memory_limit_mb
 from voiceguide.script.model import Script
 from voiceguide.speech import wav
 from voiceguide.speech.base import Engine, VoiceInfo, shorten
@@ -298,7 +298,12 @@ class HibariEngine(Engine):
         return answer
 
     @staticmethod
-    def _failed(request: SpeechRequest, failure: WorkerFailure) -> EngineError:
+    def _failed(request: SpeechRequest, failure: WorkerFailure) -> EngineError | MemoryError:
+        """What the user hears of a worker that failed: under a memory limit, a worker that
+        stopped ran out of memory (a thread, a library, the model could not be mapped; it
+        may not live to say so), which is the machine's one line, not the clip's."""
+        if failure.stopped and memory_limit_mb() is not None:
+            return MemoryError(f"the natural voice's worker stopped: {failure}")
         return EngineError(f"hibari could not speak {shorten(request.text)!r} ({failure}); "
                            "try again, or choose another engine with --engine")
 

@@ -35,7 +35,12 @@ def kill_all() -> None:
 
 
 class WorkerFailure(Exception):
-    """The worker crashed, hung or answered nonsense; the caller decides what the user sees."""
+    """The worker crashed, hung or answered nonsense; the caller decides what the user sees.
+    *stopped*: the worker ended before it answered (it died, or was killed)."""
+
+    def __init__(self, message: str, stopped: bool = False) -> None:
+        super().__init__(message)
+        self.stopped = stopped
 
 
 def python_module(module: str) -> tuple[str, ...]:
@@ -85,7 +90,7 @@ class WorkerProcess:
             self.proc.stdin.write((json.dumps(job) + "\n").encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as err:
-            raise WorkerFailure(self._death_note("the worker process stopped")) from err
+            raise WorkerFailure(self._death_note("the worker process stopped"), True) from err
 
     def read_line(self, what: str) -> str:
         """The next answer line; WorkerFailure when it does not come within the timeout."""
@@ -101,7 +106,7 @@ class WorkerProcess:
             if ready:
                 chunk = os.read(fd, 65536)
                 if not chunk:
-                    raise WorkerFailure(self._death_note("the worker process stopped"))
+                    raise WorkerFailure(self._death_note("the worker process stopped"), True)
                 self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line.decode()
