@@ -536,3 +536,15 @@ def test_a_worker_that_stops_under_a_memory_limit_is_the_machines_problem(
     assert isinstance(HibariEngine._failed(said, hung), EngineError)
     monkeypatch.setattr(hibari_engine, "memory_limit_mb", lambda: None)
     assert isinstance(HibariEngine._failed(said, stopped), EngineError)
+
+
+def test_a_speaker_lost_under_a_memory_limit_answers_that_memory_ran_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from voiceguide.speech import _hibari_worker as worker
+
+    monkeypatch.setattr(worker, "memory_limit_mb", lambda: 230)
+    assert worker._lost({"id": 3}, "the speech engine stopped (exit status 1)") == {
+        "id": 3, "error": "the speech engine stopped (exit status 1)", "memory": True}
+    monkeypatch.setattr(worker, "memory_limit_mb", lambda: None)
+    assert worker._lost({"id": 3}, "no speaker is left") == {
+        "id": 3, "error": "no speaker is left"}

@@ -47,7 +47,7 @@ from typing import IO, Any
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
 
-from voiceguide.errors import out_of_memory  # noqa: E402
+from voiceguide.errors import memory_limit_mb, out_of_memory  # noqa: E402
 from voiceguide.speech._worker import die_with_parent, private_stdout  # noqa: E402
 from voiceguide.speech.hibari_data import PACKAGE, assets, registry  # noqa: E402
 from voiceguide.speech.hibari_graph import KeptGraph  # noqa: E402
@@ -442,6 +442,15 @@ class Speaker:
         return f"the speech engine stopped (exit status {os.WEXITSTATUS(status)})"
 
 
+def _lost(job: dict[str, Any], reason: str) -> dict[str, Any]:
+    """The answer for a job whose speaker died: under a memory limit, memory ran out (a
+    speaker that cannot get a thread's memory is aborted before it can say so)."""
+    said: dict[str, Any] = {"id": job.get("id"), "error": reason}
+    if memory_limit_mb() is not None:
+        said["memory"] = True
+    return said
+
+
 def dispatch(channel: IO[str], models: dict[str, Any], workers: int) -> None:
     """Forks *workers* speakers and gives each the next job as it answers the last."""
     gc.freeze()  # the loaded models stay shared: the collector never writes to their pages
@@ -460,7 +469,7 @@ def dispatch(channel: IO[str], models: dict[str, Any], workers: int) -> None:
                 queue.appendleft(job)
         if not speakers:  # every speaker died: the rest cannot be spoken
             while queue:
-                gone = {"id": queue.popleft().get("id"), "error": "no speaker is left"}
+                gone = _lost(queue.popleft(), "no speaker is left")
                 channel.write(json.dumps(gone) + "\n")
         watched = [s.answers for s in speakers] + ([stdin] if open_input else [])
         if not watched:
@@ -478,7 +487,7 @@ def dispatch(channel: IO[str], models: dict[str, Any], workers: int) -> None:
                 reason = speaker.died()
                 speakers.remove(speaker)
                 if speaker.job is not None:
-                    channel.write(json.dumps({"id": speaker.job.get("id"), "error": reason}) + "\n")
+                    channel.write(json.dumps(_lost(speaker.job, reason)) + "\n")
                 continue
             speaker.buffer += chunk
             *lines, speaker.buffer = speaker.buffer.split(b"\n")
