@@ -277,7 +277,7 @@ class PieceFrames:
     def _kept(self, key: str) -> Measured | None:
         """A stretch's levels as ``_keep`` kept them: the counts of its hops and its two
         peaks (``_LEVELS_HEAD``), then each list of hop energies as little-endian doubles
-        (a warm hour-long build reads 70,000 of them: from JSON, 25 ms)."""
+        (a warm hour-long build reads 70,000 of them: from JSON, 19 ms; so, 5 ms)."""
         if self.levels_cache is None or (kept := self.levels_cache.get(key)) is None:
             return None
         with contextlib.suppress(ValueError, struct.error):
