@@ -114,6 +114,16 @@ def test_the_documented_limits_are_the_codes() -> None:
         assert f"{limit:,}" in docs, limit
 
 
+def test_the_documented_memory_floors_are_the_codes() -> None:
+    from voiceguide.cli import MIN_MEMORY_MB
+    from voiceguide.speech import hibari_engine
+
+    docs = (ROOT / "docs" / "voices.md").read_text(encoding="utf-8")
+    said = " ".join(docs[docs.index("Under a memory limit"):].split("\n\n")[0].split())
+    assert f"starts with {MIN_MEMORY_MB} MB" in said and f"only the {MIN_MEMORY_MB} MB" in said
+    assert f"natural voice needs {hibari_engine.MIN_MEMORY_MB} MB" in said
+
+
 def test_the_documented_defaults_are_the_models() -> None:
     """A key's line names its default, and that default is the one the model and the
     reader use (``script/model.py``): no second copy to drift."""
